@@ -1,0 +1,19 @@
+"""Rule prepare_source: load the dataset's source images into ``source.zarr`` (images, labels, split)."""
+
+import numpy as np
+
+from manifold_xai.data.dataset_store import Dataset, write_dataset
+from manifold_xai.data.sources import load_source
+from manifold_xai.jobs import run_job
+
+
+def main(job):
+    src = load_source(job.params["source"])
+    attrs = {"description": src.description, "n_classes": src.n_classes,
+             "image_shape": list(src.images.shape[1:]), "source": job.params["source"]}  # fmt: skip
+    empty_latents = np.zeros((len(src.images), 0), np.float32)
+    write_dataset(job.output.store, Dataset(src.images, src.labels, empty_latents, src.split, attrs))
+    job.metrics = {"n": len(src.images), "n_test": int((src.split == 1).sum())}
+
+
+run_job(snakemake, main)

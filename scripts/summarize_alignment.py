@@ -1,0 +1,27 @@
+"""Rule summarize_alignment: stack every run into summary/alignment.zarr and write summary/alignment.csv."""
+
+import pandas as pd
+import xarray as xr
+
+from manifold_xai.alignment import SUMMARY_COLUMNS, stack_runs, summary_rows
+from manifold_xai.jobs import run_job
+from manifold_xai.store import atomic_path
+
+
+def main(job):
+    runs, rows = {}, []
+    for path, (dataset, seed, regime) in zip(job.input.stores, job.params["runs"], strict=True):
+        ds = xr.open_zarr(path, consolidated=False).load()
+        runs[(dataset, seed, regime)] = ds
+        rows += summary_rows(ds, dataset=dataset, seed=seed, regime=regime,
+                             n_resamples=job.params["bootstrap_resamples"])  # fmt: skip
+    table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    with atomic_path(job.output.csv) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+    stacked = stack_runs(runs).reset_index("run")
+    with atomic_path(job.output.store) as tmp:
+        stacked.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+    job.metrics = {"rows": len(table)}
+
+
+run_job(snakemake, main)

@@ -1,0 +1,124 @@
+"""Alignment of attributions with the tangent space, reduced with Dask and xarray.
+
+``alignment_dataset`` reads ``tangent.zarr`` and ``attributions/{regime}.zarr`` as Dask arrays chunked
+like the tangent store (samples), computes per chunk the fraction in tangent space of every method's
+attribution and of one seeded Gaussian random vector per sample, and returns an ``xarray.Dataset``:
+
+- ``fraction (method, sample) float64``: ||P_T a|| / ||a|| (NaN where the attribution is zero);
+- ``random_fraction (sample,) float64``: the same for N(0, I_d) vectors (the measured random baseline);
+- ``rank (sample,)``, ``predicted (sample,)``, ``label (sample,)``;
+- attrs ``k``, ``d``, ``baseline`` = sqrt(k/d).
+
+Select a method with ``ds["fraction"].sel({"method": "gradient"})``: the keyword form
+``sel(method=...)`` is xarray's inexact-matching option, not the ``method`` dimension, and silently
+returns every method.
+
+``summary_rows`` turns per-run datasets into the rows of ``results/summary/alignment.csv``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import dask
+import dask.array as da
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import stats
+
+from manifold_xai.store import open_store
+from manifold_xai.tangent import fraction_in_tangent_space, random_baseline
+
+SUMMARY_COLUMNS = ["dataset", "seed", "regime", "method", "n", "mean", "median", "ci_low", "ci_high",
+                   "baseline", "random_mean"]  # fmt: skip
+
+
+def _fraction_block(basis: np.ndarray, attribution: np.ndarray) -> np.ndarray:
+    """``basis (n, k, d)``, ``attribution (m, n, d)`` → ``(m, n)``."""
+    return fraction_in_tangent_space(basis, attribution)
+
+
+def _random_block(basis: np.ndarray, seed: int, block_id=None) -> np.ndarray:
+    """Fraction of one Gaussian vector per sample, seeded by (seed, chunk index) for determinism."""
+    rng = np.random.default_rng([seed, block_id[0]])
+    vectors = rng.standard_normal((basis.shape[0], basis.shape[2]))
+    return fraction_in_tangent_space(basis, vectors)
+
+
+def alignment_dataset(
+    tangent_path, attribution_path, *, labels: np.ndarray, seed: int, threads: int = 1
+) -> xr.Dataset:
+    """Per-sample fractions for one run (see module docstring). ``labels (n,)`` are the true classes."""
+    tangent = open_store(tangent_path, required=("basis", "rank"))
+    attrib = open_store(attribution_path, required=("attribution", "predicted"))
+    methods = list(attrib.attrs["methods"])
+    basis = da.from_zarr(tangent["basis"])  # (n, k, d), chunked by samples
+    n, k, d = basis.shape
+    attribution = da.from_zarr(attrib["attribution"])  # (m, n, c, h, w)
+    if attribution.shape[1] != n or int(np.prod(attribution.shape[2:])) != d:
+        raise ValueError(
+            f"attributions {attribution.shape} in {attribution_path} do not match the tangent store "
+            f"{tangent_path} with n={n}, d={d}"
+        )
+    if len(labels) != n:
+        raise ValueError(f"{len(labels)} labels for {n} tangent spaces")
+    attribution = attribution.reshape(len(methods), n, d).rechunk((len(methods), basis.chunks[0], d))
+    # Block i of the result needs sample-chunk i of both stores: index notation aligns them.
+    fraction = da.blockwise(_fraction_block, "mn", basis, "nkd", attribution, "mnd",
+                            dtype=np.float64, concatenate=True)  # fmt: skip
+    random = da.map_blocks(_random_block, basis, seed, dtype=np.float64, drop_axis=[1, 2])
+    with dask.config.set(scheduler="threads", num_workers=max(1, threads)):
+        fraction, random = dask.compute(fraction, random)
+    sample = np.arange(n)
+    return xr.Dataset(
+        {
+            "fraction": (("method", "sample"), fraction),
+            "random_fraction": (("sample",), random),
+            "rank": (("sample",), np.asarray(tangent["rank"][...])),
+            "predicted": (("sample",), np.asarray(attrib["predicted"][...])),
+            "label": (("sample",), np.asarray(labels)),
+        },
+        coords={"method": methods, "sample": sample},
+        attrs={"k": k, "d": d, "baseline": random_baseline(k, d)},
+    )
+
+
+def bootstrap_ci(values: np.ndarray, *, n_resamples: int, seed: int, level: float = 0.95) -> tuple[float, float]:
+    """Percentile-bootstrap confidence interval of the mean (scipy.stats.bootstrap)."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < 2:
+        return (math.nan, math.nan)
+    res = stats.bootstrap((values,), np.mean, n_resamples=n_resamples, confidence_level=level,
+                          method="percentile", rng=np.random.default_rng(seed))  # fmt: skip
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def summary_rows(ds: xr.Dataset, *, dataset: str, seed: int, regime: str, n_resamples: int) -> list[dict]:
+    """One row per method: n, mean, median, 95% bootstrap CI, baseline sqrt(k/d), random-vector mean."""
+    rows = []
+    random_mean = float(np.nanmean(ds["random_fraction"].values))
+    for method in ds["method"].values:
+        values = ds["fraction"].sel({"method": method}).values
+        values = values[np.isfinite(values)]
+        low, high = bootstrap_ci(values, n_resamples=n_resamples, seed=seed)
+        rows.append({
+            "dataset": dataset, "seed": seed, "regime": regime, "method": str(method), "n": len(values),
+            "mean": float(np.mean(values)) if len(values) else math.nan,
+            "median": float(np.median(values)) if len(values) else math.nan,
+            "ci_low": low, "ci_high": high, "baseline": float(ds.attrs["baseline"]),
+            "random_mean": random_mean,
+        })  # fmt: skip
+    return rows
+
+
+def stack_runs(runs: dict[tuple[str, int, str], xr.Dataset]) -> xr.Dataset:
+    """Stack per-run fractions along ``run`` (a MultiIndex of dataset, seed, regime), padding samples."""
+    keys = sorted(runs)
+    n_max = max(runs[key].sizes["sample"] for key in keys)
+    padded = [runs[key][["fraction", "random_fraction"]].reindex(sample=np.arange(n_max)) for key in keys]
+    stacked = xr.concat(padded, dim="run", join="outer", combine_attrs="drop")
+    index = pd.MultiIndex.from_tuples(keys, names=["dataset", "seed", "regime"])
+    stacked = stacked.assign_coords(xr.Coordinates.from_pandas_multiindex(index, "run"))
+    stacked["baseline"] = ("run", [runs[key].attrs["baseline"] for key in keys])
+    return stacked

@@ -1,0 +1,1 @@
+"""Image sources, generated datasets and the ``data.zarr`` format."""

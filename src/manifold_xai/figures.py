@@ -1,0 +1,145 @@
+"""The paper's figures, one function each, pure matplotlib (Agg backend).
+
+- ``fig3_fraction_distributions``: Figure 3, density of the fraction in tangent space per method with
+  the random baseline sqrt(k/d) as a grey line.
+- ``fig2_decomposition``: Figure 2, test images and each attribution split into its tangent part and
+  orthogonal part (unit-normalised, top ``clip`` of pooled |values| clipped, symmetric ``bwr``).
+- ``fig10_samples``: Figure 10, random samples of the generated dataset with their labels.
+- ``choose_fig2_examples``: the paper's image choice for Figure 2 (PAPER.md §5).
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy.stats import gaussian_kde  # noqa: E402
+
+from manifold_xai.store import atomic_path  # noqa: E402
+
+METHOD_LABELS = {
+    "gradient": "Gradient",
+    "smoothgrad": "SmoothGrad",
+    "integrated_gradients": "Integrated Gradients",
+    "input_x_gradient": "Input × Gradient",
+}
+# The paper's hue order: Gradient blue, SmoothGrad orange, IG green, IxG red.
+METHOD_COLORS = {
+    "gradient": "tab:blue",
+    "smoothgrad": "tab:orange",
+    "integrated_gradients": "tab:green",
+    "input_x_gradient": "tab:red",
+}
+
+
+def _label(method: str) -> str:
+    return METHOD_LABELS.get(method, method.replace("_", " ").capitalize())
+
+
+def _save(fig, path, dpi: int) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=str(path).rsplit(".", 1)[-1])
+    plt.close(fig)
+
+
+def fig3_fraction_distributions(
+    fractions: dict[str, np.ndarray], baseline: float, title: str, path, *, dpi: int = 150, note: str = ""
+) -> None:
+    """Kernel density of the fraction in tangent space per method; ``fractions[method] (n,)``."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    grid = np.linspace(0, 1, 501)
+    for method, values in fractions.items():
+        values = np.asarray(values)
+        values = values[np.isfinite(values)]
+        color = METHOD_COLORS.get(method)
+        if len(values) > 1 and np.ptp(values) > 0:
+            density = gaussian_kde(values)(grid)
+            ax.fill_between(grid, density, alpha=0.25, color=color, lw=0)
+            ax.plot(grid, density, lw=2.5, color=color, label=f"{_label(method)} (mean {values.mean():.2f})")
+    ax.axvline(baseline, color="gray", lw=2, ls="--", label=f"random sqrt(k/d) = {baseline:.3f}")
+    upper = max(0.85, *(np.nanmax(v) + 0.05 for v in fractions.values() if np.isfinite(v).any()))
+    ax.set(xlim=(0, min(1.0, upper)), xlabel="Fraction in tangent space", ylabel="Density", title=title)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, frameon=False)
+    if note:
+        ax.text(0.99, 0.02, note, transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="gray")
+    _save(fig, path, dpi)
+
+
+def choose_fig2_examples(
+    fraction: np.ndarray, labels: np.ndarray, predicted: np.ndarray, n_classes: int, rng: np.random.Generator,
+    quantile: float = 0.25, draws: int = 10,
+) -> list[int]:  # fmt: skip
+    """Per class c: correctly classified test images of class c with fraction above the class's
+    ``quantile``; draw ``draws`` at random and keep the one with the largest fraction (PAPER.md §5)."""
+    chosen = []
+    for c in range(n_classes):
+        idx = np.flatnonzero((labels == c) & (predicted == c) & np.isfinite(fraction))
+        if len(idx) == 0:
+            continue
+        idx = idx[fraction[idx] >= np.quantile(fraction[idx], quantile)]
+        pick = rng.choice(idx, size=min(draws, len(idx)), replace=False)
+        chosen.append(int(pick[np.argmax(fraction[pick])]))
+    return chosen
+
+
+def _normalise_and_clip(maps: np.ndarray, clip: float) -> np.ndarray:
+    """Unit-norm each map, then clip to the (1 - clip) quantile of the pooled |values|."""
+    norms = np.linalg.norm(maps.reshape(len(maps), -1), axis=1).reshape(-1, *([1] * (maps.ndim - 1)))
+    maps = maps / np.where(norms > 0, norms, 1)
+    bound = np.quantile(np.abs(maps), 1 - clip) if clip > 0 else np.abs(maps).max()
+    return np.clip(maps, -bound, bound)
+
+
+def fig2_decomposition(
+    images: np.ndarray, parts: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], path, *,
+    title: str, dpi: int = 150, clip: float = 0.005,
+) -> None:  # fmt: skip
+    """``images (n, c, h, w)``; ``parts[method] = (tangent (n, c, h, w), orthogonal (n, c, h, w),
+    fraction (n,))``. Rows: the image, then per method its tangent part and orthogonal part (red
+    positive, blue negative, one symmetric range per image and method), with the image's contour."""
+    n = len(images)
+    rows = 1 + 2 * len(parts)
+    fig, axes = plt.subplots(rows, n, figsize=(1.2 * n, 1.25 * rows), squeeze=False)
+    gray = images.mean(axis=1)
+    for j in range(n):
+        axes[0, j].imshow(1 - gray[j], cmap="gray", vmin=0, vmax=1)
+    for m, (method, (tangent, orthogonal, fraction)) in enumerate(parts.items()):
+        for j in range(n):
+            maps = _normalise_and_clip(np.stack([tangent[j], orthogonal[j]]).sum(axis=1), clip)
+            v = np.abs(maps).max() or 1.0
+            for r, part in enumerate(maps):
+                ax = axes[1 + 2 * m + r, j]
+                ax.imshow(part, cmap="bwr", vmin=-v, vmax=v)
+                ax.contour(gray[j], levels=[0.5], colors="black", linewidths=0.5, alpha=0.7)
+            axes[1 + 2 * m, j].set_title(f"{fraction[j]:.2f}", fontsize=7, pad=1)
+        axes[1 + 2 * m, 0].set_ylabel(f"{_label(method)}\ntangent", fontsize=7)
+        axes[2 + 2 * m, 0].set_ylabel("orthogonal", fontsize=7)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0, 0].set_ylabel("image", fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    _save(fig, path, dpi)
+
+
+def fig10_samples(images: np.ndarray, labels: np.ndarray, path, *, title: str, dpi: int = 150) -> None:
+    """A square grid of generated samples ``images (n, c, h, w)`` with their labels."""
+    n = len(images)
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(0.9 * cols, 0.95 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i in range(n):
+        img = images[i].transpose(1, 2, 0)
+        ax = axes.flat[i]
+        if img.shape[2] == 1:
+            ax.imshow(1 - img[..., 0], cmap="gray", vmin=0, vmax=1)
+        else:
+            ax.imshow(np.clip(img, 0, 1))
+        ax.set_title(str(int(labels[i])), fontsize=7, pad=1)
+    fig.suptitle(title, fontsize=9)
+    _save(fig, path, dpi)

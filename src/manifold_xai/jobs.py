@@ -1,0 +1,121 @@
+"""Run a library step as a Snakemake job: the one adapter between rule scripts and the library.
+
+It takes the ``snakemake`` object a ``script:`` receives (duck-typed: no Snakemake import here), logs to
+the rule's ``log:`` file, sizes torch's thread pool from ``threads:``, seeds each stage from the ``seed``
+wildcard, resolves the device from ``params.device``, and when the step returns writes one provenance
+sidecar per declared output. Every output ``X`` must be declared together with ``X.prov.json``.
+
+Usage in a rule script::
+
+    from manifold_xai.jobs import run_job
+    def main(job): ...
+    run_job(snakemake, main)
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from manifold_xai import provenance
+from manifold_xai.runtime import derive_seed, describe_device, resolve_device, seed_everything, set_threads
+
+log = logging.getLogger("manifold_xai")
+
+
+class Job:
+    """What a step needs from its Snakemake job: inputs, outputs, params, seeds, device, metrics."""
+
+    def __init__(self, smk):
+        self._smk = smk
+        self.rule: str = smk.rule
+        self.input = smk.input
+        self.output = smk.output
+        self.params: dict = dict(smk.params.items())
+        self.wildcards: dict = dict(smk.wildcards.items())
+        self.threads: int = int(smk.threads)
+        self.log_files: list[str] = list(smk.log)
+        self.repo_root = Path(smk.scriptdir).resolve().parent
+        self.seeds: dict[str, int] = {}
+        self.metrics: dict = {}
+        self._device: torch.device | None = None
+
+    @property
+    def base_seed(self) -> int:
+        if "seed" not in self.wildcards:
+            raise KeyError(f"rule {self.rule} has no seed wildcard")
+        return int(self.wildcards["seed"])
+
+    def seed(self, stage: str) -> int:
+        """Seed every RNG for ``stage`` from the run's seed; recorded in provenance."""
+        value = derive_seed(self.base_seed, self.wildcards.get("dataset", ""), stage)
+        self.seeds[stage] = value
+        seed_everything(value)
+        return value
+
+    @property
+    def device(self) -> torch.device:
+        if self._device is None:
+            self._device = resolve_device(self.params.get("device", "auto"))
+            log.info("device: %s", describe_device(self._device))
+        return self._device
+
+    def declared_artifacts(self) -> list[str]:
+        outputs = [str(p) for p in self.output]
+        artifacts = [p for p in outputs if not provenance.is_sidecar(p)]
+        missing = [p for p in artifacts if str(provenance.sidecar_path(p)) not in outputs]
+        if missing:
+            raise RuntimeError(f"rule {self.rule}: outputs without a declared .prov.json sidecar: {missing}")
+        return artifacts
+
+    def write_provenance(self, started: str) -> None:
+        device = describe_device(self._device) if self._device is not None else "cpu"
+        for artifact in self.declared_artifacts():
+            record = provenance.build_record(
+                artifact,
+                rule=self.rule,
+                wildcards=self.wildcards,
+                params=self.params,
+                inputs=[str(p) for p in self.input],
+                repo_root=self.repo_root,
+                device=device,
+                threads=self.threads,
+                seeds=self.seeds,
+                started=started,
+                metrics=self.metrics,
+                log=self.log_files,
+            )
+            provenance.write_sidecar(artifact, record)
+
+
+def _configure_logging(log_files: list[str]) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    for path in log_files:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(path, mode="w"))
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True
+    )
+    logging.captureWarnings(True)
+    warnings.filterwarnings("default")
+
+
+def run_job(smk, main: Callable[[Job], None]) -> None:
+    """Run ``main(job)`` for a Snakemake job and write the provenance of its outputs."""
+    job = Job(smk)
+    _configure_logging(job.log_files)
+    set_threads(job.threads)
+    started = provenance.now_iso()
+    log.info("rule %s %s params=%s threads=%d", job.rule, job.wildcards, job.params, job.threads)
+    try:
+        main(job)
+        job.write_provenance(started)
+    except Exception:
+        log.exception("rule %s failed", job.rule)
+        raise
+    log.info("rule %s done", job.rule)

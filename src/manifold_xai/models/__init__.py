@@ -1,0 +1,1 @@
+"""Neural networks: the (β-TC)VAE manifold model and the classifiers."""

@@ -1,0 +1,52 @@
+"""Save and load models as state dicts plus constructor arguments; nothing is pickled.
+
+A model file is ``{"format", "class", "kwargs", "state_dict"}``: plain types and tensors only, so it loads
+with ``torch.load(weights_only=True)`` and cannot execute code.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from torch import nn
+
+from manifold_xai.models.classifiers import ARCHITECTURES
+from manifold_xai.models.vae import BurgessVAE
+from manifold_xai.store import atomic_path
+
+FORMAT = "manifold-xai/model/1"
+MODEL_CLASSES: dict[str, type[nn.Module]] = {"burgess_vae": BurgessVAE, **ARCHITECTURES}
+
+
+def build_model(name: str, kwargs: dict) -> nn.Module:
+    if name not in MODEL_CLASSES:
+        raise ValueError(f"unknown model class {name!r}; known: {sorted(MODEL_CLASSES)}")
+    return MODEL_CLASSES[name](**kwargs)
+
+
+def save_model(path: str | os.PathLike, name: str, kwargs: dict, model: nn.Module) -> None:
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    payload = {"format": FORMAT, "class": name, "kwargs": dict(kwargs), "state_dict": state}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_model(path: str | os.PathLike, device: torch.device | str = "cpu", expect: str | None = None) -> nn.Module:
+    """Rebuild a saved model in eval mode; ``expect`` checks the class name."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as e:
+        raise ValueError(f"{path} is not a readable model file: {e}") from e
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a manifold-xai model file (format {FORMAT})")
+    if expect is not None and payload["class"] != expect:
+        raise ValueError(f"{path} holds a {payload['class']!r} model, expected {expect!r}")
+    model = build_model(payload["class"], payload["kwargs"])
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as e:
+        raise ValueError(f"{path}: weights do not fit a {payload['class']} with {payload['kwargs']}: {e}") from e
+    return model.to(device).eval()

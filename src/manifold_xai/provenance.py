@@ -1,0 +1,155 @@
+"""Provenance records: one ``X.prov.json`` sidecar per artifact ``X`` (DESIGN.md §6).
+
+A record names the artifact and its sha256 content digest, the rule, wildcards and params that built it,
+every input with its digest (taken from the input's own sidecar when it has one, so records link into a
+Merkle DAG back to the raw data), the code version (package version, git commit, dirty flag and a digest
+of ``src/``, ``scripts/`` and ``workflow/``), library versions, device, threads, seeds, times, host and
+scheduler job id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import platform
+import socket
+import subprocess
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from manifold_xai.store import read_json, sha256_path, size_bytes, write_json
+
+SCHEMA = "manifold-xai/provenance/1"
+SIDECAR_SUFFIX = ".prov.json"
+CODE_DIRS = ("src", "scripts", "workflow")
+CODE_SUFFIXES = {".py", ".smk", ".yaml", ".yml", ".rst", ".json", ""}
+TRACKED_PACKAGES = (
+    "manifold-xai", "torch", "torchvision", "captum", "numpy", "scipy", "scikit-learn", "zarr",
+    "xarray", "dask", "pandas", "matplotlib", "snakemake",
+)  # fmt: skip
+SCHEDULER_ENV = ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "JOB_ID")
+
+
+def sidecar_path(artifact: str | os.PathLike) -> Path:
+    return Path(f"{os.fspath(artifact).rstrip('/')}{SIDECAR_SUFFIX}")
+
+
+def is_sidecar(path: str | os.PathLike) -> bool:
+    return os.fspath(path).endswith(SIDECAR_SUFFIX)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def code_digest(repo_root: Path) -> str:
+    """sha256 over the workflow's own code (``src/``, ``scripts/``, ``workflow/``), in sorted path order."""
+    h = hashlib.sha256()
+    for sub in CODE_DIRS:
+        base = repo_root / sub
+        if not base.is_dir():
+            continue
+        for f in sorted(base.rglob("*")):
+            if f.is_file() and f.suffix in CODE_SUFFIXES and "__pycache__" not in f.parts:
+                h.update(f.relative_to(repo_root).as_posix().encode() + b"\0")
+                h.update(f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def git_state(repo_root: Path) -> dict:
+    """``{"commit": sha or None, "dirty": bool or None}`` for the repository holding the code."""
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(repo_root), *args], capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no", "--", *CODE_DIRS) if commit else None
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+def software_versions() -> dict:
+    versions = {"python": platform.python_version()}
+    for name in TRACKED_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    try:
+        import torch
+
+        versions["cuda"] = torch.version.cuda
+    except ImportError:
+        pass
+    return versions
+
+
+def input_record(path: str | os.PathLike) -> dict:
+    """Path and digest of one input; the digest comes from its sidecar when it has one."""
+    path = Path(path)
+    side = sidecar_path(path)
+    if not is_sidecar(path) and side.is_file():
+        return {"path": path.as_posix(), "sha256": read_json(side)["artifact"]["sha256"], "prov": side.as_posix()}
+    return {"path": path.as_posix(), "sha256": sha256_path(path), "prov": None}
+
+
+def build_record(
+    artifact: str | os.PathLike,
+    *,
+    rule: str,
+    wildcards: Mapping,
+    params: Mapping,
+    inputs: Iterable[str | os.PathLike],
+    repo_root: Path,
+    device: str,
+    threads: int,
+    seeds: Mapping,
+    started: str,
+    metrics: Mapping | None = None,
+    log: Iterable[str] = (),
+) -> dict:
+    artifact = Path(artifact)
+    return {
+        "schema": SCHEMA,
+        "artifact": {
+            "path": artifact.as_posix(),
+            "sha256": sha256_path(artifact),
+            "size_bytes": size_bytes(artifact),
+            "kind": "directory" if artifact.is_dir() else "file",
+        },
+        "rule": rule,
+        "wildcards": dict(wildcards),
+        "params": dict(params),
+        "inputs": [input_record(p) for p in inputs],
+        "code": {
+            "package_version": software_versions().get("manifold-xai"),
+            **git_state(repo_root),
+            "code_digest": code_digest(repo_root),
+        },
+        "software": software_versions(),
+        "execution": {
+            "device": device,
+            "threads": threads,
+            "host": socket.gethostname(),
+            "platform": platform.platform(),
+            "scheduler_job_id": next((os.environ[k] for k in SCHEDULER_ENV if k in os.environ), None),
+            "started": started,
+            "finished": now_iso(),
+            "log": list(log),
+        },
+        "seeds": dict(seeds),
+        "metrics": dict(metrics or {}),
+    }
+
+
+def write_sidecar(artifact: str | os.PathLike, record: dict) -> Path:
+    path = sidecar_path(artifact)
+    write_json(path, record)
+    return path

@@ -1,0 +1,159 @@
+"""Artifact I/O: atomic writes, Zarr v3 stores, content digests.
+
+Every artifact is written to a temporary sibling (``.<name>.tmp-<pid>``) and renamed into place only
+when complete, so a killed job never leaves anything that looks finished. Zarr stores are opened with
+the v3 format; arrays carry ``dimension_names`` so that ``xarray.open_zarr`` reads them directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import numpy as np
+import zarr
+
+DIGEST_CHUNK = 1 << 20
+
+
+def _tmp_sibling(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary sibling path to write a file or directory into; rename it to ``path`` on success.
+
+    On any exception the temporary is removed and ``path`` is left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_sibling(path)
+    _remove(tmp)
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise RuntimeError(f"nothing was written to {tmp} for {path}")
+        _remove(path)
+        os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def write_json(path: str | os.PathLike, obj: object) -> None:
+    """Write ``obj`` as indented, key-sorted JSON, atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def _json_default(obj: object):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def read_json(path: str | os.PathLike) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON: {e}") from e
+
+
+def sha256_path(path: str | os.PathLike) -> str:
+    """Content digest of a file, or of a directory as the sha256 over (relative path, file digest) pairs
+    in sorted order; independent of mtimes and of the directory's location."""
+    path = Path(path)
+    if path.is_file():
+        return _sha256_file(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"cannot digest {path}: no such file or directory")
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        rel = f.relative_to(path).as_posix()
+        h.update(rel.encode() + b"\0" + _sha256_file(f).encode() + b"\n")
+    return h.hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(DIGEST_CHUNK):
+            h.update(block)
+    return h.hexdigest()
+
+
+def size_bytes(path: str | os.PathLike) -> int:
+    path = Path(path)
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def create_store(path: str | os.PathLike, attrs: Mapping | None = None) -> zarr.Group:
+    """A new, empty Zarr v3 group at ``path`` (normally the temporary path from ``atomic_path``)."""
+    group = zarr.open_group(str(path), mode="w", zarr_format=3)
+    if attrs:
+        group.attrs.update(dict(attrs))
+    return group
+
+
+def create_array(
+    group: zarr.Group,
+    name: str,
+    shape: tuple[int, ...],
+    dtype,
+    dims: tuple[str, ...],
+    chunks: tuple[int, ...] | None = None,
+    attrs: Mapping | None = None,
+) -> zarr.Array:
+    """An array in ``group`` with named dimensions, zstd-compressed, chunked as given (default: whole)."""
+    if len(dims) != len(shape):
+        raise ValueError(f"{name}: {len(dims)} dimension names for a {len(shape)}-d shape")
+    return group.create_array(
+        name,
+        shape=shape,
+        dtype=dtype,
+        chunks=chunks or tuple(max(1, s) for s in shape),
+        dimension_names=dims,
+        compressors=zarr.codecs.ZstdCodec(level=3),
+        attributes=dict(attrs or {}),
+        fill_value=0,
+    )
+
+
+def write_array(group: zarr.Group, name: str, data: np.ndarray, dims: tuple[str, ...], chunks=None) -> zarr.Array:
+    arr = create_array(group, name, data.shape, data.dtype, dims, chunks)
+    arr[...] = data
+    return arr
+
+
+def open_store(path: str | os.PathLike, required: tuple[str, ...] = ()) -> zarr.Group:
+    """Open an existing store read-only and check that ``required`` arrays are present."""
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"store {path} does not exist")
+    try:
+        group = zarr.open_group(str(path), mode="r")
+    except Exception as e:  # zarr raises several types for malformed metadata
+        raise ValueError(f"{path} is not a readable Zarr store: {e}") from e
+    missing = [name for name in required if name not in group]
+    if missing:
+        raise ValueError(f"store {path} lacks the arrays {missing}")
+    return group

@@ -1,0 +1,144 @@
+"""Training loops: the β-TCVAE manifold model and classifiers (standard regime).
+
+Every loop draws its minibatch order from an explicit ``torch.Generator`` so the same seed gives the
+same model on CPU. Images are ``(n, c, h, w) float32`` in [0, 1]; labels ``(n,) int64``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from manifold_xai.models.losses import btcvae_loss
+
+log = logging.getLogger(__name__)
+
+
+def minibatches(n: int, batch_size: int, generator: torch.Generator, shuffle: bool = True) -> Iterator[torch.Tensor]:
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+def _check_finite(loss: torch.Tensor, what: str, step: int) -> None:
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"{what}: non-finite loss {loss.item()} at step {step}; lower the learning rate")
+
+
+def train_btcvae(
+    model: nn.Module,
+    images: np.ndarray,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    alpha: float,
+    beta: float,
+    gamma: float,
+    reg_anneal_steps: int,
+    generator: torch.Generator,
+    device: torch.device,
+) -> list[dict]:
+    """Train a VAE with the β-TCVAE objective (Adam). Returns one record per epoch (mean loss terms)."""
+    x_all = torch.from_numpy(images)
+    n = len(x_all)
+    if n < 2:
+        raise ValueError("β-TCVAE training needs at least 2 images")
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model.to(device).train()
+    history, step = [], 0
+    for epoch in range(epochs):
+        sums: dict[str, float] = {}
+        batches = 0
+        for idx in minibatches(n, batch_size, generator):
+            if len(idx) < 2:
+                continue
+            x = x_all[idx].to(device)
+            recon, mean, logvar, z = model(x)
+            anneal = min(1.0, step / reg_anneal_steps) if reg_anneal_steps > 0 else 1.0
+            loss, parts = btcvae_loss(recon, x, mean, logvar, z, n, alpha, beta, gamma, anneal)
+            _check_finite(loss, "β-TCVAE", step)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            batches += 1
+            for key, value in {"loss": loss.item(), **parts}.items():
+                sums[key] = sums.get(key, 0.0) + value
+        record = {"epoch": epoch + 1, "step": step, **{k: v / max(batches, 1) for k, v in sums.items()}}
+        history.append(record)
+        if epoch == 0 or (epoch + 1) % max(1, epochs // 10) == 0 or epoch + 1 == epochs:
+            log.info("vae epoch %d/%d %s", epoch + 1, epochs, {k: round(v, 3) for k, v in record.items()})
+    model.eval()
+    return history
+
+
+def train_classifier(
+    model: nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    lr_step_epochs: int,
+    lr_gamma: float,
+    generator: torch.Generator,
+    device: torch.device,
+) -> list[dict]:
+    """Cross-entropy training with Adam and a step decay (×``lr_gamma`` every ``lr_step_epochs``)."""
+    x_all, y_all = torch.from_numpy(images), torch.from_numpy(labels)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, lr_step_epochs), gamma=lr_gamma)
+    model.to(device).train()
+    history, step = [], 0
+    for epoch in range(epochs):
+        total, correct, loss_sum = 0, 0, 0.0
+        for idx in minibatches(len(x_all), batch_size, generator):
+            x, y = x_all[idx].to(device), y_all[idx].to(device)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            _check_finite(loss, "classifier", step)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            total += len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            loss_sum += loss.item() * len(y)
+        sched.step()
+        record = {"epoch": epoch + 1, "step": step, "loss": loss_sum / total, "train_accuracy": correct / total}
+        history.append(record)
+        log.info("classifier epoch %d/%d loss %.4f acc %.4f", epoch + 1, epochs, record["loss"], record["train_accuracy"])
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, images: np.ndarray, device: torch.device, batch_size: int = 512) -> np.ndarray:
+    """``(n, n_classes) float32`` logits in eval mode."""
+    model.eval()
+    out = [model(torch.from_numpy(images[i : i + batch_size]).to(device)).cpu() for i in range(0, len(images), batch_size)]
+    return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
+
+
+@torch.no_grad()
+def reconstruct(vae: nn.Module, images: np.ndarray, device: torch.device, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """``(latents (n, k), reconstructions (n, c, h, w))`` with the encoder mean: x ↦ D(E(x))."""
+    vae.eval()
+    zs, xs = [], []
+    for i in range(0, len(images), batch_size):
+        z = vae.encode(torch.from_numpy(images[i : i + batch_size]).to(device))
+        zs.append(z.cpu())
+        xs.append(vae.decode(z).cpu())
+    return torch.cat(zs).numpy(), torch.cat(xs).numpy()
+
+
+def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
+    return float((logits.argmax(1) == labels).mean()) if len(labels) else math.nan

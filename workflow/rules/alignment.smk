@@ -1,0 +1,42 @@
+"""Alignment: fraction of each attribution in the tangent space, per run and summarised over runs."""
+
+
+rule compute_alignment:
+    input:
+        **with_prov(
+            data=f"{RUN}/data.zarr",
+            tangent=f"{RUN}/tangent.zarr",
+            attributions=f"{RUN}/attributions/{{regime}}.zarr",
+        ),
+    output:
+        **with_prov(store=directory(f"{RUN}/alignment/{{regime}}.zarr")),
+    log:
+        f"{LOGS}/compute_alignment/{{dataset}}_seed{{seed}}_{{regime}}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../../scripts/compute_alignment.py"
+
+
+rule summarize_alignment:
+    input:
+        stores=[f"results/{d}/seed{s}/alignment/{r}.zarr" for d, s, r in runs()],
+        provs=[prov(f"results/{d}/seed{s}/alignment/{r}.zarr") for d, s, r in runs()],
+    output:
+        **with_prov(
+            csv="results/summary/alignment.csv",
+            store=directory("results/summary/alignment.zarr"),
+        ),
+    log:
+        f"{LOGS}/summarize_alignment.log",
+    params:
+        runs=[list(run) for run in runs()],
+        bootstrap_resamples=config["bootstrap_resamples"],
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../../scripts/summarize_alignment.py"

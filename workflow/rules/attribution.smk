@@ -1,0 +1,23 @@
+"""Attributions of the classifier's predicted-class logit on the test samples."""
+
+
+rule compute_attributions:
+    input:
+        **with_prov(
+            data=f"{RUN}/data.zarr",
+            model=f"{RUN}/classifier/{{regime}}/model.pt",
+        ),
+    output:
+        **with_prov(store=directory(f"{RUN}/attributions/{{regime}}.zarr")),
+    log:
+        f"{LOGS}/compute_attributions/{{dataset}}_seed{{seed}}_{{regime}}.log",
+    benchmark:
+        f"{BENCH}/compute_attributions/{{dataset}}_seed{{seed}}_{{regime}}.tsv"
+    params:
+        attributions=dataset_params("attributions"),
+        device=config["device"],
+    threads: torch_threads()
+    resources:
+        **torch_resources(mem_mb=4000, runtime=120),
+    script:
+        "../../scripts/compute_attributions.py"

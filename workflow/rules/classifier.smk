@@ -1,0 +1,23 @@
+"""Classifiers trained on the generated data, one per regime."""
+
+
+rule train_classifier:
+    input:
+        **with_prov(data=f"{RUN}/data.zarr"),
+    output:
+        **with_prov(
+            model=f"{RUN}/classifier/{{regime}}/model.pt",
+            metrics=f"{RUN}/classifier/{{regime}}/metrics.json",
+        ),
+    log:
+        f"{LOGS}/train_classifier/{{dataset}}_seed{{seed}}_{{regime}}.log",
+    benchmark:
+        f"{BENCH}/train_classifier/{{dataset}}_seed{{seed}}_{{regime}}.tsv"
+    params:
+        classifier=dataset_params("classifier"),
+        device=config["device"],
+    threads: torch_threads()
+    resources:
+        **torch_resources(mem_mb=4000, runtime=240),
+    script:
+        "../../scripts/train_classifier.py"

@@ -1,0 +1,23 @@
+"""Tangent spaces: orthonormal decoder-Jacobian bases at the test samples, in a chunked Zarr store."""
+
+
+rule compute_tangent:
+    input:
+        **with_prov(
+            data=f"{RUN}/data.zarr",
+            manifold=f"{RUN}/manifold/model.pt",
+        ),
+    output:
+        **with_prov(store=directory(f"{RUN}/tangent.zarr")),
+    log:
+        f"{LOGS}/compute_tangent/{{dataset}}_seed{{seed}}.log",
+    benchmark:
+        f"{BENCH}/compute_tangent/{{dataset}}_seed{{seed}}.tsv"
+    params:
+        tangent=dataset_params("tangent"),
+        device=config["device"],
+    threads: torch_threads()
+    resources:
+        **torch_resources(mem_mb=4000, runtime=60),
+    script:
+        "../../scripts/compute_tangent.py"
