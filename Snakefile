@@ -6,9 +6,8 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
-
-
+# No `configfile:` directive: with one, `--configfile other.yaml` would be merged into config.yaml and
+# run its datasets too. common.smk loads config.yaml only when no config with `datasets:` is given.
 include: "workflow/rules/common.smk"
 include: "workflow/rules/dataset.smk"
 include: "workflow/rules/manifold.smk"
@@ -17,6 +16,12 @@ include: "workflow/rules/classifier.smk"
 include: "workflow/rules/attribution.smk"
 include: "workflow/rules/alignment.smk"
 include: "workflow/rules/figures.smk"
+
+
+wildcard_constraints:
+    dataset="[A-Za-z][A-Za-z0-9_]*",
+    seed=r"\d+",
+    regime="[a-z_]+",
 
 
 rule all:

@@ -10,7 +10,9 @@ from manifold_xai.jobs import run_job
 def main(job):
     runs = [xr.open_zarr(p, consolidated=False).load() for p in job.input.stores]
     methods = [str(m) for m in runs[0]["method"].values]
-    fractions = {m: np.concatenate([r["fraction"].sel({"method": m}).values for r in runs]) for m in methods}
+    fractions = {
+        m: np.concatenate([r["fraction"].sel({"method": m}).values for r in runs]) for m in methods
+    }
     seeds = sorted(int(r.attrs["seed"]) for r in runs)
     n = sum(r.sizes["sample"] for r in runs)
     fig3_fraction_distributions(

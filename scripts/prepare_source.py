@@ -12,7 +12,9 @@ def main(job):
     attrs = {"description": src.description, "n_classes": src.n_classes,
              "image_shape": list(src.images.shape[1:]), "source": job.params["source"]}  # fmt: skip
     empty_latents = np.zeros((len(src.images), 0), np.float32)
-    write_dataset(job.output.store, Dataset(src.images, src.labels, empty_latents, src.split, attrs))
+    write_dataset(
+        job.output.store, Dataset(src.images, src.labels, empty_latents, src.split, attrs)
+    )
     job.metrics = {"n": len(src.images), "n_test": int((src.split == 1).sum())}
 
 

@@ -17,13 +17,23 @@ def main(job):
     # As the paper: the test set is drawn right after the training set, continuing the RNG stream.
     generator = torch.Generator().manual_seed(job.seed("sampling"))
     parts = [
-        rejection_sample(vae.decode, labeller, n, vae.latent_dim, p["rejection_power"], generator,
-                         job.device, batch_size=p["batch_size"])  # fmt: skip
+        rejection_sample(
+            vae.decode,
+            labeller,
+            n,
+            vae.latent_dim,
+            p["rejection_power"],
+            generator,
+            job.device,
+            batch_size=p["batch_size"],
+        )  # fmt: skip
         for n in (p["n_train"], p["n_test"])
     ]
     train, test = parts
     n_classes = int(labeller.head[-1].out_features)
-    split = np.concatenate([np.full(p["n_train"], TRAIN, np.int8), np.full(p["n_test"], TEST, np.int8)])
+    split = np.concatenate(
+        [np.full(p["n_train"], TRAIN, np.int8), np.full(p["n_test"], TEST, np.int8)]
+    )
     labels = np.concatenate([train.labels, test.labels])
     attrs = {
         "approach": "generative", "n_classes": n_classes, "latent_dim": vae.latent_dim,

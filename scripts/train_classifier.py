@@ -17,7 +17,11 @@ def main(job):
     train_x, train_y, _ = data.part(TRAIN)
     test_x, test_y, _ = data.part(TEST)
     seed = job.seed(f"classifier/{regime}")
-    kwargs = {"channels": train_x.shape[1], "image_size": train_x.shape[-1], "n_classes": data.attrs["n_classes"]}
+    kwargs = {
+        "channels": train_x.shape[1],
+        "image_size": train_x.shape[-1],
+        "n_classes": data.attrs["n_classes"],
+    }
     model = build_classifier(p["arch"], **kwargs)
     history = train_classifier(
         model, train_x, train_y, epochs=p["epochs"], lr=p["lr"], batch_size=p["batch_size"],
@@ -26,7 +30,11 @@ def main(job):
     )  # fmt: skip
     save_model(job.output.model, p["arch"], kwargs, model)
     test_acc = accuracy(predict_logits(model, test_x, job.device), test_y)
-    job.metrics = {"regime": regime, "test_accuracy": test_acc, "train_accuracy": history[-1]["train_accuracy"]}
+    job.metrics = {
+        "regime": regime,
+        "test_accuracy": test_acc,
+        "train_accuracy": history[-1]["train_accuracy"],
+    }
     write_json(job.output.metrics, {"history": history, **job.metrics})
 
 

@@ -20,7 +20,11 @@ def main(job):
     _, train_rec = reconstruct(vae, train_x, job.device)
     _, test_rec = reconstruct(vae, test_x, job.device)
     seed = job.seed("labeller")
-    kwargs = {"channels": train_x.shape[1], "image_size": train_x.shape[-1], "n_classes": source.attrs["n_classes"]}
+    kwargs = {
+        "channels": train_x.shape[1],
+        "image_size": train_x.shape[-1],
+        "n_classes": source.attrs["n_classes"],
+    }
     if p["arch"] == "simplenet":
         kwargs["width"] = p["width"]
     model = build_classifier(p["arch"], **kwargs)
@@ -31,7 +35,9 @@ def main(job):
     )  # fmt: skip
     save_model(job.output.model, p["arch"], kwargs, model)
     job.metrics = {
-        "test_accuracy_reconstructions": accuracy(predict_logits(model, test_rec, job.device), test_y),
+        "test_accuracy_reconstructions": accuracy(
+            predict_logits(model, test_rec, job.device), test_y
+        ),
         "test_accuracy_originals": accuracy(predict_logits(model, test_x, job.device), test_y),
     }
     write_json(job.output.metrics, {"history": history, **job.metrics})

@@ -15,7 +15,11 @@ def main(job):
     p = job.params["manifold"]
     images, _, _ = read_dataset(job.input.source).part(TRAIN)
     seed = job.seed("manifold")
-    kwargs = {"channels": images.shape[1], "image_size": images.shape[-1], "latent_dim": p["latent_dim"]}
+    kwargs = {
+        "channels": images.shape[1],
+        "image_size": images.shape[-1],
+        "latent_dim": p["latent_dim"],
+    }
     vae = BurgessVAE(**kwargs)
     history = train_btcvae(
         vae, images, epochs=p["epochs"], lr=p["lr"], batch_size=p["batch_size"], alpha=p["alpha"],

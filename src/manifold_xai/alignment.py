@@ -63,7 +63,9 @@ def alignment_dataset(
         )
     if len(labels) != n:
         raise ValueError(f"{len(labels)} labels for {n} tangent spaces")
-    attribution = attribution.reshape(len(methods), n, d).rechunk((len(methods), basis.chunks[0], d))
+    attribution = attribution.reshape(len(methods), n, d).rechunk(
+        (len(methods), basis.chunks[0], d)
+    )
     # Block i of the result needs sample-chunk i of both stores: index notation aligns them.
     fraction = da.blockwise(_fraction_block, "mn", basis, "nkd", attribution, "mnd",
                             dtype=np.float64, concatenate=True)  # fmt: skip
@@ -84,7 +86,9 @@ def alignment_dataset(
     )
 
 
-def bootstrap_ci(values: np.ndarray, *, n_resamples: int, seed: int, level: float = 0.95) -> tuple[float, float]:
+def bootstrap_ci(
+    values: np.ndarray, *, n_resamples: int, seed: int, level: float = 0.95
+) -> tuple[float, float]:
     """Percentile-bootstrap confidence interval of the mean (scipy.stats.bootstrap)."""
     values = np.asarray(values, dtype=np.float64)
     if len(values) < 2:
@@ -94,7 +98,9 @@ def bootstrap_ci(values: np.ndarray, *, n_resamples: int, seed: int, level: floa
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
-def summary_rows(ds: xr.Dataset, *, dataset: str, seed: int, regime: str, n_resamples: int) -> list[dict]:
+def summary_rows(
+    ds: xr.Dataset, *, dataset: str, seed: int, regime: str, n_resamples: int
+) -> list[dict]:
     """One row per method: n, mean, median, 95% bootstrap CI, baseline sqrt(k/d), random-vector mean."""
     rows = []
     random_mean = float(np.nanmean(ds["random_fraction"].values))
@@ -116,7 +122,9 @@ def stack_runs(runs: dict[tuple[str, int, str], xr.Dataset]) -> xr.Dataset:
     """Stack per-run fractions along ``run`` (a MultiIndex of dataset, seed, regime), padding samples."""
     keys = sorted(runs)
     n_max = max(runs[key].sizes["sample"] for key in keys)
-    padded = [runs[key][["fraction", "random_fraction"]].reindex(sample=np.arange(n_max)) for key in keys]
+    padded = [
+        runs[key][["fraction", "random_fraction"]].reindex(sample=np.arange(n_max)) for key in keys
+    ]
     stacked = xr.concat(padded, dim="run", join="outer", combine_attrs="drop")
     index = pd.MultiIndex.from_tuples(keys, names=["dataset", "seed", "regime"])
     stacked = stacked.assign_coords(xr.Coordinates.from_pandas_multiindex(index, "run"))

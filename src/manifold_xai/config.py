@@ -51,8 +51,14 @@ def _describe(error: jsonschema.ValidationError) -> list[str]:
         allowed = set(error.schema.get("properties", {}))
         extra = [k for k in error.instance if k not in allowed]
         if error.schema.get("patternProperties"):
-            return [f"invalid name {k!r} at {where} (letters, digits and _, starting with a letter)" for k in extra]
-        return [f"unknown key {_dotted([*error.absolute_path, k])!r} (allowed: {sorted(allowed)})" for k in extra]
+            return [
+                f"invalid name {k!r} at {where} (letters, digits and _, starting with a letter)"
+                for k in extra
+            ]
+        return [
+            f"unknown key {_dotted([*error.absolute_path, k])!r} (allowed: {sorted(allowed)})"
+            for k in extra
+        ]
     if error.validator == "oneOf" and error.context:
         # Report the branch that came closest (e.g. the source block whose `kind` matched).
         best = jsonschema.exceptions.best_match(error.context)
@@ -60,6 +66,31 @@ def _describe(error: jsonschema.ValidationError) -> list[str]:
     if error.validator == "required":
         return [f"missing key at {where}: {error.message}"]
     return [f"{where}: {error.message}"]
+
+
+def _deep_update(base: dict, overlay: dict) -> dict:
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_update(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def load_experiment(given: dict, default_path: str | Path) -> dict:
+    """The experiment to run: ``given`` (from ``--configfile``/``--config``) when it defines
+    ``datasets``; otherwise the default experiment at ``default_path`` with ``given`` laid over it
+    (so ``--config seeds=[3]`` changes the default experiment's seeds)."""
+    if "datasets" in given:
+        return copy.deepcopy(given)
+    path = Path(default_path)
+    if not path.is_file():
+        raise ConfigError(f"no config given and the default config {path} does not exist")
+    try:
+        default = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {e}") from e
+    return _deep_update(default, given)
 
 
 def validate_config(config: dict, schema_path: str | Path) -> dict:
@@ -82,9 +113,15 @@ def _cross_field_errors(config: dict) -> list[str]:
         d = SOURCE_CHANNELS[source["kind"]] * source["image_size"] ** 2
         k = ds["manifold"]["latent_dim"]
         if k >= d:
-            errors.append(f"datasets.{name}.manifold.latent_dim: {k} must be smaller than the image dimension {d}")
+            errors.append(
+                f"datasets.{name}.manifold.latent_dim: {k} must be smaller than the image dimension {d}"
+            )
         if source["image_size"] < 8 or source["image_size"] & (source["image_size"] - 1):
-            errors.append(f"datasets.{name}.source.image_size: the Burgess VAE needs a power of two >= 8")
+            errors.append(
+                f"datasets.{name}.source.image_size: the Burgess VAE needs a power of two >= 8"
+            )
         if ds["classifier"]["arch"] == "lenet" and source["image_size"] < 6:
-            errors.append(f"datasets.{name}.source.image_size: lenet needs images of at least 6 pixels")
+            errors.append(
+                f"datasets.{name}.source.image_size: lenet needs images of at least 6 pixels"
+            )
     return errors

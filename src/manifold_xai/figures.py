@@ -45,7 +45,13 @@ def _save(fig, path, dpi: int) -> None:
 
 
 def fig3_fraction_distributions(
-    fractions: dict[str, np.ndarray], baseline: float, title: str, path, *, dpi: int = 150, note: str = ""
+    fractions: dict[str, np.ndarray],
+    baseline: float,
+    title: str,
+    path,
+    *,
+    dpi: int = 150,
+    note: str = "",
 ) -> None:
     """Kernel density of the fraction in tangent space per method; ``fractions[method] (n,)``."""
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
@@ -57,14 +63,31 @@ def fig3_fraction_distributions(
         if len(values) > 1 and np.ptp(values) > 0:
             density = gaussian_kde(values)(grid)
             ax.fill_between(grid, density, alpha=0.25, color=color, lw=0)
-            ax.plot(grid, density, lw=2.5, color=color, label=f"{_label(method)} (mean {values.mean():.2f})")
+            ax.plot(
+                grid,
+                density,
+                lw=2.5,
+                color=color,
+                label=f"{_label(method)} (mean {values.mean():.2f})",
+            )
     ax.axvline(baseline, color="gray", lw=2, ls="--", label=f"random sqrt(k/d) = {baseline:.3f}")
     upper = max(0.85, *(np.nanmax(v) + 0.05 for v in fractions.values() if np.isfinite(v).any()))
-    ax.set(xlim=(0, min(1.0, upper)), xlabel="Fraction in tangent space", ylabel="Density", title=title)
+    ax.set(
+        xlim=(0, min(1.0, upper)), xlabel="Fraction in tangent space", ylabel="Density", title=title
+    )
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8, frameon=False)
     if note:
-        ax.text(0.99, 0.02, note, transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="gray")
+        ax.text(
+            0.99,
+            0.02,
+            note,
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color="gray",
+        )
     _save(fig, path, dpi)
 
 
@@ -87,7 +110,9 @@ def choose_fig2_examples(
 
 def _normalise_and_clip(maps: np.ndarray, clip: float) -> np.ndarray:
     """Unit-norm each map, then clip to the (1 - clip) quantile of the pooled |values|."""
-    norms = np.linalg.norm(maps.reshape(len(maps), -1), axis=1).reshape(-1, *([1] * (maps.ndim - 1)))
+    norms = np.linalg.norm(maps.reshape(len(maps), -1), axis=1).reshape(
+        -1, *([1] * (maps.ndim - 1))
+    )
     maps = maps / np.where(norms > 0, norms, 1)
     bound = np.quantile(np.abs(maps), 1 - clip) if clip > 0 else np.abs(maps).max()
     return np.clip(maps, -bound, bound)
@@ -122,10 +147,13 @@ def fig2_decomposition(
         ax.set_yticks([])
     axes[0, 0].set_ylabel("image", fontsize=7)
     fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.98), h_pad=0.3, w_pad=0.2)
     _save(fig, path, dpi)
 
 
-def fig10_samples(images: np.ndarray, labels: np.ndarray, path, *, title: str, dpi: int = 150) -> None:
+def fig10_samples(
+    images: np.ndarray, labels: np.ndarray, path, *, title: str, dpi: int = 150
+) -> None:
     """A square grid of generated samples ``images (n, c, h, w)`` with their labels."""
     n = len(images)
     cols = int(np.ceil(np.sqrt(n)))

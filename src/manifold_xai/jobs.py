@@ -23,7 +23,13 @@ from pathlib import Path
 import torch
 
 from manifold_xai import provenance
-from manifold_xai.runtime import derive_seed, describe_device, resolve_device, seed_everything, set_threads
+from manifold_xai.runtime import (
+    derive_seed,
+    describe_device,
+    resolve_device,
+    seed_everything,
+    set_threads,
+)
 
 log = logging.getLogger("manifold_xai")
 
@@ -70,7 +76,9 @@ class Job:
         artifacts = [p for p in outputs if not provenance.is_sidecar(p)]
         missing = [p for p in artifacts if str(provenance.sidecar_path(p)) not in outputs]
         if missing:
-            raise RuntimeError(f"rule {self.rule}: outputs without a declared .prov.json sidecar: {missing}")
+            raise RuntimeError(
+                f"rule {self.rule}: outputs without a declared .prov.json sidecar: {missing}"
+            )
         return artifacts
 
     def write_provenance(self, started: str) -> None:
@@ -99,7 +107,10 @@ def _configure_logging(log_files: list[str]) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(path, mode="w"))
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        handlers=handlers,
+        force=True,
     )
     logging.captureWarnings(True)
     warnings.filterwarnings("default")

@@ -71,7 +71,9 @@ def git_state(repo_root: Path) -> dict:
         return out.stdout.strip() if out.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no", "--", *CODE_DIRS) if commit else None
+    status = (
+        git("status", "--porcelain", "--untracked-files=no", "--", *CODE_DIRS) if commit else None
+    )
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 
@@ -96,7 +98,11 @@ def input_record(path: str | os.PathLike) -> dict:
     path = Path(path)
     side = sidecar_path(path)
     if not is_sidecar(path) and side.is_file():
-        return {"path": path.as_posix(), "sha256": read_json(side)["artifact"]["sha256"], "prov": side.as_posix()}
+        return {
+            "path": path.as_posix(),
+            "sha256": read_json(side)["artifact"]["sha256"],
+            "prov": side.as_posix(),
+        }
     return {"path": path.as_posix(), "sha256": sha256_path(path), "prov": None}
 
 
@@ -139,7 +145,9 @@ def build_record(
             "threads": threads,
             "host": socket.gethostname(),
             "platform": platform.platform(),
-            "scheduler_job_id": next((os.environ[k] for k in SCHEDULER_ENV if k in os.environ), None),
+            "scheduler_job_id": next(
+                (os.environ[k] for k in SCHEDULER_ENV if k in os.environ), None
+            ),
             "started": started,
             "finished": now_iso(),
             "log": list(log),

@@ -19,7 +19,7 @@ def derive_seed(base_seed: int, *keys: str | int) -> int:
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) and ask torch for deterministic kernels."""
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002  (libraries may still draw from the legacy global RNG)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.benchmark = False
@@ -32,7 +32,9 @@ def resolve_device(request: str = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(request)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device {request!r} requested but CUDA is not available on this machine")
+        raise RuntimeError(
+            f"device {request!r} requested but CUDA is not available on this machine"
+        )
     return device
 
 

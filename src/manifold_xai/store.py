@@ -138,7 +138,9 @@ def create_array(
     )
 
 
-def write_array(group: zarr.Group, name: str, data: np.ndarray, dims: tuple[str, ...], chunks=None) -> zarr.Array:
+def write_array(
+    group: zarr.Group, name: str, data: np.ndarray, dims: tuple[str, ...], chunks=None
+) -> zarr.Array:
     arr = create_array(group, name, data.shape, data.dtype, dims, chunks)
     arr[...] = data
     return arr

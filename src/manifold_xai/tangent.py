@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 DEFAULT_RTOL = 1e-3
 
 
-def decoder_jacobian(decode: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor) -> torch.Tensor:
+def decoder_jacobian(
+    decode: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor
+) -> torch.Tensor:
     """Jacobians of ``decode`` at each latent: ``z (n, k)`` → ``J (n, d, k)`` in ``z``'s dtype.
 
     Column ``j`` of ``J[i]`` is the JVP of ``decode`` at ``z[i]`` along the unit vector ``e_j``. All n·k
@@ -39,12 +41,16 @@ def decoder_jacobian(decode: Callable[[torch.Tensor], torch.Tensor], z: torch.Te
     """
     n, k = z.shape
     points = z.repeat_interleave(k, dim=0)  # (n·k, k): each latent repeated k times
-    directions = torch.eye(k, dtype=z.dtype, device=z.device).repeat(n, 1)  # (n·k, k): e_0..e_{k-1}, n times
+    directions = torch.eye(k, dtype=z.dtype, device=z.device).repeat(
+        n, 1
+    )  # (n·k, k): e_0..e_{k-1}, n times
     _, jvps = torch.func.jvp(decode, (points,), (directions,))  # (n·k, c, h, w)
     return jvps.reshape(n, k, -1).transpose(1, 2)
 
 
-def orthonormal_basis(jacobian: torch.Tensor, rtol: float = DEFAULT_RTOL) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def orthonormal_basis(
+    jacobian: torch.Tensor, rtol: float = DEFAULT_RTOL
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Orthonormal bases of the column spaces of ``jacobian (n, d, k)``.
 
     Returns ``basis (n, k, d) float64`` whose first ``rank[i]`` rows are an orthonormal basis of
@@ -53,7 +59,9 @@ def orthonormal_basis(jacobian: torch.Tensor, rtol: float = DEFAULT_RTOL) -> tup
     """
     if not 0 < rtol < 1:
         raise ValueError(f"rank tolerance must lie in (0, 1), got {rtol}")
-    u, s, _ = torch.linalg.svd(jacobian.to(torch.float64), full_matrices=False)  # u (n, d, k), s (n, k)
+    u, s, _ = torch.linalg.svd(
+        jacobian.to(torch.float64), full_matrices=False
+    )  # u (n, d, k), s (n, k)
     keep = s > rtol * s[:, :1]
     rank = keep.sum(dim=1)
     basis = (u * keep.unsqueeze(1)).transpose(1, 2)
@@ -68,7 +76,9 @@ def fraction_in_tangent_space(basis: np.ndarray, vectors: np.ndarray) -> np.ndar
     """
     basis = np.asarray(basis, dtype=np.float64)
     vectors = np.asarray(vectors, dtype=np.float64)
-    coefficients = np.einsum("nkd,...nd->...nk", basis, vectors)  # coordinates of P_T v in the basis
+    coefficients = np.einsum(
+        "nkd,...nd->...nk", basis, vectors
+    )  # coordinates of P_T v in the basis
     tangent_norm = np.linalg.norm(coefficients, axis=-1)
     norm = np.linalg.norm(vectors, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -140,4 +150,9 @@ def write_tangent_store(
         write_array(group, "rank", ranks, ("sample",))
         write_array(group, "sample_index", np.asarray(sample_index, dtype=np.int64), ("sample",))
     values, counts = np.unique(ranks, return_counts=True)
-    return {"n": n, "k": k, "d": d, "rank_counts": {int(v): int(c) for v, c in zip(values, counts, strict=True)}}
+    return {
+        "n": n,
+        "k": k,
+        "d": d,
+        "rank_counts": {int(v): int(c) for v, c in zip(values, counts, strict=True)},
+    }

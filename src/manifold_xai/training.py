@@ -20,7 +20,9 @@ from manifold_xai.models.losses import btcvae_loss
 log = logging.getLogger(__name__)
 
 
-def minibatches(n: int, batch_size: int, generator: torch.Generator, shuffle: bool = True) -> Iterator[torch.Tensor]:
+def minibatches(
+    n: int, batch_size: int, generator: torch.Generator, shuffle: bool = True
+) -> Iterator[torch.Tensor]:
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     for start in range(0, n, batch_size):
         yield order[start : start + batch_size]
@@ -28,7 +30,9 @@ def minibatches(n: int, batch_size: int, generator: torch.Generator, shuffle: bo
 
 def _check_finite(loss: torch.Tensor, what: str, step: int) -> None:
     if not torch.isfinite(loss):
-        raise FloatingPointError(f"{what}: non-finite loss {loss.item()} at step {step}; lower the learning rate")
+        raise FloatingPointError(
+            f"{what}: non-finite loss {loss.item()} at step {step}; lower the learning rate"
+        )
 
 
 def train_btcvae(
@@ -71,10 +75,16 @@ def train_btcvae(
             batches += 1
             for key, value in {"loss": loss.item(), **parts}.items():
                 sums[key] = sums.get(key, 0.0) + value
-        record = {"epoch": epoch + 1, "step": step, **{k: v / max(batches, 1) for k, v in sums.items()}}
+        record = {
+            "epoch": epoch + 1,
+            "step": step,
+            **{k: v / max(batches, 1) for k, v in sums.items()},
+        }
         history.append(record)
         if epoch == 0 or (epoch + 1) % max(1, epochs // 10) == 0 or epoch + 1 == epochs:
-            log.info("vae epoch %d/%d %s", epoch + 1, epochs, {k: round(v, 3) for k, v in record.items()})
+            log.info(
+                "vae epoch %d/%d %s", epoch + 1, epochs, {k: round(v, 3) for k, v in record.items()}
+            )
     model.eval()
     return history
 
@@ -113,23 +123,41 @@ def train_classifier(
             correct += (logits.argmax(1) == y).sum().item()
             loss_sum += loss.item() * len(y)
         sched.step()
-        record = {"epoch": epoch + 1, "step": step, "loss": loss_sum / total, "train_accuracy": correct / total}
+        record = {
+            "epoch": epoch + 1,
+            "step": step,
+            "loss": loss_sum / total,
+            "train_accuracy": correct / total,
+        }
         history.append(record)
-        log.info("classifier epoch %d/%d loss %.4f acc %.4f", epoch + 1, epochs, record["loss"], record["train_accuracy"])
+        log.info(
+            "classifier epoch %d/%d loss %.4f acc %.4f",
+            epoch + 1,
+            epochs,
+            record["loss"],
+            record["train_accuracy"],
+        )
     model.eval()
     return history
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, images: np.ndarray, device: torch.device, batch_size: int = 512) -> np.ndarray:
+def predict_logits(
+    model: nn.Module, images: np.ndarray, device: torch.device, batch_size: int = 512
+) -> np.ndarray:
     """``(n, n_classes) float32`` logits in eval mode."""
     model.eval()
-    out = [model(torch.from_numpy(images[i : i + batch_size]).to(device)).cpu() for i in range(0, len(images), batch_size)]
+    out = [
+        model(torch.from_numpy(images[i : i + batch_size]).to(device)).cpu()
+        for i in range(0, len(images), batch_size)
+    ]
     return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
 
 
 @torch.no_grad()
-def reconstruct(vae: nn.Module, images: np.ndarray, device: torch.device, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+def reconstruct(
+    vae: nn.Module, images: np.ndarray, device: torch.device, batch_size: int = 512
+) -> tuple[np.ndarray, np.ndarray]:
     """``(latents (n, k), reconstructions (n, c, h, w))`` with the encoder mean: x ↦ D(E(x))."""
     vae.eval()
     zs, xs = [], []

@@ -31,12 +31,12 @@ rule summarize_alignment:
         ),
     log:
         f"{LOGS}/summarize_alignment.log",
-    params:
-        runs=[list(run) for run in runs()],
-        bootstrap_resamples=config["bootstrap_resamples"],
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
+    params:
+        runs=[list(run) for run in runs()],
+        bootstrap_resamples=config["bootstrap_resamples"],
     script:
         "../../scripts/summarize_alignment.py"

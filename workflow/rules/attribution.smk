@@ -13,11 +13,11 @@ rule compute_attributions:
         f"{LOGS}/compute_attributions/{{dataset}}_seed{{seed}}_{{regime}}.log",
     benchmark:
         f"{BENCH}/compute_attributions/{{dataset}}_seed{{seed}}_{{regime}}.tsv"
-    params:
-        attributions=dataset_params("attributions"),
-        device=config["device"],
     threads: torch_threads()
     resources:
         **torch_resources(mem_mb=4000, runtime=120),
+    params:
+        attributions=dataset_params("attributions"),
+        device=config["device"],
     script:
         "../../scripts/compute_attributions.py"

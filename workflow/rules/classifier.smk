@@ -13,11 +13,11 @@ rule train_classifier:
         f"{LOGS}/train_classifier/{{dataset}}_seed{{seed}}_{{regime}}.log",
     benchmark:
         f"{BENCH}/train_classifier/{{dataset}}_seed{{seed}}_{{regime}}.tsv"
-    params:
-        classifier=dataset_params("classifier"),
-        device=config["device"],
     threads: torch_threads()
     resources:
         **torch_resources(mem_mb=4000, runtime=240),
+    params:
+        classifier=dataset_params("classifier"),
+        device=config["device"],
     script:
         "../../scripts/train_classifier.py"

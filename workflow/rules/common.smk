@@ -1,4 +1,4 @@
-"""Helpers shared by all rule files: config validation, paths, params slices, resources.
+"""Helpers shared by the rule files (config validation, paths, params slices, resources).
 
 Rules never read `config` inside their scripts: each rule's `params:` carries exactly the slice of the
 config its job depends on (plain, deterministically ordered values), so Snakemake's params trigger
@@ -8,12 +8,13 @@ re-runs exactly the jobs a config change touches.
 import sys
 from pathlib import Path
 
-from manifold_xai.config import ConfigError, validate_config
+from manifold_xai.config import ConfigError, load_experiment, validate_config
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+DEFAULT_CONFIG = Path(workflow.basedir) / "config.yaml"
 
 try:
-    _validated = validate_config(config, SCHEMA)
+    _validated = validate_config(load_experiment(config, DEFAULT_CONFIG), SCHEMA)
 except ConfigError as _err:
     sys.exit(f"manifold-xai: {_err}")
 config.clear()
@@ -24,12 +25,6 @@ SEEDS = list(config["seeds"])
 RUN = "results/{dataset}/seed{seed}"
 LOGS = "results/logs"
 BENCH = "results/benchmarks"
-
-
-wildcard_constraints:
-    dataset="[A-Za-z][A-Za-z0-9_]*",
-    seed=r"\d+",
-    regime="[a-z_]+",
 
 
 def prov(path):

@@ -6,12 +6,12 @@ rule prepare_source:
         **with_prov(store=directory("results/{dataset}/source.zarr")),
     log:
         f"{LOGS}/prepare_source/{{dataset}}.log",
-    params:
-        source=dataset_params("source"),
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        source=dataset_params("source"),
     script:
         "../../scripts/prepare_source.py"
 
@@ -31,12 +31,12 @@ rule train_labeller:
         f"{LOGS}/train_labeller/{{dataset}}_seed{{seed}}.log",
     benchmark:
         f"{BENCH}/train_labeller/{{dataset}}_seed{{seed}}.tsv"
-    params:
-        labeller=dataset_params("labeller"),
-        device=config["device"],
     threads: torch_threads()
     resources:
         **torch_resources(mem_mb=4000, runtime=120),
+    params:
+        labeller=dataset_params("labeller"),
+        device=config["device"],
     script:
         "../../scripts/train_labeller.py"
 
@@ -53,11 +53,11 @@ rule sample_dataset:
         f"{LOGS}/sample_dataset/{{dataset}}_seed{{seed}}.log",
     benchmark:
         f"{BENCH}/sample_dataset/{{dataset}}_seed{{seed}}.tsv"
-    params:
-        sampling=dataset_params("sampling"),
-        device=config["device"],
     threads: torch_threads()
     resources:
         **torch_resources(mem_mb=4000, runtime=60),
+    params:
+        sampling=dataset_params("sampling"),
+        device=config["device"],
     script:
         "../../scripts/sample_dataset.py"

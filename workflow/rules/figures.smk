@@ -3,9 +3,7 @@
 
 rule plot_fig3:
     input:
-        stores=lambda wc: [
-            f"results/{wc.dataset}/seed{s}/alignment/standard.zarr" for s in SEEDS
-        ],
+        stores=lambda wc: [f"results/{wc.dataset}/seed{s}/alignment/standard.zarr" for s in SEEDS],
         provs=lambda wc: [
             prov(f"results/{wc.dataset}/seed{s}/alignment/standard.zarr") for s in SEEDS
         ],
@@ -13,12 +11,12 @@ rule plot_fig3:
         **with_prov(figure="results/figures/fig3_{dataset}.png"),
     log:
         f"{LOGS}/plot_fig3/{{dataset}}.log",
-    params:
-        dpi=config["figures"]["dpi"],
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        dpi=config["figures"]["dpi"],
     script:
         "../../scripts/plot_fig3.py"
 
@@ -35,13 +33,13 @@ rule plot_fig2:
         **with_prov(figure="results/figures/fig2_{dataset}_seed{seed}.png"),
     log:
         f"{LOGS}/plot_fig2/{{dataset}}_seed{{seed}}.log",
-    params:
-        dpi=config["figures"]["dpi"],
-        columns=config["figures"]["fig2_columns"],
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        dpi=config["figures"]["dpi"],
+        columns=config["figures"]["fig2_columns"],
     script:
         "../../scripts/plot_fig2.py"
 
@@ -53,12 +51,12 @@ rule plot_fig10:
         **with_prov(figure="results/figures/fig10_{dataset}_seed{seed}.png"),
     log:
         f"{LOGS}/plot_fig10/{{dataset}}_seed{{seed}}.log",
-    params:
-        dpi=config["figures"]["dpi"],
-        samples=config["figures"]["fig10_samples"],
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        dpi=config["figures"]["dpi"],
+        samples=config["figures"]["fig10_samples"],
     script:
         "../../scripts/plot_fig10.py"

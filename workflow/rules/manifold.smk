@@ -13,11 +13,11 @@ rule train_manifold:
         f"{LOGS}/train_manifold/{{dataset}}_seed{{seed}}.log",
     benchmark:
         f"{BENCH}/train_manifold/{{dataset}}_seed{{seed}}.tsv"
-    params:
-        manifold=dataset_params("manifold"),
-        device=config["device"],
     threads: torch_threads()
     resources:
         **torch_resources(mem_mb=4000, runtime=240),
+    params:
+        manifold=dataset_params("manifold"),
+        device=config["device"],
     script:
         "../../scripts/train_manifold.py"

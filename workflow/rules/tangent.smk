@@ -13,11 +13,11 @@ rule compute_tangent:
         f"{LOGS}/compute_tangent/{{dataset}}_seed{{seed}}.log",
     benchmark:
         f"{BENCH}/compute_tangent/{{dataset}}_seed{{seed}}.tsv"
-    params:
-        tangent=dataset_params("tangent"),
-        device=config["device"],
     threads: torch_threads()
     resources:
         **torch_resources(mem_mb=4000, runtime=60),
+    params:
+        tangent=dataset_params("tangent"),
+        device=config["device"],
     script:
         "../../scripts/compute_tangent.py"

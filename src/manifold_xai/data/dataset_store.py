@@ -16,7 +16,6 @@ from manifold_xai.data.sources import TEST, TRAIN
 from manifold_xai.store import atomic_path, create_store, open_store, write_array
 
 
-
 @dataclass
 class Dataset:
     images: np.ndarray
@@ -60,7 +59,11 @@ def write_dataset(path, ds: Dataset, samples_per_chunk: int = 1024) -> None:
 def read_dataset(path) -> Dataset:
     group = open_store(path, required=("images", "labels", "split"))
     images = np.asarray(group["images"][...])
-    latents = np.asarray(group["latents"][...]) if "latents" in group else np.zeros((len(images), 0), np.float32)
+    latents = (
+        np.asarray(group["latents"][...])
+        if "latents" in group
+        else np.zeros((len(images), 0), np.float32)
+    )
     ds = Dataset(images, np.asarray(group["labels"][...]), latents, np.asarray(group["split"][...]),
                  attrs=dict(group.attrs))  # fmt: skip
     if not np.isfinite(ds.images).all():

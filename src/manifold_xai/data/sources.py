@@ -44,7 +44,9 @@ def resize_images(images: np.ndarray, size: int) -> np.ndarray:
     """Bilinear resize of ``(n, c, h, w)`` images to ``(n, c, size, size)``, clipped to [0, 1]."""
     t = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
     if t.shape[-1] != size or t.shape[-2] != size:
-        t = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        t = F.interpolate(
+            t, size=(size, size), mode="bilinear", align_corners=False, antialias=True
+        )
     return t.clamp_(0.0, 1.0).numpy()
 
 
@@ -59,7 +61,9 @@ def stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> np.
     return split
 
 
-def load_digits_source(image_size: int = 32, test_fraction: float = 0.2, split_seed: int = 0) -> SourceData:
+def load_digits_source(
+    image_size: int = 32, test_fraction: float = 0.2, split_seed: int = 0
+) -> SourceData:
     """scikit-learn's handwritten digits (1797 images, 8×8, 17 grey levels) scaled to [0, 1] and
     resized to ``image_size``: a small offline analogue of MNIST32 that ships with a dependency."""
     from sklearn.datasets import load_digits

@@ -19,7 +19,9 @@ from torch import nn
 
 
 class LeNet(nn.Module):
-    def __init__(self, channels: int = 1, image_size: int = 32, n_classes: int = 10, dropout: bool = True):
+    def __init__(
+        self, channels: int = 1, image_size: int = 32, n_classes: int = 10, dropout: bool = True
+    ):
         super().__init__()
         if image_size < 6:
             raise ValueError(f"lenet needs images of at least 6 pixels, got {image_size}")
@@ -56,7 +58,9 @@ SIMPLENET_LAYOUT: list = [
 
 
 class SimpleNet(nn.Module):
-    def __init__(self, channels: int = 1, image_size: int = 32, n_classes: int = 10, width: float = 1.0):
+    def __init__(
+        self, channels: int = 1, image_size: int = 32, n_classes: int = 10, width: float = 1.0
+    ):
         super().__init__()
         layers: list[nn.Module] = []
         in_ch, side = channels, image_size
@@ -76,7 +80,9 @@ class SimpleNet(nn.Module):
             ]
             in_ch = out_ch
         self.features = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Dropout(0.1), nn.Linear(in_ch, n_classes))
+        self.head = nn.Sequential(
+            nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Dropout(0.1), nn.Linear(in_ch, n_classes)
+        )
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.xavier_uniform_(m.weight, gain=nn.init.calculate_gain("relu"))
@@ -91,5 +97,7 @@ ARCHITECTURES = {"lenet": LeNet, "simplenet": SimpleNet}
 def build_classifier(arch: str, **kwargs) -> nn.Module:
     """Instantiate a classifier by name; ``kwargs`` are its constructor arguments."""
     if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown classifier architecture {arch!r}; known: {sorted(ARCHITECTURES)}")
+        raise ValueError(
+            f"unknown classifier architecture {arch!r}; known: {sorted(ARCHITECTURES)}"
+        )
     return ARCHITECTURES[arch](**kwargs)

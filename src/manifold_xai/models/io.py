@@ -32,7 +32,9 @@ def save_model(path: str | os.PathLike, name: str, kwargs: dict, model: nn.Modul
         torch.save(payload, tmp)
 
 
-def load_model(path: str | os.PathLike, device: torch.device | str = "cpu", expect: str | None = None) -> nn.Module:
+def load_model(
+    path: str | os.PathLike, device: torch.device | str = "cpu", expect: str | None = None
+) -> nn.Module:
     """Rebuild a saved model in eval mode; ``expect`` checks the class name."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
@@ -48,5 +50,7 @@ def load_model(path: str | os.PathLike, device: torch.device | str = "cpu", expe
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as e:
-        raise ValueError(f"{path}: weights do not fit a {payload['class']} with {payload['kwargs']}: {e}") from e
+        raise ValueError(
+            f"{path}: weights do not fit a {payload['class']} with {payload['kwargs']}: {e}"
+        ) from e
     return model.to(device).eval()

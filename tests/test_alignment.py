@@ -1,0 +1,103 @@
+"""Alignment with Dask over Zarr stores equals the direct computation; the summary statistics."""
+
+import numpy as np
+import pytest
+import torch
+
+from manifold_xai.alignment import (
+    SUMMARY_COLUMNS,
+    alignment_dataset,
+    bootstrap_ci,
+    stack_runs,
+    summary_rows,
+)
+from manifold_xai.models.vae import BurgessVAE
+from manifold_xai.store import atomic_path, create_store, write_array
+from manifold_xai.tangent import fraction_in_tangent_space, write_tangent_store
+
+
+@pytest.fixture
+def run_stores(tmp_path):
+    """A tangent store (n=37, chunks of 10) and an attribution store with 2 methods."""
+    vae = BurgessVAE(channels=1, image_size=8, latent_dim=3).eval()
+    rng = np.random.default_rng(0)
+    latents = rng.standard_normal((37, 3)).astype(np.float32)
+    write_tangent_store(tmp_path / "tangent.zarr", vae.decode, latents, np.arange(37), (1, 8, 8),
+                        device=torch.device("cpu"), chunk_samples=10)  # fmt: skip
+    attribution = rng.standard_normal((2, 37, 1, 8, 8)).astype(np.float32)
+    attribution[1, 5] = 0  # a zero attribution has no direction
+    with atomic_path(tmp_path / "attr.zarr") as tmp:
+        group = create_store(tmp, {"methods": ["gradient", "smoothgrad"]})
+        write_array(
+            group,
+            "attribution",
+            attribution,
+            ("method", "sample", "channel", "y", "x"),
+            chunks=(2, 16, 1, 8, 8),
+        )
+        write_array(group, "predicted", rng.integers(0, 10, 37), ("sample",))
+    return tmp_path / "tangent.zarr", tmp_path / "attr.zarr", attribution
+
+
+def test_dask_alignment_equals_direct_numpy(run_stores):
+    import zarr
+
+    tangent, attr, attribution = run_stores
+    labels = np.arange(37) % 10
+    ds = alignment_dataset(tangent, attr, labels=labels, seed=0, threads=2)
+    basis = zarr.open_group(str(tangent), mode="r")["basis"][...]
+    direct = fraction_in_tangent_space(basis, attribution.reshape(2, 37, 64))
+    np.testing.assert_allclose(ds["fraction"].values, direct, rtol=1e-12, equal_nan=True)
+    assert np.isnan(ds["fraction"].values[1, 5])
+    assert list(ds["method"].values) == ["gradient", "smoothgrad"]
+    assert (
+        ds.attrs["k"] == 3
+        and ds.attrs["d"] == 64
+        and ds.attrs["baseline"] == pytest.approx(np.sqrt(3 / 64))
+    )
+    np.testing.assert_array_equal(ds["label"].values, labels)
+    # The random-vector fraction is deterministic per seed and close to sqrt(k/d) on average.
+    again = alignment_dataset(tangent, attr, labels=labels, seed=0, threads=1)
+    np.testing.assert_array_equal(ds["random_fraction"].values, again["random_fraction"].values)
+    assert 0.1 < ds["random_fraction"].mean() < 0.3
+
+
+def test_mismatched_stores_are_rejected(run_stores, tmp_path):
+    tangent, _, _ = run_stores
+    with atomic_path(tmp_path / "short.zarr") as tmp:
+        group = create_store(tmp, {"methods": ["gradient"]})
+        write_array(
+            group,
+            "attribution",
+            np.zeros((1, 30, 1, 8, 8), np.float32),
+            ("method", "sample", "channel", "y", "x"),
+        )
+        write_array(group, "predicted", np.zeros(30, np.int64), ("sample",))
+    with pytest.raises(ValueError, match="do not match the tangent store"):
+        alignment_dataset(tangent, tmp_path / "short.zarr", labels=np.zeros(37), seed=0)
+
+
+def test_summary_rows_have_the_published_columns_and_bootstrap_ci(run_stores):
+    tangent, attr, _ = run_stores
+    ds = alignment_dataset(tangent, attr, labels=np.zeros(37, int), seed=0)
+    rows = summary_rows(ds, dataset="digits", seed=0, regime="standard", n_resamples=500)
+    assert [list(r) for r in rows] == [SUMMARY_COLUMNS] * 2
+    grad, sg = rows
+    assert grad["n"] == 37 and sg["n"] == 36  # NaN (zero attribution) excluded
+    values = ds["fraction"].sel({"method": "gradient"}).values
+    assert grad["mean"] == pytest.approx(values.mean()) and grad["median"] == pytest.approx(
+        np.median(values)
+    )
+    assert grad["ci_low"] < grad["mean"] < grad["ci_high"]
+    assert grad["baseline"] == pytest.approx(np.sqrt(3 / 64))
+    stacked = stack_runs(
+        {("digits", 0, "standard"): ds, ("digits", 1, "standard"): ds.isel(sample=slice(0, 20))}
+    )
+    assert stacked["fraction"].shape == (2, 2, 37)
+    assert np.isnan(stacked["fraction"].values[1, 0, 20:]).all()
+
+
+def test_bootstrap_ci_covers_the_mean_of_a_known_distribution():
+    values = np.random.default_rng(1).normal(0.3, 0.1, 400)
+    low, high = bootstrap_ci(values, n_resamples=1000, seed=0)
+    assert low < 0.3 < high and high - low == pytest.approx(2 * 1.96 * 0.1 / 20, rel=0.25)

@@ -1,0 +1,130 @@
+"""Tangent spaces: Jacobians, orthonormal bases, fractions and the tangent.zarr store."""
+
+import numpy as np
+import pytest
+import torch
+
+from manifold_xai.models.vae import BurgessVAE
+from manifold_xai.store import open_store
+from manifold_xai.tangent import (
+    decoder_jacobian,
+    fraction_in_tangent_space,
+    orthonormal_basis,
+    project,
+    random_baseline,
+    write_tangent_store,
+)
+
+
+def linear_decoder(a: torch.Tensor, shape=(1, 8, 8)):
+    return lambda z: (z @ a.T).reshape(-1, *shape)
+
+
+def test_linear_decoder_tangent_space_is_its_column_space():
+    g = torch.Generator().manual_seed(1)
+    a = torch.randn(64, 5, generator=g, dtype=torch.float64)
+    z = torch.randn(3, 5, generator=g, dtype=torch.float64)
+    jac = decoder_jacobian(linear_decoder(a), z)
+    assert jac.shape == (3, 64, 5)
+    torch.testing.assert_close(jac, a.expand(3, -1, -1))
+    basis, s, rank = orthonormal_basis(jac)
+    assert rank.tolist() == [5, 5, 5]
+    for b in basis:
+        torch.testing.assert_close(b @ b.T, torch.eye(5, dtype=torch.float64))  # orthonormal rows
+        # projecting A's columns onto the basis leaves them unchanged: span(basis) = col(A)
+        torch.testing.assert_close(b.T @ (b @ a), a)
+    # and the singular values are those of A
+    torch.testing.assert_close(s[0], torch.linalg.svdvals(a))
+
+
+def test_rank_tolerance_drops_collapsed_directions():
+    g = torch.Generator().manual_seed(2)
+    a = torch.randn(100, 4, generator=g, dtype=torch.float64)
+    a[:, 3] = 1e-6 * a[:, 3]  # a collapsed latent: tiny but non-zero column
+    basis, s, rank = orthonormal_basis(a.unsqueeze(0), rtol=1e-3)
+    assert rank.item() == 3
+    assert torch.count_nonzero(basis[0].abs().sum(1)).item() == 3  # rows past the rank are zero
+    _, _, rank_loose = orthonormal_basis(a.unsqueeze(0), rtol=1e-9)
+    assert rank_loose.item() == 4
+
+
+def test_zero_jacobian_has_rank_zero():
+    basis, _, rank = orthonormal_basis(torch.zeros(2, 50, 3))
+    assert rank.tolist() == [0, 0]
+    assert torch.all(basis == 0)
+
+
+def test_batched_jacobian_equals_autograd_jacobian_for_burgess_decoder():
+    vae = BurgessVAE(channels=1, image_size=32, latent_dim=6).double().eval()
+    z = torch.randn(4, 6, dtype=torch.float64)
+    ours = decoder_jacobian(vae.decode, z)
+    for i in range(len(z)):
+        ref = torch.autograd.functional.jacobian(
+            lambda v: vae.decode(v.unsqueeze(0)).reshape(-1), z[i]
+        )
+        torch.testing.assert_close(ours[i], ref, rtol=1e-10, atol=1e-12)
+
+
+def test_fraction_of_vectors_inside_and_orthogonal_to_the_tangent_space():
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.standard_normal((30, 30)))
+    basis = np.zeros((1, 4, 30))
+    basis[0, :3] = q[:, :3].T  # rank 3, one zero row
+    inside = q[:, :3] @ rng.standard_normal(3)
+    outside = q[:, 3:] @ rng.standard_normal(27)
+    mixed = q[:, 0] + q[:, 5]
+    f = fraction_in_tangent_space(np.repeat(basis, 3, 0), np.stack([inside, outside, mixed]))
+    np.testing.assert_allclose(f, [1.0, 0.0, np.sqrt(0.5)], atol=1e-12)
+    tangent, orthogonal = project(basis, mixed[None])
+    np.testing.assert_allclose(tangent[0], q[:, 0], atol=1e-12)
+    np.testing.assert_allclose(orthogonal[0], q[:, 5], atol=1e-12)
+    assert np.isnan(fraction_in_tangent_space(basis, np.zeros((1, 30))))[0]
+
+
+def test_gaussian_vectors_give_fraction_close_to_sqrt_k_over_d():
+    k, d, n = 10, 1024, 4000
+    rng = np.random.default_rng(0)
+    bases = np.stack([np.linalg.qr(rng.standard_normal((d, k)))[0].T for _ in range(20)])
+    bases = np.repeat(bases, n // 20, axis=0)
+    f = fraction_in_tangent_space(bases, rng.standard_normal((n, d)))
+    # E[fraction] is slightly below sqrt(k/d) (Jensen); PAPER.md §5 measured 0.0962 for 0.0988.
+    assert f.mean() == pytest.approx(random_baseline(k, d), rel=0.04)
+    assert f.mean() < random_baseline(k, d)
+    assert 0.015 < f.std() < 0.03
+
+
+def test_fraction_is_batched_over_leading_method_axis():
+    rng = np.random.default_rng(3)
+    basis = np.linalg.qr(rng.standard_normal((50, 5)))[0].T[None].repeat(4, 0)
+    vectors = rng.standard_normal((3, 4, 50))
+    batched = fraction_in_tangent_space(basis, vectors)
+    assert batched.shape == (3, 4)
+    for m in range(3):
+        np.testing.assert_allclose(batched[m], fraction_in_tangent_space(basis, vectors[m]))
+
+
+def test_tangent_store_is_chunked_complete_and_matches_direct_computation(tmp_path):
+    vae = BurgessVAE(channels=1, image_size=16, latent_dim=3).eval()
+    latents = np.random.default_rng(0).standard_normal((23, 3)).astype(np.float32)
+    path = tmp_path / "tangent.zarr"
+    stats = write_tangent_store(path, vae.decode, latents, np.arange(100, 123), (1, 16, 16),
+                                device=torch.device("cpu"), batch_size=4, chunk_samples=8)  # fmt: skip
+    group = open_store(path, required=("basis", "rank", "singular_values", "sample_index"))
+    assert group["basis"].shape == (23, 3, 256)
+    assert group["basis"].chunks == (8, 3, 256)
+    assert group.attrs["k"] == 3 and group.attrs["d"] == 256
+    assert group["sample_index"][0] == 100
+    with torch.no_grad():
+        direct, _, rank = orthonormal_basis(decoder_jacobian(vae.decode, torch.from_numpy(latents)))
+    np.testing.assert_allclose(group["basis"][...], direct.float().numpy(), atol=1e-6)
+    assert stats["rank_counts"] == {
+        int(r): int(c) for r, c in zip(*np.unique(rank.numpy(), return_counts=True), strict=True)
+    }
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_tangent_store_rejects_latent_dim_not_below_image_dim(tmp_path):
+    with pytest.raises(ValueError, match="must be smaller than the image dimension"):
+        write_tangent_store(tmp_path / "t.zarr", lambda z: z, np.zeros((2, 4), np.float32), np.arange(2), (1, 2, 2),
+                            device=torch.device("cpu"))  # fmt: skip
+    assert not (tmp_path / "t.zarr").exists()

@@ -1,0 +1,123 @@
+"""End to end: the real Snakefile on configs/tiny.yaml in a temporary directory."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO
+from manifold_xai.alignment import SUMMARY_COLUMNS
+from manifold_xai.provenance import sidecar_path
+from manifold_xai.store import read_json, sha256_path
+
+pytestmark = pytest.mark.e2e
+
+
+def snakemake(workdir, *args, configfile=REPO / "configs" / "tiny.yaml"):
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(configfile), "--cores", "2", *args]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    result = snakemake(workdir)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    return workdir, result
+
+
+def test_tiny_run_writes_summary_figures_stores_and_provenance(tiny_run):
+    workdir, result = tiny_run
+    results = workdir / "results"
+    table = pd.read_csv(results / "summary" / "alignment.csv")
+    assert list(table.columns) == SUMMARY_COLUMNS
+    assert sorted(table["method"]) == [
+        "gradient",
+        "input_x_gradient",
+        "integrated_gradients",
+        "smoothgrad",
+    ]
+    assert (table["regime"] == "standard").all() and (table["n"] == 40).all()
+    assert ((table["ci_low"] <= table["mean"]) & (table["mean"] <= table["ci_high"])).all()
+    assert (
+        "Fraction in tangent space" in result.stdout + result.stderr
+    )  # the table is printed at the end
+    run = results / "digits" / "seed0"
+    artifacts = [
+        results / "digits" / "source.zarr", run / "manifold" / "model.pt", run / "labeller" / "model.pt",
+        run / "data.zarr", run / "tangent.zarr", run / "classifier" / "standard" / "model.pt",
+        run / "attributions" / "standard.zarr", run / "alignment" / "standard.zarr",
+        results / "summary" / "alignment.csv", results / "summary" / "alignment.zarr",
+        results / "figures" / "fig3_digits.png", results / "figures" / "fig2_digits_seed0.png",
+        results / "figures" / "fig10_digits_seed0.png",
+    ]  # fmt: skip
+    for artifact in artifacts:
+        record = read_json(sidecar_path(artifact))
+        assert record["artifact"]["sha256"] == sha256_path(artifact), artifact
+        for inp in record["inputs"]:  # every recorded input digest matches the input on disk
+            assert sha256_path(workdir / inp["path"]) == inp["sha256"], (artifact, inp["path"])
+    tangent = read_json(sidecar_path(run / "tangent.zarr"))
+    assert tangent["rule"] == "compute_tangent" and tangent["wildcards"] == {
+        "dataset": "digits",
+        "seed": "0",
+    }
+    assert tangent["params"]["tangent"]["rank_rtol"] == 0.001
+    import zarr
+
+    group = zarr.open_group(str(run / "tangent.zarr"), mode="r")
+    assert group.metadata.zarr_format == 3
+    assert group["basis"].shape == (40, 4, 1024) and group["basis"].chunks == (16, 4, 1024)
+    assert not list(workdir.rglob(".*.tmp-*"))  # no temporaries left behind
+
+
+def test_second_run_has_nothing_to_do(tiny_run):
+    workdir, _ = tiny_run
+    result = snakemake(workdir, "--dry-run")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_changing_one_attribution_parameter_reruns_only_downstream_jobs(tiny_run, tmp_path):
+    workdir, _ = tiny_run
+    config = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())
+    config["datasets"]["digits"]["attributions"]["smoothgrad"]["samples"] = 5
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    result = snakemake(workdir, "--dry-run", "--quiet", "rules", configfile=changed)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout + result.stderr
+    expected = {
+        "compute_attributions",
+        "compute_alignment",
+        "summarize_alignment",
+        "plot_fig2",
+        "plot_fig3",
+        "all",
+    }
+    scheduled = {
+        line.split()[0]
+        for line in out.splitlines()
+        if line.strip() and line.split()[0].isidentifier()
+    }
+    assert expected <= scheduled
+    assert not scheduled & {
+        "train_manifold",
+        "train_labeller",
+        "sample_dataset",
+        "compute_tangent",
+        "train_classifier",
+    }
+
+
+def test_bad_config_is_rejected_before_any_job_runs(tmp_path):
+    config = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())
+    config["datasets"]["digits"]["manifold"]["latnt_dim"] = 3
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path / "work", configfile=bad)
+    assert result.returncode != 0
+    assert "unknown key 'datasets.digits.manifold.latnt_dim'" in result.stderr + result.stdout
+    assert not (tmp_path / "work" / "results").exists()
