@@ -60,3 +60,12 @@ def test_bad_config_is_rejected_naming_the_key(path, value, message):
     with pytest.raises(ConfigError) as err:
         validate_config(_with(path, value), SCHEMA)
     assert message in str(err.value)
+
+
+def test_canonical_sorts_keys_recursively_so_params_reprs_match():
+    from manifold_xai.config import canonical
+
+    a = {"b": {"y": 1, "x": [{"d": 1, "c": 2}]}, "a": 0}
+    b = {"a": 0, "b": {"x": [{"c": 2, "d": 1}], "y": 1}}
+    assert repr(canonical(a)) == repr(canonical(b))
+    assert list(canonical(a)) == ["a", "b"]

@@ -21,5 +21,9 @@ def test_snakemake_lint_reports_nothing_else():
 
 
 def test_rule_scripts_never_read_config():
-    offenders = [p.name for p in (REPO / "scripts").glob("*.py") if re.search(r"snakemake\.config\b", p.read_text())]
+    offenders = [
+        p.name
+        for p in (REPO / "scripts").glob("*.py")
+        if re.search(r"snakemake\.config\b", p.read_text())
+    ]
     assert offenders == []

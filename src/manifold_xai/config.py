@@ -68,6 +68,16 @@ def _describe(error: jsonschema.ValidationError) -> list[str]:
     return [f"{where}: {error.message}"]
 
 
+def canonical(value):
+    """``value`` with every dict's keys sorted, recursively: Snakemake compares params by ``repr``,
+    so two configs that differ only in key order must give identical params."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    return value
+
+
 def _deep_update(base: dict, overlay: dict) -> dict:
     for key, value in overlay.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):

@@ -19,6 +19,8 @@ import numpy as np
 import zarr
 
 DIGEST_CHUNK = 1 << 20
+# Files that are not content: Snakemake writes this marker into directory outputs after a job ends.
+DIGEST_IGNORED = frozenset({".snakemake_timestamp"})
 
 
 def _tmp_sibling(path: Path) -> Path:
@@ -78,14 +80,15 @@ def read_json(path: str | os.PathLike) -> dict:
 
 def sha256_path(path: str | os.PathLike) -> str:
     """Content digest of a file, or of a directory as the sha256 over (relative path, file digest) pairs
-    in sorted order; independent of mtimes and of the directory's location."""
+    in sorted order; independent of mtimes and of the directory's location. Files named in
+    ``DIGEST_IGNORED`` (Snakemake's timestamp marker) are not content and are skipped."""
     path = Path(path)
     if path.is_file():
         return _sha256_file(path)
     if not path.is_dir():
         raise FileNotFoundError(f"cannot digest {path}: no such file or directory")
     h = hashlib.sha256()
-    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+    for f in sorted(p for p in path.rglob("*") if p.is_file() and p.name not in DIGEST_IGNORED):
         rel = f.relative_to(path).as_posix()
         h.update(rel.encode() + b"\0" + _sha256_file(f).encode() + b"\n")
     return h.hexdigest()

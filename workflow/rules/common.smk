@@ -8,7 +8,7 @@ re-runs exactly the jobs a config change touches.
 import sys
 from pathlib import Path
 
-from manifold_xai.config import ConfigError, load_experiment, validate_config
+from manifold_xai.config import ConfigError, canonical, load_experiment, validate_config
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 DEFAULT_CONFIG = Path(workflow.basedir) / "config.yaml"
@@ -18,7 +18,7 @@ try:
 except ConfigError as _err:
     sys.exit(f"manifold-xai: {_err}")
 config.clear()
-config.update(_validated)
+config.update(canonical(_validated))
 
 DATASETS = list(config["datasets"])
 SEEDS = list(config["seeds"])
@@ -42,7 +42,8 @@ def with_prov(**paths):
 
 
 def dataset_params(*keys):
-    """A params function returning `config["datasets"][dataset][keys...]` for the job's dataset."""
+    """A params function returning `config["datasets"][dataset][keys...]` for the job's dataset
+    (keys sorted: the config is canonicalised when it is validated)."""
 
     def get(wildcards):
         value = config["datasets"][wildcards.dataset]
