@@ -27,3 +27,21 @@ def test_rule_scripts_never_read_config():
         if re.search(r"snakemake\.config\b", p.read_text())
     ]
     assert offenders == []
+
+
+def test_conda_environment_pins_match_the_lock_file():
+    import tomllib
+
+    import yaml
+
+    lock = tomllib.loads((REPO / "uv.lock").read_text())
+    locked = {}
+    for pkg in lock["package"]:
+        locked.setdefault(pkg["name"], set()).add(pkg["version"])
+    env = yaml.safe_load((REPO / "envs" / "pipeline.yaml").read_text())
+    pins = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    for pin in pins:
+        name, version = pin.split("==")
+        assert version in locked.get(name, set()), (
+            f"envs/pipeline.yaml pins {pin}, uv.lock has {locked.get(name)}"
+        )
