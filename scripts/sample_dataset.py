@@ -30,7 +30,7 @@ def main(job):
         for n in (p["n_train"], p["n_test"])
     ]
     train, test = parts
-    n_classes = int(labeller.head[-1].out_features)
+    n_classes = labeller.n_classes
     split = np.concatenate(
         [np.full(p["n_train"], TRAIN, np.int8), np.full(p["n_test"], TEST, np.int8)]
     )

@@ -36,15 +36,15 @@ def _gradient(model, x, target, _params):
 
 
 def _integrated_gradients(model, x, target, params):
+    # All n_steps interpolants of the batch in one forward/backward pass; the method's batch_size
+    # (config) bounds the memory: batch_size · steps images at a time.
     ig = IntegratedGradients(model, multiply_by_inputs=bool(params["multiply_by_inputs"]))
-    steps = int(params["steps"])
     return ig.attribute(
         x,
         baselines=torch.zeros_like(x),
         target=target,
-        n_steps=steps,
+        n_steps=int(params["steps"]),
         method=params["method"],
-        internal_batch_size=max(len(x), int(params.get("internal_batch_size", len(x) * steps))),
     )
 
 
@@ -57,7 +57,7 @@ def _smoothgrad(model, x, target, params):
         x,
         nt_type="smoothgrad",
         nt_samples=int(params["samples"]),
-        nt_samples_batch_size=int(params.get("samples_batch_size", params["samples"])),
+        nt_samples_batch_size=int(params["samples"]),  # all noisy copies in one pass (see IG)
         stdevs=float(params["stdev"]),
         target=target,
         abs=False,

@@ -25,6 +25,7 @@ class LeNet(nn.Module):
         super().__init__()
         if image_size < 6:
             raise ValueError(f"lenet needs images of at least 6 pixels, got {image_size}")
+        self.n_classes = n_classes
         side = (image_size - 4) // 2
         self.features = nn.Sequential(
             nn.Conv2d(channels, 32, 3),
@@ -62,6 +63,7 @@ class SimpleNet(nn.Module):
         self, channels: int = 1, image_size: int = 32, n_classes: int = 10, width: float = 1.0
     ):
         super().__init__()
+        self.n_classes = n_classes
         layers: list[nn.Module] = []
         in_ch, side = channels, image_size
         for item in SIMPLENET_LAYOUT:
