@@ -1,16 +1,21 @@
 """Rule compute_alignment: fraction in tangent space per method and sample (Dask over the Zarr chunks)."""
 
 from manifold_xai.alignment import alignment_dataset
-from manifold_xai.data.dataset_store import read_dataset
+from manifold_xai.data.dataset_store import read_rows, test_rows
 from manifold_xai.jobs import run_job
-from manifold_xai.store import atomic_path
+from manifold_xai.models.io import load_model
+from manifold_xai.store import atomic_path, open_store
 
 
 def main(job):
-    data = read_dataset(job.input.data)
+    labels = read_rows(job.input.data, "labels", test_rows(job.input.data))
+    decoder = None
+    if open_store(job.input.tangent).attrs.get("projection") == "matrix_free":
+        decoder = load_model(job.input.manifold, job.device).decode
     ds = alignment_dataset(
-        job.input.tangent, job.input.attributions, labels=data.labels[data.test_index],
+        job.input.tangent, job.input.attributions, labels=labels,
         seed=job.seed(f"alignment/{job.wildcards['regime']}"), threads=job.threads,
+        decoder=decoder, lsqr=job.params["lsqr"], device=job.device,
     )  # fmt: skip
     ds.attrs.update({"dataset": job.wildcards["dataset"], "seed": int(job.wildcards["seed"]),
                      "regime": job.wildcards["regime"]})  # fmt: skip

@@ -3,7 +3,7 @@
 import numpy as np
 
 from manifold_xai.attributions import attribute
-from manifold_xai.data.dataset_store import read_dataset
+from manifold_xai.data.dataset_store import read_rows, test_rows
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
 from manifold_xai.store import atomic_path, create_store, write_array
@@ -11,8 +11,8 @@ from manifold_xai.store import atomic_path, create_store, write_array
 
 def main(job):
     methods = job.params["attributions"]
-    data = read_dataset(job.input.data)
-    images = data.images[data.test_index]
+    index = test_rows(job.input.data)
+    images = read_rows(job.input.data, "images", index)
     model = load_model(job.input.model, job.device)
     seed = job.seed(f"attributions/{job.wildcards['regime']}")
     # One pass per method so each method gets its own batch size; the predicted class is the same.
@@ -28,7 +28,7 @@ def main(job):
         write_array(group, "attribution", stacked, ("method", "sample", "channel", "y", "x"),
                     chunks=(len(methods), min(256, len(images)), *images.shape[1:]))  # fmt: skip
         write_array(group, "predicted", predicted, ("sample",))
-        write_array(group, "sample_index", data.test_index, ("sample",))
+        write_array(group, "sample_index", index, ("sample",))
     job.metrics = {"n": len(images), "methods": list(methods)}
 
 

@@ -1,6 +1,9 @@
-"""Rule compute_tangent: orthonormal tangent bases at the test samples' latents, streamed into tangent.zarr."""
+"""Rule compute_tangent: tangent bases at the test samples' latents, streamed chunk by chunk into tangent.zarr
+(or, for large k·d, the latents alone for matrix-free projection)."""
 
-from manifold_xai.data.dataset_store import read_dataset
+import math
+
+from manifold_xai.data.dataset_store import read_rows, store_attrs, test_rows
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
 from manifold_xai.tangent import write_tangent_store
@@ -8,12 +11,19 @@ from manifold_xai.tangent import write_tangent_store
 
 def main(job):
     p = job.params["tangent"]
-    data = read_dataset(job.input.data)
-    vae = load_model(job.input.manifold, job.device, expect="burgess_vae")
-    index = data.test_index
+    index = test_rows(job.input.data)
+    latents = read_rows(job.input.data, "latents", index)
+    image_shape = tuple(store_attrs(job.input.data)["image_shape"])
+    decoder = load_model(job.input.manifold, job.device)
+    k_times_d = latents.shape[1] * math.prod(image_shape)
+    matrix_free = p["projection"] == "matrix_free" or (
+        p["projection"] == "auto" and k_times_d > p["matrix_free_above"]
+    )
     job.metrics = write_tangent_store(
-        job.output.store, vae.decode, data.latents[index], index, data.images.shape[1:],
-        device=job.device, rtol=p["rank_rtol"], batch_size=p["batch_size"], chunk_samples=p["chunk_samples"],
+        job.output.store, decoder.decode, latents, index, image_shape, device=job.device,
+        rtol=p["rank_rtol"], method=p["orthonormalisation"], rank_rule=p["rank_rule"],
+        batch_size=None if p["batch_size"] == "auto" else p["batch_size"], chunk_mb=p["chunk_mb"],
+        storage_dtype=p["storage_dtype"], matrix_free=matrix_free,
     )  # fmt: skip
 
 

@@ -2,25 +2,23 @@
 
 import numpy as np
 
-from manifold_xai.data.dataset_store import read_dataset
+from manifold_xai.data.dataset_store import read_rows
 from manifold_xai.figures import fig10_samples
 from manifold_xai.jobs import run_job
 
 
 def main(job):
-    data = read_dataset(job.input.data)
+    n = len(read_rows(job.input.data, "split"))
     rng = np.random.default_rng(job.seed("fig10"))
-    idx = np.sort(
-        rng.choice(
-            len(data.images), size=min(job.params["samples"], len(data.images)), replace=False
-        )
+    idx = np.sort(rng.choice(n, size=min(job.params["samples"], n), replace=False))
+    images, labels = (
+        read_rows(job.input.data, "images", idx),
+        read_rows(job.input.data, "labels", idx),
     )
     title = (
         f"{job.wildcards['dataset']} seed {job.wildcards['seed']}: generated samples (label above)"
     )
-    fig10_samples(
-        data.images[idx], data.labels[idx], job.output.figure, title=title, dpi=job.params["dpi"]
-    )
+    fig10_samples(images, labels, job.output.figure, title=title, dpi=job.params["dpi"])
     job.metrics = {"samples": len(idx)}
 
 

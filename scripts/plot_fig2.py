@@ -1,33 +1,57 @@
 """Rule plot_fig2: Figure 2 for one run: test images and each attribution's tangent and orthogonal parts."""
 
 import numpy as np
+import torch
 import xarray as xr
 
-from manifold_xai.data.dataset_store import read_dataset
+from manifold_xai.data.dataset_store import read_rows, store_attrs
 from manifold_xai.figures import choose_fig2_examples, fig2_decomposition
 from manifold_xai.jobs import run_job
+from manifold_xai.matrix_free import project_matrix_free
+from manifold_xai.models.io import load_model
 from manifold_xai.store import open_store
 from manifold_xai.tangent import project
 
 
+def tangent_parts(tangent, attribution: np.ndarray, choice: list[int], job):
+    """``(tangent, orthogonal)`` parts of ``attribution (n, d)`` at the chosen test samples."""
+    if tangent.attrs.get("projection") == "matrix_free":
+        decode = load_model(job.input.manifold, job.device).decode
+        lsqr = job.params["lsqr"]
+        parts = [
+            project_matrix_free(decode, torch.from_numpy(np.asarray(tangent["latents"][i])).to(job.device),
+                                attribution[j : j + 1], damp=lsqr["damp"], atol=lsqr["atol"],
+                                max_iter=lsqr["max_iter"]).tangent[0]
+            for j, i in enumerate(choice)
+        ]  # fmt: skip
+        parallel = np.stack(parts)
+        return parallel, attribution - parallel
+    basis = np.asarray(
+        tangent["basis"].get_orthogonal_selection((choice, slice(None), slice(None)))
+    )
+    return project(basis, attribution)
+
+
 def main(job):
-    data = read_dataset(job.input.data)
     align = xr.open_zarr(job.input.alignment, consolidated=False).load()
-    attributions = open_store(job.input.attributions, required=("attribution",))
-    basis_arr = open_store(job.input.tangent, required=("basis",))["basis"]
+    attributions = open_store(job.input.attributions, required=("attribution", "sample_index"))
+    tangent = open_store(job.input.tangent)
+    methods = [str(m) for m in align["method"].values]
     rng = np.random.default_rng(job.seed("fig2"))
+    chooser = "gradient" if "gradient" in methods else methods[0]
     choice = choose_fig2_examples(
-        align["fraction"].sel({"method": "gradient" if "gradient" in align["method"] else align["method"][0]}).values,
-        align["label"].values, align["predicted"].values, int(data.attrs["n_classes"]), rng,
+        align["fraction"].sel({"method": chooser}).values, align["label"].values, align["predicted"].values,
+        int(store_attrs(job.input.data)["n_classes"]), rng,
     )[: job.params["columns"]]  # fmt: skip
-    images = data.images[data.test_index[choice]]
-    basis = np.asarray(basis_arr.get_orthogonal_selection((choice, slice(None), slice(None))))
+    images = read_rows(
+        job.input.data, "images", np.asarray(attributions["sample_index"][...])[choice]
+    )
     parts = {}
     for m, method in enumerate(attributions.attrs["methods"]):
         attr = np.asarray(attributions["attribution"].get_orthogonal_selection((m, choice)))
-        tangent, orthogonal = project(basis, attr.reshape(len(choice), -1))
+        parallel, orthogonal = tangent_parts(tangent, attr.reshape(len(choice), -1), choice, job)
         fraction = align["fraction"].sel({"method": method}).values[choice]
-        parts[method] = (tangent.reshape(attr.shape), orthogonal.reshape(attr.shape), fraction)
+        parts[method] = (parallel.reshape(attr.shape), orthogonal.reshape(attr.shape), fraction)
     title = f"{job.wildcards['dataset']} seed {job.wildcards['seed']}: tangent (upper) and orthogonal (lower) parts"
     fig2_decomposition(images, parts, job.output.figure, title=title, dpi=job.params["dpi"])
     job.metrics = {"test_samples": [int(i) for i in choice]}

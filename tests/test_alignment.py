@@ -23,7 +23,7 @@ def run_stores(tmp_path):
     rng = np.random.default_rng(0)
     latents = rng.standard_normal((37, 3)).astype(np.float32)
     write_tangent_store(tmp_path / "tangent.zarr", vae.decode, latents, np.arange(37), (1, 8, 8),
-                        device=torch.device("cpu"), chunk_samples=10)  # fmt: skip
+                        device=torch.device("cpu"), chunk_mb=10 * 3 * 64 * 4 / 2**20)  # fmt: skip
     attribution = rng.standard_normal((2, 37, 1, 8, 8)).astype(np.float32)
     attribution[1, 5] = 0  # a zero attribution has no direction
     with atomic_path(tmp_path / "attr.zarr") as tmp:

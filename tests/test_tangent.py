@@ -108,7 +108,7 @@ def test_tangent_store_is_chunked_complete_and_matches_direct_computation(tmp_pa
     latents = np.random.default_rng(0).standard_normal((23, 3)).astype(np.float32)
     path = tmp_path / "tangent.zarr"
     stats = write_tangent_store(path, vae.decode, latents, np.arange(100, 123), (1, 16, 16),
-                                device=torch.device("cpu"), batch_size=4, chunk_samples=8)  # fmt: skip
+                                device=torch.device("cpu"), batch_size=4, chunk_mb=8 * 3 * 256 * 4 / 2**20)  # fmt: skip
     group = open_store(path, required=("basis", "rank", "singular_values", "sample_index"))
     assert group["basis"].shape == (23, 3, 256)
     assert group["basis"].chunks == (8, 3, 256)
@@ -128,3 +128,66 @@ def test_tangent_store_rejects_latent_dim_not_below_image_dim(tmp_path):
         write_tangent_store(tmp_path / "t.zarr", lambda z: z, np.zeros((2, 4), np.float32), np.arange(2), (1, 2, 2),
                             device=torch.device("cpu"))  # fmt: skip
     assert not (tmp_path / "t.zarr").exists()
+
+
+def _deficient_jacobians(n=6, d=300, k=8, seed=0):
+    """Jacobians with two collapsed directions (relative singular values 1e-7) and one dead latent."""
+    g = torch.Generator().manual_seed(seed)
+    u = torch.linalg.qr(torch.randn(n, d, k, generator=g, dtype=torch.float64))[0]
+    v = torch.linalg.qr(torch.randn(n, k, k, generator=g, dtype=torch.float64))[0]
+    s = torch.tensor([5.0, 3.0, 2.0, 1.0, 0.5, 0.1, 1e-7, 0.0], dtype=torch.float64)
+    return (u * s) @ v.transpose(1, 2)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_qr_and_svd_orthonormalisation_span_the_same_space(dtype):
+    jac = _deficient_jacobians().to(dtype)
+    b_qr, s_qr, r_qr = orthonormal_basis(jac, 1e-3, method="qr")
+    b_svd, s_svd, r_svd = orthonormal_basis(jac, 1e-3, method="svd")
+    assert r_qr.tolist() == r_svd.tolist() == [6] * 6
+    projector = lambda b: b.double().transpose(1, 2) @ b.double()  # noqa: E731
+    tol = 1e-5 if dtype == torch.float32 else 1e-10
+    torch.testing.assert_close(projector(b_qr), projector(b_svd), atol=tol, rtol=0)
+    torch.testing.assert_close(s_qr, s_svd, atol=tol * 5, rtol=0)
+    eye = torch.eye(6, dtype=torch.float64).expand(6, -1, -1)
+    torch.testing.assert_close(
+        b_qr[:, :6].double() @ b_qr[:, :6].double().transpose(1, 2), eye, atol=tol, rtol=0
+    )
+
+
+def test_original_rank_rule_reproduces_scipy_orth_on_float32():
+    from scipy.linalg import orth
+
+    g = torch.Generator().manual_seed(1)
+    a = torch.randn(4, 1024, 10, generator=g)
+    a[:, :, 9] *= torch.tensor([1e-2, 5e-4, 1e-5, 1e-7]).view(4, 1)  # around orth's 1.2e-4 cutoff
+    _, _, rank = orthonormal_basis(a, rank_rule="scipy_orth_float32")
+    expected = [orth(a[i].numpy()).shape[1] for i in range(4)]
+    assert rank.tolist() == expected == [10, 10, 9, 9]
+    _, _, ours = orthonormal_basis(a, rtol=1e-3)
+    assert ours.tolist() == [10, 9, 9, 9]
+
+
+def test_float16_storage_changes_fractions_only_slightly(tmp_path):
+    vae = BurgessVAE(channels=1, image_size=16, latent_dim=4).eval()
+    latents = np.random.default_rng(0).standard_normal((20, 4)).astype(np.float32)
+    vectors = np.random.default_rng(1).standard_normal((20, 256))
+    fractions = {}
+    for dtype in ("float32", "float16"):
+        path = tmp_path / f"{dtype}.zarr"
+        write_tangent_store(path, vae.decode, latents, np.arange(20), (1, 16, 16), device=torch.device("cpu"),
+                            storage_dtype=dtype)  # fmt: skip
+        basis = open_store(path)["basis"]
+        assert basis.dtype == np.dtype(dtype)
+        fractions[dtype] = fraction_in_tangent_space(basis[...], vectors)
+    assert np.abs(fractions["float16"] - fractions["float32"]).max() < 2e-3
+
+
+def test_matrix_free_store_keeps_latents_only(tmp_path):
+    vae = BurgessVAE(channels=1, image_size=16, latent_dim=4).eval()
+    latents = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    write_tangent_store(tmp_path / "t.zarr", vae.decode, latents, np.arange(5), (1, 16, 16),
+                        device=torch.device("cpu"), matrix_free=True)  # fmt: skip
+    group = open_store(tmp_path / "t.zarr", required=("latents", "sample_index"))
+    assert "basis" not in group and group.attrs["projection"] == "matrix_free"
+    np.testing.assert_array_equal(group["latents"][...], latents)

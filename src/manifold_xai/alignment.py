@@ -1,12 +1,15 @@
 """Alignment of attributions with the tangent space, reduced with Dask and xarray.
 
+For stores too large for a basis (``projection: matrix_free``) the fractions come from LSQR on the
+decoder's JVPs and VJPs instead (``manifold_xai.matrix_free``), one sample at a time.
+
 ``alignment_dataset`` reads ``tangent.zarr`` and ``attributions/{regime}.zarr`` as Dask arrays chunked
 like the tangent store (samples), computes per chunk the fraction in tangent space of every method's
 attribution and of one seeded Gaussian random vector per sample, and returns an ``xarray.Dataset``:
 
 - ``fraction (method, sample) float64``: ||P_T a|| / ||a|| (NaN where the attribution is zero);
 - ``random_fraction (sample,) float64``: the same for N(0, I_d) vectors (the measured random baseline);
-- ``rank (sample,)``, ``predicted (sample,)``, ``label (sample,)``;
+- ``rank (sample,)`` (-1 when projected matrix-free), ``predicted (sample,)``, ``label (sample,)``;
 - attrs ``k``, ``d``, ``baseline`` = sqrt(k/d).
 
 Select a method with ``ds["fraction"].sel({"method": "gradient"})``: the keyword form
@@ -46,23 +49,69 @@ def _random_block(basis: np.ndarray, seed: int, block_id=None) -> np.ndarray:
     return fraction_in_tangent_space(basis, vectors)
 
 
+def _matrix_free_fractions(tangent, attribution, decoder, lsqr: dict, seed: int, device) -> tuple:
+    """``(fraction (m, n), random_fraction (n,), iterations (m + 1, n))`` by LSQR, one sample at a time
+    (memory: one sample's attributions and the linearised decoder)."""
+    import torch
+
+    from manifold_xai.matrix_free import project_matrix_free
+
+    latents = tangent["latents"]
+    m, n = attribution.shape[:2]
+    d = int(np.prod(attribution.shape[2:]))
+    fraction, random, iterations = np.zeros((m, n)), np.zeros(n), np.zeros((m + 1, n), np.int64)
+    for i in range(n):
+        vectors = np.asarray(attribution[:, i]).reshape(m, d).astype(np.float64)
+        gaussian = np.random.default_rng([seed, i]).standard_normal((1, d))
+        z = torch.from_numpy(np.asarray(latents[i])).to(device)
+        res = project_matrix_free(decoder, z, np.concatenate([vectors, gaussian]), damp=lsqr["damp"],
+                                  atol=lsqr["atol"], max_iter=lsqr["max_iter"])  # fmt: skip
+        fraction[:, i], random[i], iterations[:, i] = (
+            res.fraction[:m],
+            res.fraction[m],
+            res.iterations,
+        )
+    return fraction, random, iterations
+
+
 def alignment_dataset(
-    tangent_path, attribution_path, *, labels: np.ndarray, seed: int, threads: int = 1
+    tangent_path,
+    attribution_path,
+    *,
+    labels: np.ndarray,
+    seed: int,
+    threads: int = 1,
+    decoder=None,
+    lsqr: dict | None = None,
+    device=None,
 ) -> xr.Dataset:
-    """Per-sample fractions for one run (see module docstring). ``labels (n,)`` are the true classes."""
-    tangent = open_store(tangent_path, required=("basis", "rank"))
+    """Per-sample fractions for one run (see module docstring). ``labels (n,)`` are the true classes.
+
+    A tangent store written for matrix-free projection (attrs ``projection: matrix_free``) holds no
+    basis: then ``decoder`` (latents → images) and ``lsqr`` settings are required.
+    """
+    tangent = open_store(tangent_path, required=("latents",))
     attrib = open_store(attribution_path, required=("attribution", "predicted"))
     methods = list(attrib.attrs["methods"])
+    if tangent.attrs.get("projection") == "matrix_free":
+        if decoder is None or lsqr is None:
+            raise ValueError(
+                f"{tangent_path} needs matrix-free projection: pass the decoder and lsqr settings"
+            )
+        k, d = int(tangent.attrs["k"]), int(tangent.attrs["d"])
+        n = tangent["latents"].shape[0]
+        _check_shapes(
+            attrib["attribution"].shape, n, d, len(labels), tangent_path, attribution_path
+        )
+        fraction, random, iterations = _matrix_free_fractions(tangent, attrib["attribution"], decoder, lsqr,
+                                                              seed, device)  # fmt: skip
+        return _as_dataset(methods, fraction, random, np.full(n, -1), attrib, labels, k, d,
+                           {"lsqr_iterations": (("lsqr_vector", "sample"), iterations)})  # fmt: skip
+    tangent = open_store(tangent_path, required=("basis", "rank"))
     basis = da.from_zarr(tangent["basis"])  # (n, k, d), chunked by samples
     n, k, d = basis.shape
     attribution = da.from_zarr(attrib["attribution"])  # (m, n, c, h, w)
-    if attribution.shape[1] != n or int(np.prod(attribution.shape[2:])) != d:
-        raise ValueError(
-            f"attributions {attribution.shape} in {attribution_path} do not match the tangent store "
-            f"{tangent_path} with n={n}, d={d}"
-        )
-    if len(labels) != n:
-        raise ValueError(f"{len(labels)} labels for {n} tangent spaces")
+    _check_shapes(attribution.shape, n, d, len(labels), tangent_path, attribution_path)
     attribution = attribution.reshape(len(methods), n, d).rechunk(
         (len(methods), basis.chunks[0], d)
     )
@@ -72,16 +121,32 @@ def alignment_dataset(
     random = da.map_blocks(_random_block, basis, seed, dtype=np.float64, drop_axis=[1, 2])
     with dask.config.set(scheduler="threads", num_workers=max(1, threads)):
         fraction, random = dask.compute(fraction, random)
-    sample = np.arange(n)
+    return _as_dataset(
+        methods, fraction, random, np.asarray(tangent["rank"][...]), attrib, labels, k, d
+    )
+
+
+def _check_shapes(attribution_shape, n, d, n_labels, tangent_path, attribution_path) -> None:
+    if attribution_shape[1] != n or int(np.prod(attribution_shape[2:])) != d:
+        raise ValueError(
+            f"attributions {tuple(attribution_shape)} in {attribution_path} do not match the tangent store "
+            f"{tangent_path} with n={n}, d={d}"
+        )
+    if n_labels != n:
+        raise ValueError(f"{n_labels} labels for {n} tangent spaces")
+
+
+def _as_dataset(methods, fraction, random, rank, attrib, labels, k, d, extra=None) -> xr.Dataset:
     return xr.Dataset(
         {
             "fraction": (("method", "sample"), fraction),
             "random_fraction": (("sample",), random),
-            "rank": (("sample",), np.asarray(tangent["rank"][...])),
+            "rank": (("sample",), rank),
             "predicted": (("sample",), np.asarray(attrib["predicted"][...])),
             "label": (("sample",), np.asarray(labels)),
+            **(extra or {}),
         },
-        coords={"method": methods, "sample": sample},
+        coords={"method": methods, "sample": np.arange(len(rank))},
         attrs={"k": k, "d": d, "baseline": random_baseline(k, d)},
     )
 

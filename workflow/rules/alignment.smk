@@ -7,15 +7,18 @@ rule compute_alignment:
             data=f"{RUN}/data.zarr",
             tangent=f"{RUN}/tangent.zarr",
             attributions=f"{RUN}/attributions/{{regime}}.zarr",
+            manifold=f"{RUN}/manifold/model.pt",
         ),
     output:
         **with_prov(store=directory(f"{RUN}/alignment/{{regime}}.zarr")),
     log:
         f"{LOGS}/compute_alignment/{{dataset}}_seed{{seed}}_{{regime}}.log",
-    threads: 1
+    threads: torch_threads()
     resources:
-        mem_mb=4000,
-        runtime=30,
+        **torch_resources(mem_mb=4000, runtime=60),
+    params:
+        lsqr=dataset_params("tangent", "lsqr"),
+        device=config["device"],
     script:
         "../../scripts/compute_alignment.py"
 

@@ -28,6 +28,7 @@ rule plot_fig2:
             tangent=f"{RUN}/tangent.zarr",
             attributions=f"{RUN}/attributions/standard.zarr",
             alignment=f"{RUN}/alignment/standard.zarr",
+            manifold=f"{RUN}/manifold/model.pt",
         ),
     output:
         **with_prov(figure="results/figures/fig2_{dataset}_seed{seed}.png"),
@@ -40,6 +41,8 @@ rule plot_fig2:
     params:
         dpi=config["figures"]["dpi"],
         columns=config["figures"]["fig2_columns"],
+        lsqr=dataset_params("tangent", "lsqr"),
+        device=config["device"],
     script:
         "../../scripts/plot_fig2.py"
 

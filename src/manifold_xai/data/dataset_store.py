@@ -69,3 +69,23 @@ def read_dataset(path) -> Dataset:
     if not np.isfinite(ds.images).all():
         raise ValueError(f"{path}: images contain NaN or inf values")
     return ds
+
+
+def read_rows(path, name: str, rows: np.ndarray | None = None) -> np.ndarray:
+    """One array of a dataset store, only the given sample ``rows`` (all when None): reads only the
+    chunks that hold them, so a job that needs the test latents never loads every image."""
+    group = open_store(path, required=(name,))
+    arr = group[name]
+    data = np.asarray(arr[...] if rows is None else arr.oindex[np.asarray(rows, dtype=np.int64)])
+    if np.issubdtype(data.dtype, np.floating) and not np.isfinite(data).all():
+        raise ValueError(f"{path}: {name} contains NaN or inf values")
+    return data
+
+
+def test_rows(path) -> np.ndarray:
+    """Indices of the TEST samples of a dataset store."""
+    return np.flatnonzero(read_rows(path, "split") == TEST)
+
+
+def store_attrs(path) -> dict:
+    return dict(open_store(path).attrs)
