@@ -5,13 +5,14 @@ from manifold_xai.data.dataset_store import read_rows, test_rows
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
 from manifold_xai.store import atomic_path, open_store
+from manifold_xai.tangent import prepare_decoder
 
 
 def main(job):
     labels = read_rows(job.input.data, "labels", test_rows(job.input.data))
     decoder = None
     if open_store(job.input.tangent).attrs.get("projection") == "matrix_free":
-        decoder = load_model(job.input.manifold, job.device).decode
+        decoder = prepare_decoder(load_model(job.input.manifold, job.device)).decode
     ds = alignment_dataset(
         job.input.tangent, job.input.attributions, labels=labels,
         seed=job.seed(f"alignment/{job.wildcards['regime']}"), threads=job.threads,

@@ -6,7 +6,7 @@ import math
 from manifold_xai.data.dataset_store import read_rows, store_attrs, test_rows
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
-from manifold_xai.tangent import write_tangent_store
+from manifold_xai.tangent import prepare_decoder, write_tangent_store
 
 
 def main(job):
@@ -14,7 +14,7 @@ def main(job):
     index = test_rows(job.input.data)
     latents = read_rows(job.input.data, "latents", index)
     image_shape = tuple(store_attrs(job.input.data)["image_shape"])
-    decoder = load_model(job.input.manifold, job.device)
+    decoder = prepare_decoder(load_model(job.input.manifold, job.device))
     k_times_d = latents.shape[1] * math.prod(image_shape)
     matrix_free = p["projection"] == "matrix_free" or (
         p["projection"] == "auto" and k_times_d > p["matrix_free_above"]

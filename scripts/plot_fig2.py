@@ -10,13 +10,13 @@ from manifold_xai.jobs import run_job
 from manifold_xai.matrix_free import project_matrix_free
 from manifold_xai.models.io import load_model
 from manifold_xai.store import open_store
-from manifold_xai.tangent import project
+from manifold_xai.tangent import prepare_decoder, project
 
 
 def tangent_parts(tangent, attribution: np.ndarray, choice: list[int], job):
     """``(tangent, orthogonal)`` parts of ``attribution (n, d)`` at the chosen test samples."""
     if tangent.attrs.get("projection") == "matrix_free":
-        decode = load_model(job.input.manifold, job.device).decode
+        decode = prepare_decoder(load_model(job.input.manifold, job.device)).decode
         lsqr = job.params["lsqr"]
         parts = [
             project_matrix_free(decode, torch.from_numpy(np.asarray(tangent["latents"][i])).to(job.device),

@@ -37,16 +37,15 @@ SUMMARY_COLUMNS = ["dataset", "seed", "regime", "method", "n", "mean", "median",
                    "baseline", "random_mean"]  # fmt: skip
 
 
-def _fraction_block(basis: np.ndarray, attribution: np.ndarray) -> np.ndarray:
-    """``basis (n, k, d)``, ``attribution (m, n, d)`` → ``(m, n)``."""
-    return fraction_in_tangent_space(basis, attribution)
-
-
-def _random_block(basis: np.ndarray, seed: int, block_id=None) -> np.ndarray:
-    """Fraction of one Gaussian vector per sample, seeded by (seed, chunk index) for determinism."""
-    rng = np.random.default_rng([seed, block_id[0]])
-    vectors = rng.standard_normal((basis.shape[0], basis.shape[2]))
-    return fraction_in_tangent_space(basis, vectors)
+def _fraction_block(
+    basis: np.ndarray, attribution: np.ndarray, sample: np.ndarray, seed: int
+) -> np.ndarray:
+    """``basis (n, k, d)``, ``attribution (m, n, d)``, ``sample (n,)`` indices → ``(m + 1, n)``: the m
+    methods' fractions, then that of one Gaussian vector per sample (seeded by (seed, first sample of the
+    chunk)), in one pass over the basis."""
+    rng = np.random.default_rng([seed, int(sample[0])])
+    gaussian = rng.standard_normal((1, basis.shape[0], basis.shape[2]), dtype=np.float32)
+    return fraction_in_tangent_space(basis, np.concatenate([attribution, gaussian]))
 
 
 def _matrix_free_fractions(tangent, attribution, decoder, lsqr: dict, seed: int, device) -> tuple:
@@ -116,11 +115,13 @@ def alignment_dataset(
         (len(methods), basis.chunks[0], d)
     )
     # Block i of the result needs sample-chunk i of both stores: index notation aligns them.
-    fraction = da.blockwise(_fraction_block, "mn", basis, "nkd", attribution, "mnd",
-                            dtype=np.float64, concatenate=True)  # fmt: skip
-    random = da.map_blocks(_random_block, basis, seed, dtype=np.float64, drop_axis=[1, 2])
+    attribution = attribution.rechunk((len(methods), basis.chunks[0], d))
+    sample = da.arange(n, chunks=basis.chunks[0])
+    both = da.blockwise(_fraction_block, "rn", basis, "nkd", attribution, "mnd", sample, "n", seed, None,
+                        new_axes={"r": len(methods) + 1}, dtype=np.float64, concatenate=True)  # fmt: skip
     with dask.config.set(scheduler="threads", num_workers=max(1, threads)):
-        fraction, random = dask.compute(fraction, random)
+        both = both.compute()
+    fraction, random = both[:-1], both[-1]
     return _as_dataset(
         methods, fraction, random, np.asarray(tangent["rank"][...]), attrib, labels, k, d
     )

@@ -1,0 +1,330 @@
+"""Tangent spaces at scale: speed, memory and accuracy against baselines measured in the same run.
+
+    uv run python benchmarks/tangent.py [--threads 2] [--device cpu|cuda]
+
+Prints one JSON object with exactly the keys below; each value is an object whose ``value`` is the
+headline number and whose other fields say how it was measured:
+
+- speedup_vs_pixel_loop_d1024 / _d65536: samples/s of our tangent bases (batched forward-mode Jacobian +
+  orthonormalisation) over the paper's per-pixel reverse-mode loop (one ``backward`` per output pixel,
+  then ``scipy.linalg.orth`` on float32), reimplemented here, on the Burgess MNIST32 decoder (k=10,
+  d=1024) and on that decoder followed by bilinear upsampling to 256×256 (d=65 536).
+- ratio_to_forward_floor: our tangent-basis time over one plain forward pass of the decoder on the same
+  n·k latents (MNIST32 decoder; the d=65 536 ratio is given alongside).
+- peak_rss_gb_streaming: peak RSS of a child process writing tangent.zarr for n=2000 MNIST256-shaped
+  samples (5.2 GB of float32 bases).
+- matrix_free_seconds_per_image / matrix_free_peak_rss_gb: LSQR fraction of one attribution for the
+  paper's stride-8 retinopathy autoencoder (latent 8×28×28, d=3×224×224), random weights, in a child.
+- matrix_free_max_abs_error: largest |matrix-free − dense-basis| fraction on a stride-8 autoencoder at
+  3×64×64 (k=512), where the dense basis fits.
+- fraction_throughput_ratio: throughput of our Dask fraction computation over a Zarr store pair over
+  that of merely reading the same stores with numpy.
+
+Models have random weights (seeded); all timings discard a warm-up call and take the best of repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from manifold_xai.models.autoencoder import ConvAutoEncoder
+from manifold_xai.models.vae import BurgessVAE
+from manifold_xai.tangent import (
+    auto_batch_size,
+    decoder_jacobian,
+    orthonormal_basis,
+    prepare_decoder,
+)
+
+K = 10
+
+
+def best_time(fn, repeats: int = 5) -> float:
+    fn()  # warm-up (first calls per shape are much slower)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def mnist_decoders(device, for_loop: bool = False):
+    """The MNIST32 decoder and its 256×256 upsampling. ``for_loop``: as the paper's code had it (a
+    loaded model: parameters require grad, default memory format); otherwise as our pipeline prepares it."""
+    torch.manual_seed(0)
+    vae = BurgessVAE(channels=1, image_size=32, latent_dim=K).to(device).eval()
+    if not for_loop:
+        prepare_decoder(vae)
+
+    def upsampled(z):
+        return F.interpolate(vae.decode(z), size=(256, 256), mode="bilinear")
+
+    return {1024: vae.decode, 65536: upsampled}
+
+
+def ours_seconds_per_sample(decode, n: int, device) -> float:
+    z = torch.randn(n, K, device=device)
+
+    def run():
+        with torch.no_grad():
+            basis, _, _ = orthonormal_basis(decoder_jacobian(decode, z))
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return basis
+
+    return best_time(run) / n
+
+
+def forward_floor_seconds_per_sample(decode, n: int, device) -> float:
+    z = torch.randn(n, K, device=device).repeat_interleave(K, dim=0)
+
+    def run():
+        with torch.no_grad():
+            decode(z)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    return best_time(run) / n
+
+
+def pixel_loop_seconds_per_sample(
+    decode, d: int, pixels: int, device
+) -> tuple[float, float, float]:
+    """The paper's ``compute_tangent_space`` + ``orth``: ``pixels`` backward passes timed, scaled to d.
+
+    Returns (seconds per sample scaled to d, seconds of the timed backward passes, seconds of orth)."""
+    from scipy.linalg import orth
+
+    z = torch.randn(K, device=device).requires_grad_(True)
+    out = decode(z.unsqueeze(0)).reshape(-1)
+    tangent = torch.zeros(K, d)
+    out[0].backward(retain_graph=True)  # warm-up
+    z.grad.zero_()
+    start = time.perf_counter()
+    for i in range(pixels):
+        out[i].backward(retain_graph=True)
+        tangent[:, i] = z.grad.cpu()
+        z.grad.zero_()
+    loop = time.perf_counter() - start
+    full = torch.randn(K, d).numpy()  # orth's cost does not depend on the values
+    start = time.perf_counter()
+    orth(full.T)
+    orth_s = time.perf_counter() - start
+    return loop * d / pixels + orth_s, loop, orth_s
+
+
+def speedup(decoders, loop_decoders, d: int, pixels: int, device) -> dict:
+    n = auto_batch_size(K, d, device)  # what the pipeline uses
+    ours = ours_seconds_per_sample(decoders[d], n, device)
+    loop, timed, orth_s = pixel_loop_seconds_per_sample(loop_decoders[d], d, pixels, device)
+    return {
+        "value": loop / ours,
+        "ours_samples_per_s": 1 / ours,
+        "pixel_loop_samples_per_s": 1 / loop,
+        "pixel_loop_timed_pixels": pixels,
+        "pixel_loop_scaled_linearly_to_d": pixels < d,
+        "pixel_loop_timed_seconds": timed,
+        "orth_seconds": orth_s,
+        "ours_batch": n,
+    }
+
+
+# Peak RSS of the child itself: VmHWM resets at exec, whereas ru_maxrss keeps the parent's high-water mark.
+PEAK_RSS = """
+def peak_rss_gb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024 / 1e9
+"""
+
+CHILD_STREAMING = (
+    PEAK_RSS
+    + """
+import resource, sys, time, json, tempfile, shutil, torch, numpy as np
+sys.path.insert(0, {bench!r})
+from tangent import mnist_decoders
+from manifold_xai.tangent import write_tangent_store
+torch.set_num_threads({threads})
+device = torch.device({device!r})
+decode = mnist_decoders(device)[65536]
+latents = np.random.default_rng(0).standard_normal(({n}, 10)).astype(np.float32)
+root = tempfile.mkdtemp(dir={tmp!r})
+start = time.perf_counter()
+stats = write_tangent_store(root + "/tangent.zarr", decode, latents, np.arange({n}), (1, 256, 256), device=device)
+seconds = time.perf_counter() - start
+size = sum(p.stat().st_size for p in __import__("pathlib").Path(root).rglob("*") if p.is_file())
+shutil.rmtree(root)
+print(json.dumps({{"seconds": seconds, "stats": stats, "store_bytes": size,
+                  "maxrss_gb": peak_rss_gb()}}))
+"""
+)
+
+CHILD_MATRIX_FREE = (
+    PEAK_RSS
+    + """
+import resource, sys, time, json, torch, numpy as np
+from manifold_xai.models.autoencoder import ConvAutoEncoder
+from manifold_xai.matrix_free import project_matrix_free
+from manifold_xai.tangent import prepare_decoder
+torch.set_num_threads({threads})
+device = torch.device({device!r})
+torch.manual_seed(0)
+ae = prepare_decoder(ConvAutoEncoder(channels=3, image_size=(224, 224), stride=8).to(device))
+times, fractions, iterations = [], [], []
+for i in range({images}):
+    x = torch.rand(1, 3, 224, 224, generator=torch.Generator().manual_seed(i)).to(device)
+    attribution = np.random.default_rng(i).standard_normal((1, 3 * 224 * 224))
+    start = time.perf_counter()
+    z = ae.encode(x)[0]
+    res = project_matrix_free(ae.decode, z, attribution)
+    times.append(time.perf_counter() - start)
+    fractions.append(float(res.fraction[0])); iterations.append(int(res.iterations[0]))
+print(json.dumps({{"seconds": times, "fractions": fractions, "iterations": iterations, "k": ae.latent_dim,
+                  "maxrss_gb": peak_rss_gb()}}))
+"""
+)
+
+
+def run_child(code: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def matrix_free_error(device, images: int = 3, vectors: int = 3) -> dict:
+    from manifold_xai.matrix_free import project_matrix_free
+    from manifold_xai.tangent import fraction_in_tangent_space
+
+    torch.manual_seed(0)
+    ae = prepare_decoder(ConvAutoEncoder(channels=3, image_size=(64, 64), stride=8).to(device))
+    errors, ranks, iterations = [], [], []
+    for i in range(images):
+        x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(i)).to(device)
+        z = ae.encode(x)
+        e = np.random.default_rng(i).standard_normal((vectors, 3 * 64 * 64))
+        with torch.no_grad():
+            basis, _, rank = orthonormal_basis(
+                decoder_jacobian(ae.decode, z)
+            )  # the pipeline's basis path
+        dense = fraction_in_tangent_space(basis.cpu().numpy().repeat(vectors, 0), e)
+        res = project_matrix_free(ae.decode, z[0], e)
+        errors.append(float(np.abs(res.fraction - dense).max()))
+        ranks.append(int(rank.item()))
+        iterations += res.iterations.tolist()
+    return {"value": max(errors), "k": ae.latent_dim, "d": 3 * 64 * 64, "ranks": ranks,
+            "lsqr_iterations": iterations, "images": images, "vectors_per_image": vectors}  # fmt: skip
+
+
+def fraction_throughput(threads: int, device) -> dict:
+    import zarr
+
+    from manifold_xai.alignment import alignment_dataset
+    from manifold_xai.store import atomic_path, create_store, write_array
+    from manifold_xai.tangent import write_tangent_store
+
+    n, methods = 4096, 4
+    decode = mnist_decoders(device)[1024]
+    with tempfile.TemporaryDirectory() as tmp:
+        latents = np.random.default_rng(0).standard_normal((n, K)).astype(np.float32)
+        write_tangent_store(
+            f"{tmp}/tangent.zarr", decode, latents, np.arange(n), (1, 32, 32), device=device
+        )
+        attribution = (
+            np.random.default_rng(1).standard_normal((methods, n, 1, 32, 32)).astype(np.float32)
+        )
+        with atomic_path(f"{tmp}/attr.zarr") as path:
+            group = create_store(path, {"methods": [f"m{i}" for i in range(methods)]})
+            write_array(group, "attribution", attribution, ("method", "sample", "channel", "y", "x"),
+                        chunks=(methods, 819, 1, 32, 32))  # fmt: skip
+            write_array(group, "predicted", np.zeros(n, np.int64), ("sample",))
+        labels = np.zeros(n, np.int64)
+
+        def read():
+            zarr.open_group(f"{tmp}/tangent.zarr", mode="r")["basis"][...]
+            zarr.open_group(f"{tmp}/attr.zarr", mode="r")["attribution"][...]
+
+        def fraction():
+            alignment_dataset(
+                f"{tmp}/tangent.zarr", f"{tmp}/attr.zarr", labels=labels, seed=0, threads=threads
+            )
+
+        t_read, t_fraction = best_time(read), best_time(fraction)
+        size = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
+    return {"value": t_read / t_fraction, "read_seconds": t_read, "fraction_seconds": t_fraction,
+            "n": n, "methods": methods, "store_bytes": size, "dask_threads": threads,
+            "note": "fraction includes reading both stores, one Gaussian vector per sample and the xarray result"}  # fmt: skip
+
+
+def main() -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--streaming-n", type=int, default=2000)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    decoders, loop_decoders = mnist_decoders(device), mnist_decoders(device, for_loop=True)
+    started = time.perf_counter()
+    result = {
+        "speedup_vs_pixel_loop_d1024": speedup(
+            decoders, loop_decoders, 1024, pixels=1024, device=device
+        ),
+        "speedup_vs_pixel_loop_d65536": speedup(
+            decoders, loop_decoders, 65536, pixels=2048, device=device
+        ),
+    }
+    ratios = {}
+    for d in (1024, 65536):
+        n = auto_batch_size(K, d, device)
+        ours = ours_seconds_per_sample(decoders[d], n, device)
+        ratios[d] = (ours / forward_floor_seconds_per_sample(decoders[d], n, device), ours)
+    result["ratio_to_forward_floor"] = {
+        "value": ratios[1024][0], "decoder": "MNIST32 Burgess, k=10, d=1024, batch as the pipeline chooses",
+        "ratio_d65536": ratios[65536][0], "ours_ms_per_sample_d1024": 1e3 * ratios[1024][1],
+        "ours_ms_per_sample_d65536": 1e3 * ratios[65536][1],
+    }  # fmt: skip
+    bench = str(Path(__file__).resolve().parent)
+    stream = run_child(CHILD_STREAMING.format(bench=bench, threads=args.threads, device=str(device),
+                                              n=args.streaming_n, tmp=tempfile.gettempdir()))  # fmt: skip
+    result["peak_rss_gb_streaming"] = {
+        "value": stream["maxrss_gb"], "n": args.streaming_n, "k": K, "d": 65536,
+        "float32_bases_gb": args.streaming_n * K * 65536 * 4 / 1e9, "seconds": stream["seconds"],
+        "store_gb_on_disk": stream["store_bytes"] / 1e9, "chunk_samples": stream["stats"]["chunk_samples"],
+        "batch_size": stream["stats"]["batch_size"],
+    }  # fmt: skip
+    mf = run_child(CHILD_MATRIX_FREE.format(threads=args.threads, device=str(device), images=3))
+    result["matrix_free_seconds_per_image"] = {
+        "value": float(np.mean(mf["seconds"])), "per_image": mf["seconds"], "lsqr_iterations": mf["iterations"],
+        "fractions": mf["fractions"], "k": mf["k"], "d": 3 * 224 * 224,
+        "dense_basis_gb_per_image_avoided": mf["k"] * 3 * 224 * 224 * 4 / 1e9,
+    }  # fmt: skip
+    result["matrix_free_peak_rss_gb"] = {"value": mf["maxrss_gb"], "images": len(mf["seconds"])}
+    result["matrix_free_max_abs_error"] = matrix_free_error(device)
+    result["fraction_throughput_ratio"] = fraction_throughput(args.threads, device)
+    for entry in result.values():
+        entry.setdefault("device", str(device))
+        entry.setdefault("threads", args.threads)
+    result["ratio_to_forward_floor"]["benchmark_seconds_total"] = time.perf_counter() - started
+    result["ratio_to_forward_floor"]["self_maxrss_gb"] = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+    )
+    assert all(math.isfinite(v["value"]) for v in result.values())
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=2))
