@@ -13,10 +13,10 @@ from manifold_xai.store import open_store
 from manifold_xai.tangent import prepare_decoder, project
 
 
-def tangent_parts(tangent, attribution: np.ndarray, choice: list[int], job):
-    """``(tangent, orthogonal)`` parts of ``attribution (n, d)`` at the chosen test samples."""
-    if tangent.attrs.get("projection") == "matrix_free":
-        decode = prepare_decoder(load_model(job.input.manifold, job.device)).decode
+def tangent_parts(tangent, attribution: np.ndarray, choice: list[int], decode, job):
+    """``(tangent, orthogonal)`` parts of ``attribution (n, d)`` at the chosen test samples; ``decode``
+    is the decoder for a matrix-free store, None for a stored basis."""
+    if decode is not None:
         lsqr = job.params["lsqr"]
         parts = [
             project_matrix_free(decode, torch.from_numpy(np.asarray(tangent["latents"][i])).to(job.device),
@@ -46,10 +46,15 @@ def main(job):
     images = read_rows(
         job.input.data, "images", np.asarray(attributions["sample_index"][...])[choice]
     )
+    decode = None
+    if tangent.attrs.get("projection") == "matrix_free":
+        decode = prepare_decoder(load_model(job.input.manifold, job.device)).decode
     parts = {}
     for m, method in enumerate(attributions.attrs["methods"]):
         attr = np.asarray(attributions["attribution"].get_orthogonal_selection((m, choice)))
-        parallel, orthogonal = tangent_parts(tangent, attr.reshape(len(choice), -1), choice, job)
+        parallel, orthogonal = tangent_parts(
+            tangent, attr.reshape(len(choice), -1), choice, decode, job
+        )
         fraction = align["fraction"].sel({"method": method}).values[choice]
         parts[method] = (parallel.reshape(attr.shape), orthogonal.reshape(attr.shape), fraction)
     title = f"{job.wildcards['dataset']} seed {job.wildcards['seed']}: tangent (upper) and orthogonal (lower) parts"
