@@ -62,7 +62,6 @@ def decoder_jacobian(
     (``torch.func.jacfwd``, vectorised over samples with ``vmap``). ``decode`` must treat batch rows
     independently (eval mode: no batch-norm statistics, no dropout).
     """
-    n, k = z.shape
 
     def single(v: torch.Tensor) -> torch.Tensor:
         return decode(v.unsqueeze(0)).reshape(-1)

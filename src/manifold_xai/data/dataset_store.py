@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from manifold_xai.data.sources import TEST, TRAIN
+from manifold_xai.data.sources import TEST
 from manifold_xai.store import atomic_path, create_store, open_store, write_array
 
 
@@ -32,10 +32,6 @@ class Dataset:
     @property
     def test_index(self) -> np.ndarray:
         return np.flatnonzero(self.split == TEST)
-
-    @property
-    def train_index(self) -> np.ndarray:
-        return np.flatnonzero(self.split == TRAIN)
 
 
 def write_dataset(path, ds: Dataset, samples_per_chunk: int = 1024) -> None:
