@@ -143,3 +143,18 @@ def test_matrix_free_projection_in_the_pipeline_matches_the_basis_path(tiny_run,
     assert (free["rank"] == -1).all() and "lsqr_iterations" in free
     diff = abs(free["fraction"] - basis["fraction"]).max().item()
     assert diff < 1e-4, diff
+
+
+def test_adding_a_regime_schedules_only_that_regimes_jobs(tiny_run, tmp_path):
+    workdir, _ = tiny_run
+    config = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())
+    config["datasets"]["digits"]["classifier"]["regimes"] = ["standard", "adversarial"]
+    config["datasets"]["digits"]["classifier"]["adversarial"] = {"steps": 2, "epochs": 1}
+    changed = tmp_path / "regimes.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    result = snakemake(workdir, "--dry-run", configfile=changed)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = scheduled_jobs(result.stdout + result.stderr)
+    assert jobs == {"train_classifier": 1, "compute_attributions": 1, "compute_alignment": 1,
+                    "summarize_alignment": 1, "all": 1}  # fmt: skip
+    assert "classifier/adversarial/model.pt" in result.stdout + result.stderr

@@ -1,4 +1,11 @@
-"""Training loops: the β-TCVAE manifold model and classifiers (standard regime).
+"""Training loops: the β-TCVAE manifold model and classifiers in three regimes.
+
+- ``standard``: Adam with step decay (the paper's LeNet).
+- ``adversarial``: l2-PGD adversarial training (``manifold_xai.adversarial``), SGD with milestones as in
+  the paper's notebook, eps drawn per step from a configured set.
+- ``random_labels``: labels permuted once per seed, no dropout, trained until it fits the training set.
+
+``tracking_steps`` is the paper's checkpoint schedule for following the alignment over training.
 
 Every loop draws its minibatch order from an explicit ``torch.Generator`` so the same seed gives the
 same model on CPU. Images are ``(n, c, h, w) float32`` in [0, 1]; labels ``(n,) int64``.
@@ -101,8 +108,10 @@ def train_classifier(
     lr_gamma: float,
     generator: torch.Generator,
     device: torch.device,
+    target_train_accuracy: float | None = None,
 ) -> list[dict]:
-    """Cross-entropy training with Adam and a step decay (×``lr_gamma`` every ``lr_step_epochs``)."""
+    """Cross-entropy training with Adam and a step decay (×``lr_gamma`` every ``lr_step_epochs``);
+    stops early once an epoch's training accuracy reaches ``target_train_accuracy`` (random labels)."""
     x_all, y_all = torch.from_numpy(images), torch.from_numpy(labels)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, lr_step_epochs), gamma=lr_gamma)
@@ -136,6 +145,89 @@ def train_classifier(
             epochs,
             record["loss"],
             record["train_accuracy"],
+        )
+        if target_train_accuracy is not None and record["train_accuracy"] >= target_train_accuracy:
+            break
+    model.eval()
+    return history
+
+
+def tracking_steps(total_steps: int, schedule: list[dict] | None = None) -> list[int]:
+    """Gradient-step counts at which to checkpoint (PAPER.md §7): every step to 20, every 25 to 600,
+    every 100 to 2000, every 1000 after, up to ``total_steps``. ``schedule`` overrides it as a list of
+    ``{"until": step, "every": k}`` segments."""
+    schedule = schedule or [{"until": 20, "every": 1}, {"until": 600, "every": 25},
+                            {"until": 2000, "every": 100}, {"until": None, "every": 1000}]  # fmt: skip
+    steps, start = {0}, 0
+    for segment in schedule:
+        until = total_steps if segment["until"] is None else min(segment["until"], total_steps)
+        every = segment["every"]
+        steps.update(range((start // every + 1) * every, until + 1, every))  # multiples of `every`
+        start = max(start, until)
+    steps.add(total_steps)
+    return sorted(s for s in steps if 0 <= s <= total_steps)
+
+
+def permuted_labels(labels: np.ndarray, seed: int) -> np.ndarray:
+    """The random-labels regime's labels: one fixed permutation of the training labels per seed."""
+    return labels[np.random.default_rng(seed).permutation(len(labels))]
+
+
+def train_adversarial(
+    model: nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    milestones: list[int],
+    lr_gamma: float,
+    epsilons: list[float],
+    steps: int,
+    projection: str,
+    generator: torch.Generator,
+    device: torch.device,
+) -> list[dict]:
+    """l2-PGD adversarial training: each step draws eps from ``epsilons``, attacks the batch with
+    ``steps`` PGD iterations (in train mode, as the paper) and takes an SGD step on the adversarial batch."""
+    from manifold_xai.adversarial import pgd_l2
+
+    x_all, y_all = torch.from_numpy(images), torch.from_numpy(labels)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(milestones), gamma=lr_gamma)
+    model.to(device).train()
+    history, step = [], 0
+    for epoch in range(epochs):
+        total, correct, loss_sum = 0, 0, 0.0
+        for idx in minibatches(len(x_all), batch_size, generator):
+            x, y = x_all[idx].to(device), y_all[idx].to(device)
+            eps = float(epsilons[int(torch.randint(len(epsilons), (1,), generator=generator))])
+            adv = pgd_l2(model, x, y, eps, steps, projection=projection, generator=generator)
+            logits = model(adv)
+            loss = F.cross_entropy(logits, y)
+            _check_finite(loss, "adversarial classifier", step)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            total += len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            loss_sum += loss.item() * len(y)
+        sched.step()
+        record = {
+            "epoch": epoch + 1,
+            "step": step,
+            "loss": loss_sum / total,
+            "adversarial_train_accuracy": correct / total,
+        }
+        history.append(record)
+        log.info(
+            "adversarial epoch %d/%d loss %.4f adv acc %.4f",
+            epoch + 1,
+            epochs,
+            record["loss"],
+            correct / total,
         )
     model.eval()
     return history

@@ -17,7 +17,7 @@ rule train_classifier:
     resources:
         **torch_resources(mem_mb=4000, runtime=240),
     params:
-        classifier=dataset_params("classifier"),
+        classifier=classifier_params,
         device=config["device"],
     script:
         "../../scripts/train_classifier.py"

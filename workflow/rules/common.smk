@@ -54,6 +54,19 @@ def dataset_params(*keys):
     return get
 
 
+REGIME_BLOCKS = ("adversarial", "random_labels")
+
+
+def classifier_params(wildcards):
+    """The classifier block for one regime: the shared keys plus that regime's own block, without the
+    regime list and the other regimes' blocks, so editing one regime re-runs only its jobs."""
+    block = config["datasets"][wildcards.dataset]["classifier"]
+    shared = {k: v for k, v in block.items() if k != "regimes" and k not in REGIME_BLOCKS}
+    if wildcards.regime in REGIME_BLOCKS:
+        shared[wildcards.regime] = block[wildcards.regime]
+    return shared
+
+
 def regimes(dataset):
     return config["datasets"][dataset]["classifier"]["regimes"]
 

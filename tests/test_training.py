@@ -1,0 +1,108 @@
+"""Training regimes: l2-PGD, the checkpoint schedule, random labels, early stopping."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from manifold_xai.adversarial import pgd_l2, project_l2
+from manifold_xai.training import (
+    permuted_labels,
+    tracking_steps,
+    train_adversarial,
+    train_classifier,
+)
+
+
+def linear_model(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+
+
+def test_projection_keeps_each_example_or_the_batch_inside_the_ball():
+    delta = torch.randn(5, 1, 4, 4) * torch.tensor([0.1, 1, 5, 10, 50]).view(5, 1, 1, 1)
+    per_sample = project_l2(delta, 2.0)
+    norms = per_sample.flatten(1).norm(dim=1)
+    assert torch.all(norms <= 2.0 + 1e-5)
+    torch.testing.assert_close(per_sample[0], delta[0])  # already inside: unchanged
+    batch = project_l2(delta, 2.0, "batch")
+    assert batch.norm().item() == pytest.approx(2.0, rel=1e-5)
+
+
+@pytest.mark.parametrize("projection", ["per_sample", "batch"])
+def test_pgd_increases_the_loss_within_the_budget(projection):
+    model = linear_model()
+    x = torch.rand(8, 1, 4, 4)
+    y = model(x).argmax(1)
+    adv = pgd_l2(
+        model,
+        x,
+        y,
+        eps=0.5,
+        steps=10,
+        projection=projection,
+        generator=torch.Generator().manual_seed(0),
+    )
+    delta = adv - x
+    if projection == "per_sample":
+        assert torch.all(delta.flatten(1).norm(dim=1) <= 0.5 + 1e-5)
+    else:
+        assert delta.norm().item() <= 0.5 + 1e-5
+    assert F.cross_entropy(model(adv), y) > F.cross_entropy(model(x), y)
+    assert all(p.requires_grad and p.grad is None for p in model.parameters())
+
+
+def test_per_sample_pgd_on_a_linear_model_reaches_the_budget():
+    """For a linear model the loss grows monotonically along the gradient: PGD ends on the sphere."""
+    model = linear_model(1)
+    x = torch.rand(4, 1, 4, 4)
+    y = model(x).argmax(1)
+    adv = pgd_l2(model, x, y, eps=1.0, steps=20)
+    torch.testing.assert_close(
+        (adv - x).flatten(1).norm(dim=1), torch.ones(4), rtol=1e-4, atol=1e-4
+    )
+
+
+def test_tracking_steps_are_the_papers_schedule():
+    steps = tracking_steps(101_000)
+    expected = (
+        list(range(21))
+        + list(range(25, 601, 25))
+        + list(range(700, 2001, 100))
+        + list(range(3000, 101_001, 1000))
+    )
+    assert steps == expected and len(steps) == 158
+    assert tracking_steps(30) == [*range(21), 25, 30]
+
+
+def test_permuted_labels_are_a_fixed_permutation_per_seed():
+    labels = np.arange(100) % 10
+    a, b, c = permuted_labels(labels, 0), permuted_labels(labels, 0), permuted_labels(labels, 1)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c) and not np.array_equal(a, labels)
+    np.testing.assert_array_equal(np.sort(a), np.sort(labels))
+
+
+def test_training_stops_once_the_target_train_accuracy_is_reached():
+    x = np.zeros((64, 1, 4, 4), np.float32)
+    y = np.arange(64) % 2
+    x[y == 1] = 1.0  # trivially separable
+    history = train_classifier(linear_model(), x, y, epochs=50, lr=0.1, batch_size=16, lr_step_epochs=10,
+                               lr_gamma=1.0, generator=torch.Generator().manual_seed(0), device=torch.device("cpu"),
+                               target_train_accuracy=0.99)  # fmt: skip
+    assert len(history) < 50 and history[-1]["train_accuracy"] >= 0.99
+
+
+def test_adversarial_training_runs_and_is_deterministic():
+    x = np.random.default_rng(0).random((32, 1, 4, 4), dtype=np.float32)
+    y = (x.reshape(32, -1).mean(1) > 0.5).astype(np.int64)
+    runs = []
+    for _ in range(2):
+        model = linear_model()
+        history = train_adversarial(model, x, y, epochs=2, lr=0.1, batch_size=8, milestones=[1], lr_gamma=0.1,
+                                    epsilons=[0.1, 0.2], steps=3, projection="per_sample",
+                                    generator=torch.Generator().manual_seed(0), device=torch.device("cpu"))  # fmt: skip
+        runs.append(torch.cat([p.flatten() for p in model.parameters()]))
+        assert len(history) == 2 and np.isfinite(history[-1]["loss"])
+    torch.testing.assert_close(runs[0], runs[1], rtol=0, atol=0)
