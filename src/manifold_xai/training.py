@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -96,6 +96,59 @@ def train_btcvae(
     return history
 
 
+def _fit(
+    model: nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    opt: torch.optim.Optimizer,
+    sched: torch.optim.lr_scheduler.LRScheduler,
+    *,
+    epochs: int,
+    batch_size: int,
+    generator: torch.Generator,
+    device: torch.device,
+    name: str,
+    accuracy_key: str = "train_accuracy",
+    perturb: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    target_train_accuracy: float | None = None,
+) -> list[dict]:
+    """The shared cross-entropy loop: minibatches in seeded order, optional ``perturb(x, y)`` of each
+    batch (adversarial training), one scheduler step per epoch, one history record per epoch."""
+    x_all, y_all = torch.from_numpy(images), torch.from_numpy(labels)
+    model.to(device).train()
+    history, step = [], 0
+    for epoch in range(epochs):
+        total, correct, loss_sum = 0, 0, 0.0
+        for idx in minibatches(len(x_all), batch_size, generator):
+            x, y = x_all[idx].to(device), y_all[idx].to(device)
+            if perturb is not None:
+                x = perturb(x, y)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            _check_finite(loss, name, step)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            total += len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            loss_sum += loss.item() * len(y)
+        sched.step()
+        record = {
+            "epoch": epoch + 1,
+            "step": step,
+            "loss": loss_sum / total,
+            accuracy_key: correct / total,
+        }
+        history.append(record)
+        log.info("%s epoch %d/%d loss %.4f %s %.4f", name, epoch + 1, epochs, record["loss"], accuracy_key,
+                 record[accuracy_key])  # fmt: skip
+        if target_train_accuracy is not None and record[accuracy_key] >= target_train_accuracy:
+            break
+    model.eval()
+    return history
+
+
 def train_classifier(
     model: nn.Module,
     images: np.ndarray,
@@ -112,44 +165,10 @@ def train_classifier(
 ) -> list[dict]:
     """Cross-entropy training with Adam and a step decay (×``lr_gamma`` every ``lr_step_epochs``);
     stops early once an epoch's training accuracy reaches ``target_train_accuracy`` (random labels)."""
-    x_all, y_all = torch.from_numpy(images), torch.from_numpy(labels)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, lr_step_epochs), gamma=lr_gamma)
-    model.to(device).train()
-    history, step = [], 0
-    for epoch in range(epochs):
-        total, correct, loss_sum = 0, 0, 0.0
-        for idx in minibatches(len(x_all), batch_size, generator):
-            x, y = x_all[idx].to(device), y_all[idx].to(device)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            _check_finite(loss, "classifier", step)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            total += len(y)
-            correct += (logits.argmax(1) == y).sum().item()
-            loss_sum += loss.item() * len(y)
-        sched.step()
-        record = {
-            "epoch": epoch + 1,
-            "step": step,
-            "loss": loss_sum / total,
-            "train_accuracy": correct / total,
-        }
-        history.append(record)
-        log.info(
-            "classifier epoch %d/%d loss %.4f acc %.4f",
-            epoch + 1,
-            epochs,
-            record["loss"],
-            record["train_accuracy"],
-        )
-        if target_train_accuracy is not None and record["train_accuracy"] >= target_train_accuracy:
-            break
-    model.eval()
-    return history
+    return _fit(model, images, labels, opt, sched, epochs=epochs, batch_size=batch_size, generator=generator,
+                device=device, name="classifier", target_train_accuracy=target_train_accuracy)  # fmt: skip
 
 
 def tracking_steps(total_steps: int, schedule: list[dict] | None = None) -> list[int]:
@@ -193,44 +212,15 @@ def train_adversarial(
     ``steps`` PGD iterations (in train mode, as the paper) and takes an SGD step on the adversarial batch."""
     from manifold_xai.adversarial import pgd_l2
 
-    x_all, y_all = torch.from_numpy(images), torch.from_numpy(labels)
+    def attack(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        eps = float(epsilons[int(torch.randint(len(epsilons), (1,), generator=generator))])
+        return pgd_l2(model, x, y, eps, steps, projection=projection, generator=generator)
+
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(milestones), gamma=lr_gamma)
-    model.to(device).train()
-    history, step = [], 0
-    for epoch in range(epochs):
-        total, correct, loss_sum = 0, 0, 0.0
-        for idx in minibatches(len(x_all), batch_size, generator):
-            x, y = x_all[idx].to(device), y_all[idx].to(device)
-            eps = float(epsilons[int(torch.randint(len(epsilons), (1,), generator=generator))])
-            adv = pgd_l2(model, x, y, eps, steps, projection=projection, generator=generator)
-            logits = model(adv)
-            loss = F.cross_entropy(logits, y)
-            _check_finite(loss, "adversarial classifier", step)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            step += 1
-            total += len(y)
-            correct += (logits.argmax(1) == y).sum().item()
-            loss_sum += loss.item() * len(y)
-        sched.step()
-        record = {
-            "epoch": epoch + 1,
-            "step": step,
-            "loss": loss_sum / total,
-            "adversarial_train_accuracy": correct / total,
-        }
-        history.append(record)
-        log.info(
-            "adversarial epoch %d/%d loss %.4f adv acc %.4f",
-            epoch + 1,
-            epochs,
-            record["loss"],
-            correct / total,
-        )
-    model.eval()
-    return history
+    return _fit(model, images, labels, opt, sched, epochs=epochs, batch_size=batch_size, generator=generator,
+                device=device, name="adversarial classifier", accuracy_key="adversarial_train_accuracy",
+                perturb=attack)  # fmt: skip
 
 
 @torch.no_grad()
