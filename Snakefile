@@ -15,6 +15,7 @@ include: "workflow/rules/tangent.smk"
 include: "workflow/rules/classifier.smk"
 include: "workflow/rules/attribution.smk"
 include: "workflow/rules/alignment.smk"
+include: "workflow/rules/curves.smk"
 include: "workflow/rules/figures.smk"
 
 

@@ -3,8 +3,9 @@
 import pandas as pd
 import xarray as xr
 
-from manifold_xai.alignment import SUMMARY_COLUMNS, stack_runs, summary_rows
+from manifold_xai.alignment import SUMMARY_COLUMNS, summary_rows
 from manifold_xai.jobs import run_job
+from manifold_xai.reductions import stack_runs
 from manifold_xai.store import atomic_path
 
 
@@ -18,7 +19,7 @@ def main(job):
     table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     with atomic_path(job.output.csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
-    stacked = stack_runs(runs).reset_index("run")
+    stacked = stack_runs(runs, ["fraction", "random_fraction"])
     with atomic_path(job.output.store) as tmp:
         stacked.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
     job.metrics = {"rows": len(table)}

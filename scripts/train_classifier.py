@@ -1,8 +1,9 @@
 """Rule train_classifier: train a classifier on the generated training set in one regime
-(standard, adversarial or random_labels)."""
+(standard, adversarial or random_labels), saving checkpoints on the tracking schedule."""
 
 import torch
 
+from manifold_xai.checkpoints import checkpoint_directory
 from manifold_xai.data.dataset_store import read_dataset
 from manifold_xai.data.sources import TEST, TRAIN
 from manifold_xai.jobs import run_job
@@ -11,8 +12,10 @@ from manifold_xai.models.io import save_model
 from manifold_xai.store import write_json
 from manifold_xai.training import (
     accuracy,
-    permuted_labels,
     predict_logits,
+    random_label_set,
+    steps_per_epoch,
+    tracking_steps,
     train_adversarial,
     train_classifier,
 )
@@ -23,37 +26,44 @@ def main(job):
     data = read_dataset(job.input.data)
     train_x, train_y, _ = data.part(TRAIN)
     test_x, test_y, _ = data.part(TEST)
-    seed = job.seed(f"classifier/{regime}")
-    generator = torch.Generator().manual_seed(seed)
     kwargs = {
         "channels": train_x.shape[1],
         "image_size": train_x.shape[-1],
         "n_classes": data.attrs["n_classes"],
     }
+    r = p.get(regime, p)  # the regime's own block (adversarial, random_labels) or the shared keys
     if regime == "random_labels":
         kwargs["dropout"] = False  # the paper's MNIST32OverfitModel
-        train_y = permuted_labels(train_y, job.seed("random_labels/permutation"))
+        train_x, train_y = random_label_set(
+            train_x, train_y, r["n_train"], job.seed("random_labels/permutation")
+        )
+    seed = job.seed(f"classifier/{regime}")
+    generator = torch.Generator().manual_seed(seed)
     model = build_classifier(p["arch"], **kwargs)
-    if regime == "adversarial":
-        a = p["adversarial"]
-        history = train_adversarial(
-            model, train_x, train_y, epochs=a["epochs"], lr=a["lr"], batch_size=a["batch_size"],
-            milestones=a["milestones"], lr_gamma=a["lr_gamma"], epsilons=a["epsilons"], steps=a["steps"],
-            projection=a["projection"], generator=generator, device=job.device,
-        )  # fmt: skip
-    else:
-        r = p["random_labels"] if regime == "random_labels" else p
-        history = train_classifier(
-            model, train_x, train_y, epochs=r["epochs"], lr=r["lr"], batch_size=r["batch_size"],
-            lr_step_epochs=r["lr_step_epochs"], lr_gamma=r["lr_gamma"], generator=generator, device=job.device,
-            target_train_accuracy=r.get("target_train_accuracy"),
-        )  # fmt: skip
+    max_steps = r["epochs"] * steps_per_epoch(len(train_x), r["batch_size"])
+    schedule = tracking_steps(max_steps, p["checkpoints"])
+    common = {"epochs": r["epochs"], "lr": r["lr"], "batch_size": r["batch_size"], "lr_gamma": r["lr_gamma"],
+              "generator": generator, "device": job.device}  # fmt: skip
+    with checkpoint_directory(job.output.checkpoints, p["arch"], kwargs, schedule) as checkpoints:
+        if regime == "adversarial":
+            history = train_adversarial(
+                model, train_x, train_y, milestones=r["milestones"], epsilons=r["epsilons"], steps=r["steps"],
+                projection=r["projection"], on_step=checkpoints, **common,
+            )  # fmt: skip
+        else:
+            history = train_classifier(
+                model, train_x, train_y, lr_step_epochs=r["lr_step_epochs"],
+                target_train_accuracy=r.get("target_train_accuracy"), on_step=checkpoints, **common,
+            )  # fmt: skip
+        checkpoints.final(history[-1]["step"], history[-1]["epoch"], model)
     save_model(job.output.model, p["arch"], kwargs, model)
     job.metrics = {
         "regime": regime,
         "test_accuracy": accuracy(predict_logits(model, test_x, job.device), test_y),
         "train_accuracy": accuracy(predict_logits(model, train_x, job.device), train_y),
         "epochs_trained": len(history),
+        "steps_trained": history[-1]["step"],
+        "checkpoints": len(checkpoints.saved),
     }
     write_json(job.output.metrics, {"history": history, **job.metrics})
 

@@ -8,7 +8,7 @@ from manifold_xai.alignment import (
     SUMMARY_COLUMNS,
     alignment_dataset,
     bootstrap_ci,
-    stack_runs,
+    first_n_fractions,
     summary_rows,
 )
 from manifold_xai.models.vae import BurgessVAE
@@ -90,14 +90,21 @@ def test_summary_rows_have_the_published_columns_and_bootstrap_ci(run_stores):
     )
     assert grad["ci_low"] < grad["mean"] < grad["ci_high"]
     assert grad["baseline"] == pytest.approx(np.sqrt(3 / 64))
-    stacked = stack_runs(
-        {("digits", 0, "standard"): ds, ("digits", 1, "standard"): ds.isel(sample=slice(0, 20))}
-    )
-    assert stacked["fraction"].shape == (2, 2, 37)
-    assert np.isnan(stacked["fraction"].values[1, 0, 20:]).all()
 
 
 def test_bootstrap_ci_covers_the_mean_of_a_known_distribution():
     values = np.random.default_rng(1).normal(0.3, 0.1, 400)
     low, high = bootstrap_ci(values, n_resamples=1000, seed=0)
     assert low < 0.3 < high and high - low == pytest.approx(2 * 1.96 * 0.1 / 20, rel=0.25)
+
+
+def test_first_n_fractions_projects_at_the_first_samples_only(run_stores):
+    import zarr
+
+    tangent, _, attribution = run_stores
+    project = first_n_fractions(tangent, 7)
+    vectors = attribution[:, :7].reshape(2, 7, 64)
+    basis = zarr.open_group(str(tangent), mode="r")["basis"][:7]
+    np.testing.assert_allclose(project(vectors), fraction_in_tangent_space(basis, vectors))
+    with pytest.raises(ValueError, match="37 tangent spaces, 38 requested"):
+        first_n_fractions(tangent, 38)

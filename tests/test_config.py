@@ -54,6 +54,10 @@ def _with(path: str, value):
         ("seeds", [], "seeds: [] should be non-empty"),
         ("device", "tpu", "device: 'tpu' does not match"),
         ("datasets.bad-name", {"source": {"kind": "digits"}}, "invalid name 'bad-name' at datasets"),
+        ("datasets.digits.classifier.regimes", ["standard", "robust"], "datasets.digits.classifier.regimes.1: 'robust' is not one of"),
+        ("datasets.digits.classifier.adversarial", {"epsilons": [0]}, "datasets.digits.classifier.adversarial.epsilons.0"),
+        ("datasets.digits.classifier.checkpoints", [{"every": 5}], "missing key at datasets.digits.classifier.checkpoints.0"),
+        ("datasets.digits.evaluation.curves", {"methods": ["lrp"]}, "datasets.digits.evaluation.curves.methods: ['lrp'] are not configured"),
     ],
 )  # fmt: skip
 def test_bad_config_is_rejected_naming_the_key(path, value, message):

@@ -7,17 +7,32 @@ import torch.nn.functional as F
 from torch import nn
 
 from manifold_xai.adversarial import pgd_l2, project_l2
+from manifold_xai.checkpoints import checkpoint_directory, load_checkpoint, read_index
+from manifold_xai.models import io
 from manifold_xai.training import (
     permuted_labels,
+    random_label_set,
     tracking_steps,
     train_adversarial,
     train_classifier,
 )
 
 
+class Linear(nn.Sequential):
+    """A registered model class, so checkpoints of it can be saved and loaded."""
+
+    def __init__(self):
+        super().__init__(nn.Flatten(), nn.Linear(16, 3))
+
+
+@pytest.fixture(autouse=True)
+def register_linear(monkeypatch):
+    monkeypatch.setitem(io.MODEL_CLASSES, "linear", Linear)
+
+
 def linear_model(seed=0):
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    return Linear()
 
 
 def test_projection_keeps_each_example_or_the_batch_inside_the_ball():
@@ -106,3 +121,70 @@ def test_adversarial_training_runs_and_is_deterministic():
         runs.append(torch.cat([p.flatten() for p in model.parameters()]))
         assert len(history) == 2 and np.isfinite(history[-1]["loss"])
     torch.testing.assert_close(runs[0], runs[1], rtol=0, atol=0)
+
+
+def test_tracking_schedule_can_be_configured_or_switched_off():
+    assert tracking_steps(7, []) == [0, 7]
+    assert tracking_steps(50, [{"until": 4, "every": 2}, {"until": None, "every": 20}]) == [
+        0,
+        2,
+        4,
+        20,
+        40,
+        50,
+    ]
+    assert tracking_steps(0) == [0]
+
+
+def test_random_label_set_takes_the_first_samples_and_permutes_their_labels():
+    x = np.arange(20, dtype=np.float32).reshape(20, 1, 1, 1)
+    y = np.arange(20) % 5
+    sx, sy = random_label_set(x, y, 10, seed=3)
+    np.testing.assert_array_equal(sx, x[:10])
+    np.testing.assert_array_equal(sy, permuted_labels(y[:10], 3))
+    assert len(random_label_set(x, y, None, 3)[1]) == 20
+
+
+def _separable(n=64):
+    x = np.zeros((n, 1, 4, 4), np.float32)
+    y = np.arange(n) % 2
+    x[y == 1] = 1.0
+    return x, y
+
+
+def test_checkpoints_are_saved_on_the_schedule_and_reload_the_weights_of_that_step(tmp_path):
+    x, y = _separable()
+    states = {}
+
+    def remember(step, epoch, model):
+        states[step] = [p.detach().clone() for p in model.parameters()]
+
+    schedule = tracking_steps(2 * 4, [{"until": 3, "every": 1}, {"until": None, "every": 3}])
+    path = tmp_path / "checkpoints"
+    with checkpoint_directory(path, "linear", {}, schedule) as writer:
+
+        def on_step(step, epoch, model):
+            remember(step, epoch, model)
+            writer(step, epoch, model)
+
+        model = linear_model()
+        history = train_classifier(model, x, y, epochs=2, lr=0.1, batch_size=16, lr_step_epochs=10,
+                                   lr_gamma=1.0, generator=torch.Generator().manual_seed(0),
+                                   device=torch.device("cpu"), on_step=on_step)  # fmt: skip
+        writer.final(history[-1]["step"], history[-1]["epoch"], model)
+    index = read_index(path)
+    assert index["steps"] == [0, 1, 2, 3, 6, 8] and index["epochs"] == [0, 1, 1, 1, 2, 2]
+    for step in index["steps"]:
+        loaded = load_checkpoint(path, index, step)
+        for saved, expected in zip(loaded.parameters(), states[step], strict=True):
+            torch.testing.assert_close(saved, expected, rtol=0, atol=0)
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_a_failed_training_leaves_no_checkpoint_directory(tmp_path):
+    path = tmp_path / "checkpoints"
+    with pytest.raises(RuntimeError, match="killed"):
+        with checkpoint_directory(path, "linear", {}, [0, 1]) as writer:
+            writer(0, 0, linear_model())
+            raise RuntimeError("killed")
+    assert not path.exists() and not list(tmp_path.iterdir())

@@ -9,6 +9,7 @@ import yaml
 
 from conftest import REPO
 from manifold_xai.alignment import SUMMARY_COLUMNS
+from manifold_xai.curves import CURVE_COLUMNS
 from manifold_xai.provenance import sidecar_path
 from manifold_xai.store import read_json, sha256_path
 
@@ -53,7 +54,8 @@ def test_tiny_run_writes_summary_figures_stores_and_provenance(tiny_run):
         "integrated_gradients",
         "smoothgrad",
     ]
-    assert (table["regime"] == "standard").all() and (table["n"] == 40).all()
+    assert sorted(set(table["regime"])) == ["adversarial", "random_labels", "standard"]
+    assert len(table) == 12 and (table["n"] == 40).all()
     assert ((table["ci_low"] <= table["mean"]) & (table["mean"] <= table["ci_high"])).all()
     assert (
         "Fraction in tangent space" in result.stdout + result.stderr
@@ -65,7 +67,9 @@ def test_tiny_run_writes_summary_figures_stores_and_provenance(tiny_run):
         run / "attributions" / "standard.zarr", run / "alignment" / "standard.zarr",
         results / "summary" / "alignment.csv", results / "summary" / "alignment.zarr",
         results / "figures" / "fig3_digits.png", results / "figures" / "fig2_digits_seed0.png",
-        results / "figures" / "fig10_digits_seed0.png",
+        results / "figures" / "fig10_digits_seed0.png", run / "classifier" / "random_labels" / "checkpoints",
+        run / "curves" / "adversarial.zarr", results / "summary" / "curves.csv", results / "summary" / "curves.zarr",
+        *(results / "figures" / f"fig{n}_digits.png" for n in (6, 7, 14, 15)),
     ]  # fmt: skip
     for artifact in artifacts:
         record = read_json(sidecar_path(artifact))
@@ -102,8 +106,15 @@ def test_changing_one_attribution_parameter_reruns_only_downstream_jobs(tiny_run
     result = snakemake(workdir, "--dry-run", configfile=changed)
     assert result.returncode == 0, result.stderr
     jobs = scheduled_jobs(result.stdout + result.stderr)
-    downstream = ["compute_attributions", "compute_alignment", "summarize_alignment", "plot_fig2"]
-    assert set(jobs) == {*downstream, "plot_fig3", "all"}
+    downstream = ["compute_attributions", "compute_alignment", "summarize_alignment", "plot_fig2", "plot_fig3",
+                  "plot_fig7", "plot_fig14"]  # fmt: skip
+    curves = [
+        "evaluate_checkpoints",
+        "summarize_curves",
+        "plot_fig6",
+        "plot_fig15",
+    ]  # smoothgrad is tracked
+    assert set(jobs) == {*downstream, *curves, "all"} and jobs["compute_attributions"] == 3
 
 
 def test_bad_config_is_rejected_before_any_job_runs(tmp_path):
@@ -133,7 +144,8 @@ def test_matrix_free_projection_in_the_pipeline_matches_the_basis_path(tiny_run,
     changed.write_text(yaml.safe_dump(config))
     dry = snakemake(copy, "--dry-run", configfile=changed)
     assert set(scheduled_jobs(dry.stdout + dry.stderr)) == {
-        "compute_tangent", "compute_alignment", "summarize_alignment", "plot_fig2", "plot_fig3", "all",
+        "compute_tangent", "compute_alignment", "summarize_alignment", "plot_fig2", "plot_fig3", "plot_fig7",
+        "plot_fig14", "evaluate_checkpoints", "summarize_curves", "plot_fig6", "plot_fig15", "all",
     }  # fmt: skip
     result = snakemake(copy, configfile=changed)
     assert result.returncode == 0, result.stderr[-4000:]
@@ -143,18 +155,84 @@ def test_matrix_free_projection_in_the_pipeline_matches_the_basis_path(tiny_run,
     assert (free["rank"] == -1).all() and "lsqr_iterations" in free
     diff = abs(free["fraction"] - basis["fraction"]).max().item()
     assert diff < 1e-4, diff
+    curves = "results/digits/seed0/curves/standard.zarr"
+    basis = xr.open_zarr(workdir / curves, consolidated=False).load()
+    free = xr.open_zarr(copy / curves, consolidated=False).load()
+    diff = abs(free["fraction"] - basis["fraction"]).max().item()
+    assert diff < 1e-4, diff
 
 
-def test_adding_a_regime_schedules_only_that_regimes_jobs(tiny_run, tmp_path):
-    workdir, _ = tiny_run
+def changed_config(tmp_path, change):
     config = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())
-    config["datasets"]["digits"]["classifier"]["regimes"] = ["standard", "adversarial"]
-    config["datasets"]["digits"]["classifier"]["adversarial"] = {"steps": 2, "epochs": 1}
-    changed = tmp_path / "regimes.yaml"
-    changed.write_text(yaml.safe_dump(config))
-    result = snakemake(workdir, "--dry-run", configfile=changed)
+    change(config)
+    path = tmp_path / "changed.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def dry_run_jobs(workdir, configfile) -> tuple[dict[str, int], list[str]]:
+    """Scheduled ``{rule: count}`` and every scheduled output path of a dry run."""
+    result = snakemake(workdir, "--dry-run", configfile=configfile)
     assert result.returncode == 0, result.stderr[-3000:]
-    jobs = scheduled_jobs(result.stdout + result.stderr)
-    assert jobs == {"train_classifier": 1, "compute_attributions": 1, "compute_alignment": 1,
-                    "summarize_alignment": 1, "all": 1}  # fmt: skip
-    assert "classifier/adversarial/model.pt" in result.stdout + result.stderr
+    out = result.stdout + result.stderr
+    outputs = [p.strip() for line in out.splitlines() if line.strip().startswith("output:")
+               for p in line.split(":", 1)[1].split(",")]  # fmt: skip
+    return scheduled_jobs(out), outputs
+
+
+def test_tiny_run_writes_training_curves_from_every_checkpoint(tiny_run):
+    workdir, _ = tiny_run
+    results = workdir / "results"
+    curves = pd.read_csv(results / "summary" / "curves.csv")
+    assert list(curves.columns) == CURVE_COLUMNS
+    for regime in ("standard", "adversarial", "random_labels"):
+        index = read_json(
+            results / "digits" / "seed0" / "classifier" / regime / "checkpoints" / "index.json"
+        )
+        rows = curves[curves["regime"] == regime]
+        assert sorted(set(rows["method"])) == ["gradient", "smoothgrad"]
+        assert sorted(set(rows["step"])) == index["steps"] and index["steps"][0] == 0
+        assert len(rows) == 2 * len(index["steps"])
+    assert curves[["mean", "train_error", "test_error"]].notna().all().all()
+    assert ((curves["ci_low"] <= curves["mean"]) & (curves["mean"] <= curves["ci_high"])).all()
+
+
+def test_changing_the_curve_evaluation_never_retrains(tiny_run, tmp_path):
+    workdir, _ = tiny_run
+    config = changed_config(
+        tmp_path, lambda c: c["datasets"]["digits"]["evaluation"]["curves"].update(n_test=10)
+    )
+    jobs, _ = dry_run_jobs(workdir, config)
+    assert jobs == {
+        "evaluate_checkpoints": 3,
+        "summarize_curves": 1,
+        "plot_fig6": 1,
+        "plot_fig15": 1,
+        "all": 1,
+    }
+
+
+def test_changing_one_regime_reruns_only_that_regimes_jobs(tiny_run, tmp_path):
+    workdir, _ = tiny_run
+    config = changed_config(
+        tmp_path, lambda c: c["datasets"]["digits"]["classifier"]["random_labels"].update(lr=0.002)
+    )
+    jobs, outputs = dry_run_jobs(workdir, config)
+    assert jobs == {"train_classifier": 1, "compute_attributions": 1, "compute_alignment": 1, "evaluate_checkpoints": 1,
+                    "summarize_alignment": 1, "summarize_curves": 1, "plot_fig6": 1, "plot_fig15": 1, "all": 1}  # fmt: skip
+    per_run = [p for p in outputs if "/seed0/" in p]
+    assert per_run and all("random_labels" in p for p in per_run)
+
+
+def test_adding_a_seed_reruns_only_that_seeds_jobs_and_the_summaries(tiny_run, tmp_path):
+    workdir, _ = tiny_run
+    jobs, outputs = dry_run_jobs(
+        workdir, changed_config(tmp_path, lambda c: c.update(seeds=[0, 1]))
+    )
+    per_seed = {"train_manifold": 1, "train_labeller": 1, "sample_dataset": 1, "compute_tangent": 1, "plot_fig2": 1,
+                "plot_fig10": 1, "train_classifier": 3, "compute_attributions": 3, "compute_alignment": 3,
+                "evaluate_checkpoints": 3}  # fmt: skip
+    summaries = {"summarize_alignment": 1, "summarize_curves": 1, "plot_fig3": 1, "plot_fig14": 1, "plot_fig7": 1,
+                 "plot_fig6": 1, "plot_fig15": 1, "all": 1}  # fmt: skip
+    assert jobs == {**per_seed, **summaries}
+    assert not [p for p in outputs if "seed0" in p]

@@ -16,17 +16,19 @@ Select a method with ``ds["fraction"].sel({"method": "gradient"})``: the keyword
 ``sel(method=...)`` is xarray's inexact-matching option, not the ``method`` dimension, and silently
 returns every method.
 
-``summary_rows`` turns per-run datasets into the rows of ``results/summary/alignment.csv``.
+``summary_rows`` turns per-run datasets into the rows of ``results/summary/alignment.csv``;
+``manifold_xai.reductions.stack_runs`` stacks them into ``results/summary/alignment.zarr``.
+``first_n_fractions`` projects vectors at the first n samples (training curves).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import dask
 import dask.array as da
 import numpy as np
-import pandas as pd
 import xarray as xr
 from scipy import stats
 
@@ -48,29 +50,54 @@ def _fraction_block(
     return fraction_in_tangent_space(basis, np.concatenate([attribution, gaussian]))
 
 
-def _matrix_free_fractions(tangent, attribution, decoder, lsqr: dict, seed: int, device) -> tuple:
-    """``(fraction (m, n), random_fraction (n,), iterations (m + 1, n))`` by LSQR, one sample at a time
-    (memory: one sample's attributions and the linearised decoder)."""
+def _matrix_free_fractions(
+    latents, vectors, decoder, lsqr: dict, device, seed: int | None = None
+) -> tuple:
+    """Fractions by LSQR, one sample at a time (memory: one sample's vectors and the linearised decoder).
+
+    ``latents (n, k)`` and ``vectors (m, n, ...)`` may be Zarr arrays (read one sample at a time).
+    Returns ``(fraction (m, n), random_fraction (n,) or None, iterations (m [+ 1], n))``; with a ``seed``
+    a seeded Gaussian vector per sample is projected too (the measured random baseline).
+    """
     import torch
 
     from manifold_xai.matrix_free import project_matrix_free
 
-    latents = tangent["latents"]
-    m, n = attribution.shape[:2]
-    d = int(np.prod(attribution.shape[2:]))
-    fraction, random, iterations = np.zeros((m, n)), np.zeros(n), np.zeros((m + 1, n), np.int64)
+    m, n = vectors.shape[:2]
+    d = int(np.prod(vectors.shape[2:]))
+    extra = 0 if seed is None else 1
+    fraction, iterations = np.zeros((m + extra, n)), np.zeros((m + extra, n), np.int64)
     for i in range(n):
-        vectors = np.asarray(attribution[:, i]).reshape(m, d).astype(np.float64)
-        gaussian = np.random.default_rng([seed, i]).standard_normal((1, d))
+        rows = np.asarray(vectors[:, i]).reshape(m, d).astype(np.float64)
+        if seed is not None:
+            rows = np.concatenate([rows, np.random.default_rng([seed, i]).standard_normal((1, d))])
         z = torch.from_numpy(np.asarray(latents[i])).to(device)
-        res = project_matrix_free(decoder, z, np.concatenate([vectors, gaussian]), damp=lsqr["damp"],
-                                  atol=lsqr["atol"], max_iter=lsqr["max_iter"])  # fmt: skip
-        fraction[:, i], random[i], iterations[:, i] = (
-            res.fraction[:m],
-            res.fraction[m],
-            res.iterations,
-        )
-    return fraction, random, iterations
+        res = project_matrix_free(decoder, z, rows, damp=lsqr["damp"], atol=lsqr["atol"],
+                                  max_iter=lsqr["max_iter"])  # fmt: skip
+        fraction[:, i], iterations[:, i] = res.fraction, res.iterations
+    return fraction[:m], (fraction[m] if extra else None), iterations
+
+
+def first_n_fractions(
+    tangent_path, n: int, *, decoder=None, lsqr: dict | None = None, device=None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """A function mapping ``vectors (m, n, d)`` at the first ``n`` samples of a tangent store to their
+    fractions in tangent space ``(m, n) float64`` (the basis is read once; a matrix-free store needs the
+    decoder and lsqr settings, as in ``alignment_dataset``)."""
+    matrix_free = open_store(tangent_path).attrs.get("projection") == "matrix_free"
+    tangent = open_store(tangent_path, required=("latents",) if matrix_free else ("basis",))
+    n_store = tangent["latents" if matrix_free else "basis"].shape[0]
+    if n > n_store:
+        raise ValueError(f"{tangent_path} has {n_store} tangent spaces, {n} requested")
+    if matrix_free:
+        if decoder is None or lsqr is None:
+            raise ValueError(
+                f"{tangent_path} needs matrix-free projection: pass the decoder and lsqr settings"
+            )
+        latents = np.asarray(tangent["latents"][:n])
+        return lambda vectors: _matrix_free_fractions(latents, vectors, decoder, lsqr, device)[0]
+    basis = np.asarray(tangent["basis"][:n], dtype=np.float32)
+    return lambda vectors: fraction_in_tangent_space(basis, vectors.reshape(*vectors.shape[:2], -1))
 
 
 def alignment_dataset(
@@ -102,8 +129,8 @@ def alignment_dataset(
         _check_shapes(
             attrib["attribution"].shape, n, d, len(labels), tangent_path, attribution_path
         )
-        fraction, random, iterations = _matrix_free_fractions(tangent, attrib["attribution"], decoder, lsqr,
-                                                              seed, device)  # fmt: skip
+        fraction, random, iterations = _matrix_free_fractions(tangent["latents"], attrib["attribution"], decoder,
+                                                              lsqr, device, seed)  # fmt: skip
         return _as_dataset(methods, fraction, random, np.full(n, -1), attrib, labels, k, d,
                            {"lsqr_iterations": (("lsqr_vector", "sample"), iterations)})  # fmt: skip
     tangent = open_store(tangent_path, required=("basis", "rank"))
@@ -182,17 +209,3 @@ def summary_rows(
             "random_mean": random_mean,
         })  # fmt: skip
     return rows
-
-
-def stack_runs(runs: dict[tuple[str, int, str], xr.Dataset]) -> xr.Dataset:
-    """Stack per-run fractions along ``run`` (a MultiIndex of dataset, seed, regime), padding samples."""
-    keys = sorted(runs)
-    n_max = max(runs[key].sizes["sample"] for key in keys)
-    padded = [
-        runs[key][["fraction", "random_fraction"]].reindex(sample=np.arange(n_max)) for key in keys
-    ]
-    stacked = xr.concat(padded, dim="run", join="outer", combine_attrs="drop")
-    index = pd.MultiIndex.from_tuples(keys, names=["dataset", "seed", "regime"])
-    stacked = stacked.assign_coords(xr.Coordinates.from_pandas_multiindex(index, "run"))
-    stacked["baseline"] = ("run", [runs[key].attrs["baseline"] for key in keys])
-    return stacked

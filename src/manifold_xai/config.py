@@ -130,6 +130,12 @@ def _cross_field_errors(config: dict) -> list[str]:
             errors.append(
                 f"datasets.{name}.source.image_size: the Burgess VAE needs a power of two >= 8"
             )
+        unknown = [m for m in ds["evaluation"]["curves"]["methods"] if m not in ds["attributions"]]
+        if unknown:
+            errors.append(
+                f"datasets.{name}.evaluation.curves.methods: {unknown} are not configured under "
+                f"datasets.{name}.attributions ({sorted(ds['attributions'])})"
+            )
         if ds["classifier"]["arch"] == "lenet" and source["image_size"] < 6:
             errors.append(
                 f"datasets.{name}.source.image_size: lenet needs images of at least 6 pixels"

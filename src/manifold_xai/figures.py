@@ -1,7 +1,9 @@
 """The paper's figures, one function each, pure matplotlib (Agg backend).
 
 - ``fig3_fraction_distributions``: Figure 3, density of the fraction in tangent space per method with
-  the random baseline sqrt(k/d) as a grey line.
+  the random baseline sqrt(k/d) as a grey line; ``fig14_replications`` the same per seed.
+- ``fig7_standard_vs_robust``: Figure 7, the gradient's fraction for standard vs l2-robust training.
+- ``training_curves``: Figures 6 and 15, the fraction over training, mean and 90% band across seeds.
 - ``fig2_decomposition``: Figure 2, test images and each attribution split into its tangent part and
   orthogonal part (unit-normalised, top ``clip`` of pooled |values| clipped, symmetric ``bwr``).
 - ``fig10_samples``: Figure 10, random samples of the generated dataset with their labels.
@@ -44,50 +46,140 @@ def _save(fig, path, dpi: int) -> None:
     plt.close(fig)
 
 
-def fig3_fraction_distributions(
-    fractions: dict[str, np.ndarray],
-    baseline: float,
-    title: str,
-    path,
-    *,
-    dpi: int = 150,
-    note: str = "",
-) -> None:
-    """Kernel density of the fraction in tangent space per method; ``fractions[method] (n,)``."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+def _density_panel(
+    ax, fractions: dict[str, np.ndarray], baseline: float, title: str, *,
+    colors: dict[str, str] | None = None, labels: dict[str, str] | None = None,
+) -> None:  # fmt: skip
+    """Kernel densities of ``fractions[name] (n,)`` (NaN dropped) with the baseline as a grey line."""
+    colors, labels = colors or METHOD_COLORS, labels or {}
     grid = np.linspace(0, 1, 501)
-    for method, values in fractions.items():
+    for name, values in fractions.items():
         values = np.asarray(values)
         values = values[np.isfinite(values)]
-        color = METHOD_COLORS.get(method)
         if len(values) > 1 and np.ptp(values) > 0:
             density = gaussian_kde(values)(grid)
-            ax.fill_between(grid, density, alpha=0.25, color=color, lw=0)
-            ax.plot(
-                grid,
-                density,
-                lw=2.5,
-                color=color,
-                label=f"{_label(method)} (mean {values.mean():.2f})",
-            )
+            ax.fill_between(grid, density, alpha=0.25, color=colors.get(name), lw=0)
+            ax.plot(grid, density, lw=2.5, color=colors.get(name),
+                    label=f"{labels.get(name, _label(name))} (mean {values.mean():.2f})")  # fmt: skip
     ax.axvline(baseline, color="gray", lw=2, ls="--", label=f"random sqrt(k/d) = {baseline:.3f}")
     upper = max(0.85, *(np.nanmax(v) + 0.05 for v in fractions.values() if np.isfinite(v).any()))
     ax.set(
         xlim=(0, min(1.0, upper)), xlabel="Fraction in tangent space", ylabel="Density", title=title
     )
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=7, frameon=False)
+
+
+def _note(ax, note: str) -> None:
+    """Small grey text under the axes (below the x label), right-aligned."""
     if note:
         ax.text(
-            0.99,
-            0.02,
-            note,
-            transform=ax.transAxes,
-            ha="right",
-            va="bottom",
-            fontsize=7,
-            color="gray",
+            0.99, -0.2, note, transform=ax.transAxes, ha="right", va="top", fontsize=7, color="gray"
         )
+
+
+def fig3_fraction_distributions(
+    fractions: dict[str, np.ndarray], baseline: float, title: str, path, *, dpi: int = 150, note: str = ""
+) -> None:  # fmt: skip
+    """Figure 3: kernel density of the fraction in tangent space per method; ``fractions[method] (n,)``."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    _density_panel(ax, fractions, baseline, title)
+    _note(ax, note)
+    _save(fig, path, dpi)
+
+
+def fig7_standard_vs_robust(
+    standard: np.ndarray, robust: np.ndarray, baseline: float, title: str, path, *, dpi: int = 150,
+    note: str = "",
+) -> None:  # fmt: skip
+    """Figure 7: density of the gradient's fraction for the standard and the l2-robust classifier
+    (``(n,)`` each, pooled over seeds); robust in grey as in the paper."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    _density_panel(ax, {"standard": standard, "robust": robust}, baseline, title,
+                   colors={"standard": "tab:blue", "robust": "tab:gray"},
+                   labels={"standard": "Standard gradient", "robust": "Robust gradient (l2-PGD)"})  # fmt: skip
+    _note(ax, note)
+    _save(fig, path, dpi)
+
+
+def fig14_replications(
+    per_seed: dict[int, dict[str, np.ndarray]], baseline: dict[int, float], title: str, path, *,
+    dpi: int = 150,
+) -> None:  # fmt: skip
+    """Figure 14: one density panel per replication seed, ``per_seed[seed][method] (n,)``."""
+    seeds = sorted(per_seed)
+    cols = min(len(seeds), 5)
+    rows = int(np.ceil(len(seeds) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    for ax in axes.flat[len(seeds) :]:
+        ax.axis("off")
+    for ax, seed in zip(axes.flat, seeds, strict=False):
+        _density_panel(ax, per_seed[seed], baseline[seed], f"seed {seed}")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path, dpi)
+
+
+REGIME_TITLES = {
+    "standard": "Adam",
+    "adversarial": "PGD (l2-adversarial)",
+    "random_labels": "Random labels",
+}
+
+
+def training_curves(
+    summary, regimes: list[str], methods: list[str], path, *, title: str, errors: bool, dpi: int = 150,
+    note: str = "",
+) -> None:  # fmt: skip
+    """Figures 6 and 15: fraction in tangent space over training steps, one panel per regime.
+
+    ``summary``: one dataset's ``curves.summarize_curves`` result (dims ``seed, regime, method, step``).
+    Each panel shows, per method, the across-seed mean of the per-run mean fraction with its 90% band
+    (``reductions.seed_band``), the baseline sqrt(k/d) and, when ``errors``, the measured random-vector
+    fraction and the seed-mean test (solid) and train (dashed) error on a second axis. Steps on a
+    symlog axis (the schedule is dense early)."""
+    from manifold_xai.reductions import seed_band
+
+    band = seed_band(summary["mean"])
+    fig, axes = plt.subplots(1, len(regimes), figsize=(4.6 * len(regimes), 3.4), squeeze=False)
+    for ax, regime in zip(axes[0], regimes, strict=True):
+        for method in methods:
+            curve = band.sel({"regime": regime, "method": method})
+            ok = np.isfinite(curve["mean"].values)
+            steps = curve["step"].values[ok]
+            color = METHOD_COLORS.get(method)
+            ax.plot(steps, curve["mean"].values[ok], color=color, lw=2, label=_label(method))
+            ax.fill_between(
+                steps,
+                curve["low"].values[ok],
+                curve["high"].values[ok],
+                color=color,
+                alpha=0.25,
+                lw=0,
+            )
+        run = summary.sel(regime=regime)
+        ax.axhline(
+            float(run["baseline"].mean()), color="gray", lw=1.5, ls="--", label="random sqrt(k/d)"
+        )
+        if errors:
+            ax.axhline(
+                float(run["random_mean"].mean()), color="gray", lw=1, ls=":", label="random vectors"
+            )
+            twin = ax.twinx()
+            for name, style in (("test_error", "-"), ("train_error", "--")):
+                err = run[name].mean("seed")
+                ok = np.isfinite(err.values)
+                twin.plot(err["step"].values[ok], err.values[ok], color="black", lw=1, ls=style,
+                          label=name.replace("_", " "))  # fmt: skip
+            twin.set(ylim=(0, 1), ylabel="0-1 error")
+            twin.legend(fontsize=7, frameon=False, loc="upper right")
+        ax.set_xscale("symlog", linthresh=1)
+        ax.set_xlim(left=0)
+        ax.set(xlabel="gradient steps", ylabel="Fraction in tangent space", ylim=(0, 1),
+               title=REGIME_TITLES.get(regime, regime))  # fmt: skip
+        ax.legend(fontsize=7, frameon=False, loc="upper left")
+    fig.suptitle(f"{title} ({note})" if note else title, fontsize=10)
+    fig.tight_layout()
     _save(fig, path, dpi)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -25,6 +25,11 @@ from torch import nn
 from manifold_xai.models.losses import btcvae_loss
 
 log = logging.getLogger(__name__)
+
+OnStep = Callable[[int, int, nn.Module], None]
+# PAPER.md §7: every step to 20, every 25 to 600, every 100 to 2000, every 1000 after.
+PAPER_TRACKING_SCHEDULE = ({"until": 20, "every": 1}, {"until": 600, "every": 25},
+                           {"until": 2000, "every": 100}, {"until": None, "every": 1000})  # fmt: skip
 
 
 def minibatches(
@@ -111,12 +116,17 @@ def _fit(
     accuracy_key: str = "train_accuracy",
     perturb: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     target_train_accuracy: float | None = None,
+    on_step: OnStep | None = None,
 ) -> list[dict]:
     """The shared cross-entropy loop: minibatches in seeded order, optional ``perturb(x, y)`` of each
-    batch (adversarial training), one scheduler step per epoch, one history record per epoch."""
+    batch (adversarial training), one scheduler step per epoch, one history record per epoch.
+    ``on_step(step, epoch, model)`` is called before the first update (step 0) and after every update
+    (training curves save checkpoints from it); it must not change the model."""
     x_all, y_all = torch.from_numpy(images), torch.from_numpy(labels)
     model.to(device).train()
     history, step = [], 0
+    if on_step is not None:
+        on_step(0, 0, model)
     for epoch in range(epochs):
         total, correct, loss_sum = 0, 0, 0.0
         for idx in minibatches(len(x_all), batch_size, generator):
@@ -130,6 +140,8 @@ def _fit(
             loss.backward()
             opt.step()
             step += 1
+            if on_step is not None:
+                on_step(step, epoch + 1, model)
             total += len(y)
             correct += (logits.argmax(1) == y).sum().item()
             loss_sum += loss.item() * len(y)
@@ -162,21 +174,23 @@ def train_classifier(
     generator: torch.Generator,
     device: torch.device,
     target_train_accuracy: float | None = None,
+    on_step: OnStep | None = None,
 ) -> list[dict]:
     """Cross-entropy training with Adam and a step decay (×``lr_gamma`` every ``lr_step_epochs``);
     stops early once an epoch's training accuracy reaches ``target_train_accuracy`` (random labels)."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=max(1, lr_step_epochs), gamma=lr_gamma)
     return _fit(model, images, labels, opt, sched, epochs=epochs, batch_size=batch_size, generator=generator,
-                device=device, name="classifier", target_train_accuracy=target_train_accuracy)  # fmt: skip
+                device=device, name="classifier", target_train_accuracy=target_train_accuracy, on_step=on_step)  # fmt: skip
 
 
-def tracking_steps(total_steps: int, schedule: list[dict] | None = None) -> list[int]:
+def tracking_steps(total_steps: int, schedule: Sequence[dict] | None = None) -> list[int]:
     """Gradient-step counts at which to checkpoint (PAPER.md §7): every step to 20, every 25 to 600,
     every 100 to 2000, every 1000 after, up to ``total_steps``. ``schedule`` overrides it as a list of
-    ``{"until": step, "every": k}`` segments."""
-    schedule = schedule or [{"until": 20, "every": 1}, {"until": 600, "every": 25},
-                            {"until": 2000, "every": 100}, {"until": None, "every": 1000}]  # fmt: skip
+    ``{"until": step, "every": k}`` segments (``until: None``: to the end); ``[]`` keeps only the first
+    and last step."""
+    if schedule is None:
+        schedule = PAPER_TRACKING_SCHEDULE
     steps, start = {0}, 0
     for segment in schedule:
         until = total_steps if segment["until"] is None else min(segment["until"], total_steps)
@@ -185,6 +199,19 @@ def tracking_steps(total_steps: int, schedule: list[dict] | None = None) -> list
         start = max(start, until)
     steps.add(total_steps)
     return sorted(s for s in steps if 0 <= s <= total_steps)
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    return math.ceil(n / batch_size)
+
+
+def random_label_set(
+    images: np.ndarray, labels: np.ndarray, n_train: int | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The random-labels regime's training set: the first ``n_train`` training samples (all when
+    ``None``) with their labels permuted once by ``seed``."""
+    images, labels = images[:n_train], labels[:n_train]
+    return images, permuted_labels(labels, seed)
 
 
 def permuted_labels(labels: np.ndarray, seed: int) -> np.ndarray:
@@ -207,6 +234,7 @@ def train_adversarial(
     projection: str,
     generator: torch.Generator,
     device: torch.device,
+    on_step: OnStep | None = None,
 ) -> list[dict]:
     """l2-PGD adversarial training: each step draws eps from ``epsilons``, attacks the batch with
     ``steps`` PGD iterations (in train mode, as the paper) and takes an SGD step on the adversarial batch."""
@@ -220,7 +248,7 @@ def train_adversarial(
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(milestones), gamma=lr_gamma)
     return _fit(model, images, labels, opt, sched, epochs=epochs, batch_size=batch_size, generator=generator,
                 device=device, name="adversarial classifier", accuracy_key="adversarial_train_accuracy",
-                perturb=attack)  # fmt: skip
+                perturb=attack, on_step=on_step)  # fmt: skip
 
 
 @torch.no_grad()

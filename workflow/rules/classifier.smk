@@ -1,4 +1,4 @@
-"""Classifiers trained on the generated data, one per regime."""
+"""Classifiers trained on the generated data, one per regime, with checkpoints on the tracking schedule."""
 
 
 rule train_classifier:
@@ -8,6 +8,7 @@ rule train_classifier:
         **with_prov(
             model=f"{RUN}/classifier/{{regime}}/model.pt",
             metrics=f"{RUN}/classifier/{{regime}}/metrics.json",
+            checkpoints=directory(f"{RUN}/classifier/{{regime}}/checkpoints"),
         ),
     log:
         f"{LOGS}/train_classifier/{{dataset}}_seed{{seed}}_{{regime}}.log",

@@ -67,13 +67,73 @@ def classifier_params(wildcards):
     return shared
 
 
+def tracked_attributions(wildcards):
+    """The attribution methods tracked over training, with their parameters."""
+    ds = config["datasets"][wildcards.dataset]
+    return {m: ds["attributions"][m] for m in ds["evaluation"]["curves"]["methods"]}
+
+
+def random_labels_n_train(wildcards):
+    """The random-labels training subset size (None for the other regimes, whose jobs it must not touch)."""
+    if wildcards.regime != "random_labels":
+        return None
+    return config["datasets"][wildcards.dataset]["classifier"]["random_labels"]["n_train"]
+
+
 def regimes(dataset):
     return config["datasets"][dataset]["classifier"]["regimes"]
 
 
-def runs():
-    """Every (dataset, seed, regime) run, in a fixed order."""
-    return [(d, s, r) for d in DATASETS for s in SEEDS for r in regimes(d)]
+def runs(dataset=None, regime=None):
+    """Every (dataset, seed, regime) run, in a fixed order (optionally of one dataset or regime)."""
+    return [
+        (d, s, r)
+        for d in DATASETS
+        for s in SEEDS
+        for r in regimes(d)
+        if dataset in (None, d) and regime in (None, r)
+    ]
+
+
+def run_paths(template, dataset=None, regime=None):
+    """``template`` (with {dataset}, {seed}, {regime}) for each run, and the provenance sidecars."""
+    paths = [template.format(dataset=d, seed=s, regime=r) for d, s, r in runs(dataset, regime)]
+    return paths, [prov(p) for p in paths]
+
+
+ALIGNMENT = "results/{dataset}/seed{seed}/alignment/{regime}.zarr"
+CURVES = "results/{dataset}/seed{seed}/curves/{regime}.zarr"
+METRICS = "results/{dataset}/seed{seed}/classifier/{regime}/metrics.json"
+
+
+def standard_alignment(wildcards):
+    stores, provs = run_paths(ALIGNMENT, wildcards.dataset, "standard")
+    return {"stores": stores, "provs": provs}
+
+
+def fig7_inputs(wildcards):
+    named = {}
+    for name, regime in (("standard", "standard"), ("robust", "adversarial")):
+        named[name], named[f"{name}_provs"] = run_paths(ALIGNMENT, wildcards.dataset, regime)
+        named[f"{name}_metrics"], named[f"{name}_metrics_provs"] = run_paths(
+            METRICS, wildcards.dataset, regime
+        )
+    return named
+
+
+def dataset_curves(wildcards):
+    stores, provs = run_paths(CURVES, wildcards.dataset)
+    return {"stores": stores, "provs": provs}
+
+
+def fig6_methods(wildcards):
+    """Figure 6 shows the gradient (or, when it is not tracked, the first tracked method)."""
+    tracked = list(tracked_attributions(wildcards))
+    return ["gradient"] if "gradient" in tracked else tracked[:1]
+
+
+def dataset_runs(wildcards):
+    return [list(run) for run in runs(wildcards.dataset)]
 
 
 def torch_threads():
@@ -86,13 +146,18 @@ def torch_resources(mem_mb, runtime):
 
 
 def all_targets():
-    targets = ["results/summary/alignment.csv", prov("results/summary/alignment.csv")]
+    """Summary tables and every figure; figures of a regime pair only where both regimes run."""
+    targets = ["results/summary/alignment.csv", "results/summary/curves.csv"]
     for dataset in DATASETS:
-        targets.append(f"results/figures/fig3_{dataset}.png")
-        for seed in SEEDS:
-            targets.append(f"results/figures/fig2_{dataset}_seed{seed}.png")
-            targets.append(f"results/figures/fig10_{dataset}_seed{seed}.png")
-    return targets
+        names = ["fig6", "fig15"]
+        if "standard" in regimes(dataset):
+            names += ["fig3", "fig14"] + [f"fig2_{dataset}_seed{s}" for s in SEEDS]
+        if {"standard", "adversarial"} <= set(regimes(dataset)):
+            names.append("fig7")
+        names = [n if "_seed" in n else f"{n}_{dataset}" for n in names]
+        names += [f"fig10_{dataset}_seed{s}" for s in SEEDS]
+        targets += [f"results/figures/{name}.png" for name in names]
+    return targets + [prov(t) for t in targets]
 
 
 def print_summary_table():

@@ -1,12 +1,11 @@
-"""The paper's figures: 3 (fraction per method), 2 (tangent/orthogonal decomposition), 10 (samples)."""
+"""The paper's figures: 3 (fraction per method), 2 (tangent/orthogonal decomposition), 10 (samples),
+7 (standard vs robust), 14 (replications), 6 and 15 (training curves). Each reads the per-run stores of
+its own dataset, so a change to one dataset re-plots only that dataset's figures."""
 
 
 rule plot_fig3:
     input:
-        stores=lambda wc: [f"results/{wc.dataset}/seed{s}/alignment/standard.zarr" for s in SEEDS],
-        provs=lambda wc: [
-            prov(f"results/{wc.dataset}/seed{s}/alignment/standard.zarr") for s in SEEDS
-        ],
+        unpack(standard_alignment),
     output:
         **with_prov(figure="results/figures/fig3_{dataset}.png"),
     log:
@@ -63,3 +62,79 @@ rule plot_fig10:
         samples=config["figures"]["fig10_samples"],
     script:
         "../../scripts/plot_fig10.py"
+
+
+rule plot_fig14:
+    input:
+        unpack(standard_alignment),
+    output:
+        **with_prov(figure="results/figures/fig14_{dataset}.png"),
+    log:
+        f"{LOGS}/plot_fig14/{{dataset}}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        dpi=config["figures"]["dpi"],
+    script:
+        "../../scripts/plot_fig14.py"
+
+
+rule plot_fig7:
+    input:
+        unpack(fig7_inputs),
+    output:
+        **with_prov(figure="results/figures/fig7_{dataset}.png"),
+    log:
+        f"{LOGS}/plot_fig7/{{dataset}}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        dpi=config["figures"]["dpi"],
+    script:
+        "../../scripts/plot_fig7.py"
+
+
+rule plot_fig6:
+    input:
+        unpack(dataset_curves),
+    output:
+        **with_prov(figure="results/figures/fig6_{dataset}.png"),
+    log:
+        f"{LOGS}/plot_fig6/{{dataset}}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        runs=dataset_runs,
+        regimes=lambda wc: regimes(wc.dataset),
+        methods=fig6_methods,
+        errors=False,
+        dpi=config["figures"]["dpi"],
+    script:
+        "../../scripts/plot_training_curves.py"
+
+
+rule plot_fig15:
+    input:
+        unpack(dataset_curves),
+    output:
+        **with_prov(figure="results/figures/fig15_{dataset}.png"),
+    log:
+        f"{LOGS}/plot_fig15/{{dataset}}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        runs=dataset_runs,
+        regimes=lambda wc: regimes(wc.dataset),
+        methods=[],  # every tracked method
+        errors=True,
+        dpi=config["figures"]["dpi"],
+    script:
+        "../../scripts/plot_training_curves.py"

@@ -1,0 +1,49 @@
+"""Rule evaluate_checkpoints: the training curve of one run, from its saved checkpoints (no retraining):
+fraction in tangent space of the tracked attributions on the first n test images, train and test error."""
+
+from manifold_xai.alignment import first_n_fractions
+from manifold_xai.curves import evaluate_checkpoints
+from manifold_xai.data.dataset_store import read_dataset
+from manifold_xai.data.sources import TEST, TRAIN
+from manifold_xai.jobs import run_job
+from manifold_xai.models.io import load_model
+from manifold_xai.store import atomic_path, open_store
+from manifold_xai.tangent import prepare_decoder
+from manifold_xai.training import random_label_set
+
+
+def main(job):
+    curves, regime = job.params["curves"], job.wildcards["regime"]
+    data = read_dataset(job.input.data)
+    train_x, train_y, _ = data.part(TRAIN)
+    test_x, test_y, _ = data.part(TEST)
+    if regime == "random_labels":  # the train error on the labels the model was trained on
+        n_train = job.params["random_labels_n_train"]
+        train_x, train_y = random_label_set(
+            train_x, train_y, n_train, job.seed("random_labels/permutation")
+        )
+    n_train_error = curves["n_train_error"]
+    n = min(curves["n_test"], len(test_x))
+    tangent = open_store(job.input.tangent)
+    decoder = None
+    if tangent.attrs.get("projection") == "matrix_free":
+        decoder = prepare_decoder(load_model(job.input.manifold, job.device)).decode
+    fractions = first_n_fractions(job.input.tangent, n, decoder=decoder, lsqr=job.params["lsqr"],
+                                  device=job.device)  # fmt: skip
+    ds = evaluate_checkpoints(
+        job.input.checkpoints, images=test_x[:n], fractions=fractions,
+        methods={m: job.params["attributions"][m] for m in curves["methods"]},
+        train=(train_x[:n_train_error], train_y[:n_train_error]), test=(test_x, test_y),
+        k=int(tangent.attrs["k"]), seed=job.seed(f"curves/{regime}"), device=job.device,
+    )  # fmt: skip
+    ds.attrs.update(
+        {"dataset": job.wildcards["dataset"], "seed": int(job.wildcards["seed"]), "regime": regime}
+    )
+    with atomic_path(job.output.store) as tmp:
+        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+    job.metrics = {"steps": ds.sizes["step"], "n": n,
+                   "final_mean_fraction": {m: float(ds["fraction"].sel({"method": m})[-1].mean()) for m in curves["methods"]},
+                   "final_test_error": float(ds["test_error"][-1])}  # fmt: skip
+
+
+run_job(snakemake, main)

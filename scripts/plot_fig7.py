@@ -1,0 +1,38 @@
+"""Rule plot_fig7: the gradient's fraction in tangent space, standard vs l2-robust classifier, pooled
+over seeds, with the per-seed means and test errors in the note."""
+
+import numpy as np
+import xarray as xr
+
+from manifold_xai.figures import fig7_standard_vs_robust
+from manifold_xai.jobs import run_job
+from manifold_xai.store import read_json
+
+
+def _gradient(paths):
+    runs = [xr.open_zarr(p, consolidated=False).load() for p in paths]
+    return runs, [r["fraction"].sel({"method": "gradient"}).values for r in runs]
+
+
+def main(job):
+    standard_runs, standard = _gradient(job.input.standard)
+    _, robust = _gradient(job.input.robust)
+    errors = {regime: [1 - read_json(p)["test_accuracy"] for p in getattr(job.input, f"{regime}_metrics")]
+              for regime in ("standard", "robust")}  # fmt: skip
+    seeds = [int(r.attrs["seed"]) for r in standard_runs]
+    per_seed = ", ".join(
+        f"seed {s}: {np.nanmean(a):.2f} vs {np.nanmean(b):.2f}"
+        for s, a, b in zip(seeds, standard, robust, strict=True)
+    )
+    note = (f"mean fraction standard vs robust: {per_seed}\ntest error standard "
+            f"{np.mean(errors['standard']):.3f}, robust {np.mean(errors['robust']):.3f}")  # fmt: skip
+    fig7_standard_vs_robust(np.concatenate(standard), np.concatenate(robust), float(standard_runs[0].attrs["baseline"]),
+                            job.wildcards["dataset"], job.output.figure, dpi=job.params["dpi"], note=note)  # fmt: skip
+    job.metrics = {
+        "per_seed": {str(s): {"standard": float(np.nanmean(a)), "robust": float(np.nanmean(b))}
+                     for s, a, b in zip(seeds, standard, robust, strict=True)},
+        "test_error": {k: float(np.mean(v)) for k, v in errors.items()},
+    }  # fmt: skip
+
+
+run_job(snakemake, main)

@@ -1,0 +1,25 @@
+"""Rules plot_fig6 and plot_fig15: one dataset's training curves (mean and 90% band across seeds), one
+panel per regime; Figure 15 adds every tracked method, the random-vector line and the errors."""
+
+import xarray as xr
+
+from manifold_xai.curves import summarize_curves
+from manifold_xai.figures import training_curves
+from manifold_xai.jobs import run_job
+
+
+def main(job):
+    runs = {
+        tuple(run): xr.open_zarr(path, consolidated=False)
+        for path, run in zip(job.input.stores, job.params["runs"], strict=True)
+    }
+    summary = summarize_curves(runs).compute().sel(dataset=job.wildcards["dataset"])
+    methods = job.params["methods"] or [str(m) for m in summary["method"].values]
+    seeds = sorted({seed for _, seed, _ in job.params["runs"]})
+    training_curves(
+        summary, job.params["regimes"], methods, job.output.figure, title=job.wildcards["dataset"],
+        errors=job.params["errors"], dpi=job.params["dpi"], note=f"seeds {seeds}; band: 90% across seeds",
+    )  # fmt: skip
+
+
+run_job(snakemake, main)

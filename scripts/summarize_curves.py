@@ -1,0 +1,27 @@
+"""Rule summarize_curves: stack every run's training curve into summary/curves.zarr (dims dataset, seed,
+regime, method, step) and write summary/curves.csv (one row per run, method and checkpoint)."""
+
+import dask
+import xarray as xr
+
+from manifold_xai.curves import curve_rows, summarize_curves
+from manifold_xai.jobs import run_job
+from manifold_xai.store import atomic_path
+
+
+def main(job):
+    runs = {
+        tuple(run): xr.open_zarr(path, consolidated=False)
+        for path, run in zip(job.input.stores, job.params["runs"], strict=True)
+    }
+    with dask.config.set(scheduler="threads", num_workers=job.threads):
+        summary = summarize_curves(runs).compute()
+    table = curve_rows(summary)
+    with atomic_path(job.output.csv) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+    with atomic_path(job.output.store) as tmp:
+        summary.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+    job.metrics = {"rows": len(table)}
+
+
+run_job(snakemake, main)

@@ -1,0 +1,49 @@
+"""Training curves: every checkpoint evaluated by its own rule (changing the evaluation never retrains)."""
+
+
+rule evaluate_checkpoints:
+    input:
+        **with_prov(
+            data=f"{RUN}/data.zarr",
+            tangent=f"{RUN}/tangent.zarr",
+            checkpoints=f"{RUN}/classifier/{{regime}}/checkpoints",
+            manifold=f"{RUN}/manifold/model.pt",
+        ),
+    output:
+        **with_prov(store=directory(f"{RUN}/curves/{{regime}}.zarr")),
+    log:
+        f"{LOGS}/evaluate_checkpoints/{{dataset}}_seed{{seed}}_{{regime}}.log",
+    benchmark:
+        f"{BENCH}/evaluate_checkpoints/{{dataset}}_seed{{seed}}_{{regime}}.tsv"
+    threads: torch_threads()
+    resources:
+        **torch_resources(mem_mb=4000, runtime=120),
+    params:
+        curves=dataset_params("evaluation", "curves"),
+        attributions=tracked_attributions,
+        random_labels_n_train=random_labels_n_train,
+        lsqr=dataset_params("tangent", "lsqr"),
+        device=config["device"],
+    script:
+        "../../scripts/evaluate_checkpoints.py"
+
+
+rule summarize_curves:
+    input:
+        stores=[f"results/{d}/seed{s}/curves/{r}.zarr" for d, s, r in runs()],
+        provs=[prov(f"results/{d}/seed{s}/curves/{r}.zarr") for d, s, r in runs()],
+    output:
+        **with_prov(
+            csv="results/summary/curves.csv",
+            store=directory("results/summary/curves.zarr"),
+        ),
+    log:
+        f"{LOGS}/summarize_curves.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        runs=[list(run) for run in runs()],
+    script:
+        "../../scripts/summarize_curves.py"
