@@ -6,6 +6,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+report: "workflow/report/workflow.rst"
+
+
 # No `configfile:` directive: with one, `--configfile other.yaml` would be merged into config.yaml and
 # run its datasets too. common.smk loads config.yaml only when no config with `datasets:` is given.
 include: "workflow/rules/common.smk"

@@ -16,7 +16,7 @@ def main(job):
     ds = alignment_dataset(
         job.input.tangent, job.input.attributions, labels=labels,
         seed=job.seed(f"alignment/{job.wildcards['regime']}"), threads=job.threads,
-        decoder=decoder, lsqr=job.params["lsqr"], device=job.device,
+        decoder=decoder, lsqr=job.params["lsqr"], device=job.device, dask_address=job.params["dask"]["address"],
     )  # fmt: skip
     ds.attrs.update({"dataset": job.wildcards["dataset"], "seed": int(job.wildcards["seed"]),
                      "regime": job.wildcards["regime"]})  # fmt: skip

@@ -1,11 +1,11 @@
 """Rule summarize_curves: stack every run's training curve into summary/curves.zarr (dims dataset, seed,
 regime, method, step) and write summary/curves.csv (one row per run, method and checkpoint)."""
 
-import dask
 import xarray as xr
 
 from manifold_xai.curves import curve_rows, summarize_curves
 from manifold_xai.jobs import run_job
+from manifold_xai.runtime import dask_scheduler
 from manifold_xai.store import atomic_path
 
 
@@ -14,7 +14,7 @@ def main(job):
         tuple(run): xr.open_zarr(path, consolidated=False)
         for path, run in zip(job.input.stores, job.params["runs"], strict=True)
     }
-    with dask.config.set(scheduler="threads", num_workers=job.threads):
+    with dask_scheduler(job.threads, job.params["dask"]["address"]):
         summary = summarize_curves(runs).compute()
     table = curve_rows(summary)
     with atomic_path(job.output.csv) as tmp:

@@ -26,12 +26,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import dask
 import dask.array as da
 import numpy as np
 import xarray as xr
 from scipy import stats
 
+from manifold_xai.runtime import dask_scheduler
 from manifold_xai.store import open_store
 from manifold_xai.tangent import fraction_in_tangent_space, random_baseline
 
@@ -110,11 +110,13 @@ def alignment_dataset(
     decoder=None,
     lsqr: dict | None = None,
     device=None,
+    dask_address: str | None = None,
 ) -> xr.Dataset:
     """Per-sample fractions for one run (see module docstring). ``labels (n,)`` are the true classes.
 
     A tangent store written for matrix-free projection (attrs ``projection: matrix_free``) holds no
-    basis: then ``decoder`` (latents → images) and ``lsqr`` settings are required.
+    basis: then ``decoder`` (latents → images) and ``lsqr`` settings are required. The Dask graph runs
+    on ``threads`` local threads, or on the distributed scheduler at ``dask_address``.
     """
     tangent = open_store(tangent_path, required=("latents",))
     attrib = open_store(attribution_path, required=("attribution", "predicted"))
@@ -146,7 +148,7 @@ def alignment_dataset(
     sample = da.arange(n, chunks=basis.chunks[0])
     both = da.blockwise(_fraction_block, "rn", basis, "nkd", attribution, "mnd", sample, "n", seed, None,
                         new_axes={"r": len(methods) + 1}, dtype=np.float64, concatenate=True)  # fmt: skip
-    with dask.config.set(scheduler="threads", num_workers=max(1, threads)):
+    with dask_scheduler(threads, dask_address):
         both = both.compute()
     fraction, random = both[:-1], both[-1]
     return _as_dataset(

@@ -3,7 +3,8 @@
 A record names the artifact and its sha256 content digest, the rule, wildcards and params that built it,
 every input with its digest (taken from the input's own sidecar when it has one, so records link into a
 Merkle DAG back to the raw data), the code version (package version, git commit, dirty flag and a digest
-of ``src/``, ``scripts/`` and ``workflow/``), library versions, device, threads, seeds, times, host and
+of ``src/``, ``scripts/`` and ``workflow/``, and the digest of each library module the job imported),
+library versions, device, threads, seeds, times, host and
 scheduler job id.
 """
 
@@ -56,6 +57,24 @@ def code_digest(repo_root: Path) -> str:
                 h.update(f.relative_to(repo_root).as_posix().encode() + b"\0")
                 h.update(f.read_bytes() + b"\0")
     return h.hexdigest()
+
+
+def module_digests(repo_root: Path) -> dict[str, str]:
+    """``{path relative to repo_root: sha256}`` of every ``manifold_xai`` module this process imported
+    from ``repo_root/src``: the library code an artifact actually depends on (``manifold-xai stale``
+    compares them with the files on disk). Rule scripts are tracked by Snakemake's own code trigger."""
+    import sys
+
+    src = (repo_root / "src").resolve()
+    digests = {}
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not (name == "manifold_xai" or name.startswith("manifold_xai.")) or not file:
+            continue
+        path = Path(file).resolve()
+        if path.is_relative_to(src) and path.is_file():
+            digests[path.relative_to(repo_root.resolve()).as_posix()] = sha256_path(path)
+    return dict(sorted(digests.items()))
 
 
 def git_state(repo_root: Path) -> dict:
@@ -138,6 +157,7 @@ def build_record(
             "package_version": software_versions().get("manifold-xai"),
             **git_state(repo_root),
             "code_digest": code_digest(repo_root),
+            "modules": module_digests(repo_root),
         },
         "software": software_versions(),
         "execution": {

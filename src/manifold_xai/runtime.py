@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,8 +29,41 @@ def seed_everything(seed: int) -> None:
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 
+GPU_LOCK_DIR = Path(".snakemake") / "gpu-locks"
+_held_gpu_locks: list = []  # open lock files: a GPU stays this process's until it exits
+
+
+def acquire_gpu(n_gpus: int, lock_dir: Path = GPU_LOCK_DIR) -> int:
+    """Index of a GPU no other running job holds, claimed with an exclusive ``flock`` on
+    ``lock_dir/gpu{i}.lock`` that is released when this process exits (or is killed). Snakemake does
+    not set ``CUDA_VISIBLE_DEVICES`` for local jobs, so without this every job would take GPU 0. When
+    all are taken (more concurrent GPU jobs than GPUs) it waits for one to be released."""
+    import fcntl
+    import time
+
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    while True:
+        for i in range(n_gpus):
+            handle = open(lock_dir / f"gpu{i}.lock", "a+")  # noqa: SIM115 (held until exit)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            _held_gpu_locks.append(handle)
+            return i
+        time.sleep(1.0)
+
+
 def resolve_device(request: str = "auto") -> torch.device:
-    """``auto`` → CUDA when available, else CPU; ``cpu``/``cuda``/``cuda:N`` are taken as given."""
+    """``auto`` → CUDA when available, else CPU; ``cpu``/``cuda``/``cuda:N`` are taken as given.
+
+    ``auto`` or ``cuda`` with several visible GPUs and no ``CUDA_VISIBLE_DEVICES`` (a local machine;
+    SLURM sets it to the job's own GPUs) takes a GPU that no other job holds (``acquire_gpu``)."""
+    if request in ("auto", "cuda") and torch.cuda.is_available():
+        count = torch.cuda.device_count()
+        if count > 1 and "CUDA_VISIBLE_DEVICES" not in os.environ:
+            return torch.device(f"cuda:{acquire_gpu(count)}")
     if request == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(request)
@@ -46,3 +82,26 @@ def describe_device(device: torch.device) -> str:
 
 def set_threads(n: int) -> None:
     torch.set_num_threads(max(1, int(n)))
+
+
+@contextlib.contextmanager
+def dask_scheduler(threads: int, address: str | None = None) -> Iterator[None]:
+    """Where Dask computations in the block run: a local threads scheduler with ``threads`` workers
+    (the job's ``threads:``), or the distributed scheduler at ``address`` (``tcp://host:8786``)."""
+    import dask
+
+    if not address:
+        with dask.config.set(scheduler="threads", num_workers=max(1, int(threads))):
+            yield
+        return
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout="30s", set_as_default=False)
+    except OSError as e:
+        raise RuntimeError(f"cannot reach the Dask scheduler at {address!r} (config dask.address): {e}") from e
+    try:
+        with dask.config.set(scheduler=client):
+            yield
+    finally:
+        client.close()

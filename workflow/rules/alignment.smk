@@ -13,12 +13,15 @@ rule compute_alignment:
         **with_prov(store=directory(f"{RUN}/alignment/{{regime}}.zarr")),
     log:
         f"{LOGS}/compute_alignment/{{dataset}}_seed{{seed}}_{{regime}}.log",
+    conda:
+        PIPELINE_ENV
     threads: torch_threads()
     resources:
         **torch_resources(mem_mb=4000, runtime=60),
     params:
         lsqr=dataset_params("tangent", "lsqr"),
         device=config["device"],
+        dask=config["dask"],
     script:
         "../../scripts/compute_alignment.py"
 
@@ -29,11 +32,18 @@ rule summarize_alignment:
         provs=[prov(f"results/{d}/seed{s}/alignment/{r}.zarr") for d, s, r in runs()],
     output:
         **with_prov(
-            csv="results/summary/alignment.csv",
+            csv=report(
+                "results/summary/alignment.csv",
+                caption="../report/alignment_csv.rst",
+                category="Summary tables",
+                labels={"table": "alignment"},
+            ),
             store=directory("results/summary/alignment.zarr"),
         ),
     log:
         f"{LOGS}/summarize_alignment.log",
+    conda:
+        PIPELINE_ENV
     threads: 1
     resources:
         mem_mb=4000,

@@ -13,6 +13,8 @@ rule compute_attributions:
         f"{LOGS}/compute_attributions/{{dataset}}_seed{{seed}}_{{regime}}.log",
     benchmark:
         f"{BENCH}/compute_attributions/{{dataset}}_seed{{seed}}_{{regime}}.tsv"
+    conda:
+        PIPELINE_ENV
     threads: torch_threads()
     resources:
         **torch_resources(mem_mb=4000, runtime=120),

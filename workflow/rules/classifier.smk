@@ -14,6 +14,8 @@ rule train_classifier:
         f"{LOGS}/train_classifier/{{dataset}}_seed{{seed}}_{{regime}}.log",
     benchmark:
         f"{BENCH}/train_classifier/{{dataset}}_seed{{seed}}_{{regime}}.tsv"
+    conda:
+        PIPELINE_ENV
     threads: torch_threads()
     resources:
         **torch_resources(mem_mb=4000, runtime=240),

@@ -5,10 +5,17 @@ config its job depends on (plain, deterministically ordered values), so Snakemak
 re-runs exactly the jobs a config change touches.
 """
 
+import os
 import sys
 from pathlib import Path
 
 from manifold_xai.config import ConfigError, canonical, load_experiment, validate_config
+
+# Jobs import manifold_xai from this repository in any environment (uv, --use-conda, cluster nodes).
+_SRC = str(Path(workflow.basedir) / "src")
+_PATHS = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+if _SRC not in _PATHS:
+    os.environ["PYTHONPATH"] = os.pathsep.join([_SRC, *_PATHS])
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 DEFAULT_CONFIG = Path(workflow.basedir) / "config.yaml"
@@ -24,6 +31,9 @@ DATASETS = list(config["datasets"])
 SEEDS = list(config["seeds"])
 RUN = "results/{dataset}/seed{seed}"
 LOGS = "results/logs"
+# `--use-conda` (--sdm conda) builds this environment for every job; without it jobs run in the uv env.
+# Relative to the rule files in workflow/rules/.
+PIPELINE_ENV = "../../envs/pipeline.yaml"
 BENCH = "results/benchmarks"
 
 

@@ -15,6 +15,8 @@ rule evaluate_checkpoints:
         f"{LOGS}/evaluate_checkpoints/{{dataset}}_seed{{seed}}_{{regime}}.log",
     benchmark:
         f"{BENCH}/evaluate_checkpoints/{{dataset}}_seed{{seed}}_{{regime}}.tsv"
+    conda:
+        PIPELINE_ENV
     threads: torch_threads()
     resources:
         **torch_resources(mem_mb=4000, runtime=120),
@@ -34,16 +36,24 @@ rule summarize_curves:
         provs=[prov(f"results/{d}/seed{s}/curves/{r}.zarr") for d, s, r in runs()],
     output:
         **with_prov(
-            csv="results/summary/curves.csv",
+            csv=report(
+                "results/summary/curves.csv",
+                caption="../report/curves_csv.rst",
+                category="Summary tables",
+                labels={"table": "curves"},
+            ),
             store=directory("results/summary/curves.zarr"),
         ),
     log:
         f"{LOGS}/summarize_curves.log",
+    conda:
+        PIPELINE_ENV
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
     params:
         runs=[list(run) for run in runs()],
+        dask=config["dask"],
     script:
         "../../scripts/summarize_curves.py"

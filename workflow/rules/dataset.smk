@@ -6,6 +6,8 @@ rule prepare_source:
         **with_prov(store=directory("results/{dataset}/source.zarr")),
     log:
         f"{LOGS}/prepare_source/{{dataset}}.log",
+    conda:
+        PIPELINE_ENV
     threads: 1
     resources:
         mem_mb=2000,
@@ -31,6 +33,8 @@ rule train_labeller:
         f"{LOGS}/train_labeller/{{dataset}}_seed{{seed}}.log",
     benchmark:
         f"{BENCH}/train_labeller/{{dataset}}_seed{{seed}}.tsv"
+    conda:
+        PIPELINE_ENV
     threads: torch_threads()
     resources:
         **torch_resources(mem_mb=4000, runtime=120),
@@ -53,6 +57,8 @@ rule sample_dataset:
         f"{LOGS}/sample_dataset/{{dataset}}_seed{{seed}}.log",
     benchmark:
         f"{BENCH}/sample_dataset/{{dataset}}_seed{{seed}}.tsv"
+    conda:
+        PIPELINE_ENV
     threads: torch_threads()
     resources:
         **torch_resources(mem_mb=4000, runtime=60),

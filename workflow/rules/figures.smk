@@ -7,9 +7,19 @@ rule plot_fig3:
     input:
         unpack(standard_alignment),
     output:
-        **with_prov(figure="results/figures/fig3_{dataset}.png"),
+        **with_prov(
+            figure=report(
+                "results/figures/fig3_{dataset}.png",
+                caption="../report/fig3.rst",
+                category="Figure 3: fraction in tangent space",
+                subcategory="{dataset}",
+                labels={"dataset": "{dataset}", "figure": "fig3"},
+            )
+        ),
     log:
         f"{LOGS}/plot_fig3/{{dataset}}.log",
+    conda:
+        PIPELINE_ENV
     threads: 1
     resources:
         mem_mb=2000,
@@ -30,9 +40,19 @@ rule plot_fig2:
             manifold=f"{RUN}/manifold/model.pt",
         ),
     output:
-        **with_prov(figure="results/figures/fig2_{dataset}_seed{seed}.png"),
+        **with_prov(
+            figure=report(
+                "results/figures/fig2_{dataset}_seed{seed}.png",
+                caption="../report/fig2.rst",
+                category="Figure 2: tangent and orthogonal parts",
+                subcategory="{dataset}",
+                labels={"dataset": "{dataset}", "figure": "fig2", "seed": "{seed}"},
+            )
+        ),
     log:
         f"{LOGS}/plot_fig2/{{dataset}}_seed{{seed}}.log",
+    conda:
+        PIPELINE_ENV
     threads: 1
     resources:
         mem_mb=2000,
@@ -50,9 +70,19 @@ rule plot_fig10:
     input:
         **with_prov(data=f"{RUN}/data.zarr"),
     output:
-        **with_prov(figure="results/figures/fig10_{dataset}_seed{seed}.png"),
+        **with_prov(
+            figure=report(
+                "results/figures/fig10_{dataset}_seed{seed}.png",
+                caption="../report/fig10.rst",
+                category="Figure 10: generated samples",
+                subcategory="{dataset}",
+                labels={"dataset": "{dataset}", "figure": "fig10", "seed": "{seed}"},
+            )
+        ),
     log:
         f"{LOGS}/plot_fig10/{{dataset}}_seed{{seed}}.log",
+    conda:
+        PIPELINE_ENV
     threads: 1
     resources:
         mem_mb=2000,
@@ -68,9 +98,19 @@ rule plot_fig14:
     input:
         unpack(standard_alignment),
     output:
-        **with_prov(figure="results/figures/fig14_{dataset}.png"),
+        **with_prov(
+            figure=report(
+                "results/figures/fig14_{dataset}.png",
+                caption="../report/fig14.rst",
+                category="Figure 14: replications",
+                subcategory="{dataset}",
+                labels={"dataset": "{dataset}", "figure": "fig14"},
+            )
+        ),
     log:
         f"{LOGS}/plot_fig14/{{dataset}}.log",
+    conda:
+        PIPELINE_ENV
     threads: 1
     resources:
         mem_mb=2000,
@@ -85,9 +125,19 @@ rule plot_fig7:
     input:
         unpack(fig7_inputs),
     output:
-        **with_prov(figure="results/figures/fig7_{dataset}.png"),
+        **with_prov(
+            figure=report(
+                "results/figures/fig7_{dataset}.png",
+                caption="../report/fig7.rst",
+                category="Figure 7: standard vs robust",
+                subcategory="{dataset}",
+                labels={"dataset": "{dataset}", "figure": "fig7"},
+            )
+        ),
     log:
         f"{LOGS}/plot_fig7/{{dataset}}.log",
+    conda:
+        PIPELINE_ENV
     threads: 1
     resources:
         mem_mb=2000,
@@ -102,9 +152,19 @@ rule plot_fig6:
     input:
         unpack(dataset_curves),
     output:
-        **with_prov(figure="results/figures/fig6_{dataset}.png"),
+        **with_prov(
+            figure=report(
+                "results/figures/fig6_{dataset}.png",
+                caption="../report/fig6.rst",
+                category="Figures 6 and 15: training curves",
+                subcategory="{dataset}",
+                labels={"dataset": "{dataset}", "figure": "fig6"},
+            )
+        ),
     log:
         f"{LOGS}/plot_fig6/{{dataset}}.log",
+    conda:
+        PIPELINE_ENV
     threads: 1
     resources:
         mem_mb=2000,
@@ -123,9 +183,19 @@ rule plot_fig15:
     input:
         unpack(dataset_curves),
     output:
-        **with_prov(figure="results/figures/fig15_{dataset}.png"),
+        **with_prov(
+            figure=report(
+                "results/figures/fig15_{dataset}.png",
+                caption="../report/fig15.rst",
+                category="Figures 6 and 15: training curves",
+                subcategory="{dataset}",
+                labels={"dataset": "{dataset}", "figure": "fig15"},
+            )
+        ),
     log:
         f"{LOGS}/plot_fig15/{{dataset}}.log",
+    conda:
+        PIPELINE_ENV
     threads: 1
     resources:
         mem_mb=2000,

@@ -13,6 +13,8 @@ rule train_manifold:
         f"{LOGS}/train_manifold/{{dataset}}_seed{{seed}}.log",
     benchmark:
         f"{BENCH}/train_manifold/{{dataset}}_seed{{seed}}.tsv"
+    conda:
+        PIPELINE_ENV
     threads: torch_threads()
     resources:
         **torch_resources(mem_mb=4000, runtime=240),

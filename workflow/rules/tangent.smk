@@ -13,6 +13,8 @@ rule compute_tangent:
         f"{LOGS}/compute_tangent/{{dataset}}_seed{{seed}}.log",
     benchmark:
         f"{BENCH}/compute_tangent/{{dataset}}_seed{{seed}}.tsv"
+    conda:
+        PIPELINE_ENV
     threads: torch_threads()
     resources:
         **torch_resources(mem_mb=4000, runtime=60),

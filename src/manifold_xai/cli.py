@@ -1,0 +1,91 @@
+"""``manifold-xai``: audit results from their provenance sidecars.
+
+    manifold-xai lineage PATH [--json]         the tree from an artifact back to the raw data
+    manifold-xai verify [PATH ...]             recompute digests, check inputs and code (exit 1 on findings)
+    manifold-xai stale [PATH ...] [--rules]    artifacts built with library code changed since
+    manifold-xai export-provenance [RESULTS]   W3C PROV-JSON + Workflow Run RO-Crate
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from manifold_xai import audit, export
+
+
+def _lineage(args) -> int:
+    tree = audit.lineage(args.path)
+    if args.json:
+        print(json.dumps(tree, indent=2, sort_keys=True))
+    else:
+        print("\n".join(audit.render_lineage(tree)))
+    return 0
+
+
+def _verify(args) -> int:
+    checked, findings = audit.verify(args.paths, code_root=args.code_root, check_code=not args.ignore_code)
+    for finding in findings:
+        print(finding)
+    bad = sorted({f.artifact for f in findings})
+    if bad:
+        print(f"verify: {len(bad)} of {checked} artifacts failed: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    print(f"verify: {checked} artifacts OK (content digests, input digests"
+          f"{'' if args.ignore_code else ', library code'})")  # fmt: skip
+    return 0
+
+
+def _stale(args) -> int:
+    found = audit.stale(args.paths, code_root=args.code_root)
+    if args.rules:
+        print(" ".join(sorted({rule for _, rule, _ in found})))
+    else:
+        for artifact, rule, why in found:
+            print(f"{artifact} (rule {rule}): {'; '.join(why)}")
+    return 0
+
+
+def _export(args) -> int:
+    for path in export.export(args.results, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="manifold-xai", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    lineage = sub.add_parser("lineage", help="provenance tree of one artifact")
+    lineage.add_argument("path")
+    lineage.add_argument("--json", action="store_true", help="machine-readable nested JSON")
+    lineage.set_defaults(run=_lineage)
+    for name, run, help_ in (("verify", _verify, "check digests, inputs and code; exit 1 on any finding"),
+                             ("stale", _stale, "artifacts built with library code that changed since")):  # fmt: skip
+        cmd = sub.add_parser(name, help=help_)
+        cmd.add_argument("paths", nargs="*", default=["results"], help="artifacts or results folders")
+        cmd.add_argument("--code-root", type=Path, default=None, help="source tree to compare with (default: this package's)")
+        cmd.set_defaults(run=run)
+        if name == "verify":
+            cmd.add_argument("--ignore-code", action="store_true", help="check content and input digests only")
+        else:
+            cmd.add_argument("--rules", action="store_true", help="print the rule names (for snakemake --forcerun)")
+    exp = sub.add_parser("export-provenance", help="W3C PROV-JSON and a Workflow Run RO-Crate")
+    exp.add_argument("results", nargs="?", default="results")
+    exp.add_argument("--out", type=Path, default=None, help="folder for the two files (default: the crate root)")
+    exp.set_defaults(run=_export)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"manifold-xai {args.command}: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
