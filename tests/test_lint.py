@@ -1,14 +1,11 @@
-"""Static checks of the workflow: Snakemake's linter and the params-only config rule."""
+"""Static checks of the workflow: Snakemake's linter (every rule has a conda env) and the params-only
+config rule."""
 
 import re
 import subprocess
 import sys
 
 from conftest import REPO
-
-# `conda:` environments per rule arrive with the cluster/provenance work (envs/*.yaml for --use-conda);
-# until then this is the one lint we accept.
-ACCEPTED_LINTS = {"Specify a conda environment or container for each rule."}
 
 
 def test_snakemake_lint_reports_nothing_else():
@@ -17,7 +14,7 @@ def test_snakemake_lint_reports_nothing_else():
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     lints = set(re.findall(r"^\s+\* (.+?):\s*$", result.stdout + result.stderr, flags=re.M))
-    assert lints <= ACCEPTED_LINTS, lints
+    assert not lints, lints
 
 
 def test_rule_scripts_never_read_config():

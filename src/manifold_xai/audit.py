@@ -81,7 +81,9 @@ def sidecars_under(path: str | os.PathLike) -> list[Path]:
         return [path]
     if path.is_dir():
         return sorted(p for p in path.rglob(f"*{SIDECAR_SUFFIX}") if p.is_file())
-    raise FileNotFoundError(f"{path}: no such artifact or results folder (and no {SIDECAR_SUFFIX} sidecar)")
+    raise FileNotFoundError(
+        f"{path}: no such artifact or results folder (and no {SIDECAR_SUFFIX} sidecar)"
+    )
 
 
 def upstream_sidecars(sidecars: list[Path], records: Records) -> list[Path]:
@@ -154,7 +156,9 @@ def verify(
             if now is None:
                 findings.append(Finding(name, "input", f"input {inp['path']} no longer exists"))
             elif now != inp["sha256"]:
-                findings.append(Finding(name, "input", f"input {inp['path']} changed since {name} was built"))
+                findings.append(
+                    Finding(name, "input", f"input {inp['path']} changed since {name} was built")
+                )
         if check_code:
             findings += _code_findings(record, name, code_root, current_digest)
     return len(sidecars), findings
@@ -169,7 +173,9 @@ def stale(paths, *, code_root: Path | None = None) -> list[tuple[str, str, list[
         for sidecar in sidecars_under(p):
             record = records.record(sidecar)
             rules[record["artifact"]["path"]] = record["rule"]
-    return [(f.artifact, rules.get(f.artifact, "?"), [f.detail]) for f in findings if f.kind == "code"]
+    return [
+        (f.artifact, rules.get(f.artifact, "?"), [f.detail]) for f in findings if f.kind == "code"
+    ]
 
 
 def lineage(path: str | os.PathLike) -> dict:

@@ -1,9 +1,9 @@
 """``manifold-xai``: audit results from their provenance sidecars.
 
-    manifold-xai lineage PATH [--json]         the tree from an artifact back to the raw data
-    manifold-xai verify [PATH ...]             recompute digests, check inputs and code (exit 1 on findings)
-    manifold-xai stale [PATH ...] [--rules]    artifacts built with library code changed since
-    manifold-xai export-provenance [RESULTS]   W3C PROV-JSON + Workflow Run RO-Crate
+manifold-xai lineage PATH [--json]         the tree from an artifact back to the raw data
+manifold-xai verify [PATH ...]             recompute digests, check inputs and code (exit 1 on findings)
+manifold-xai stale [PATH ...] [--rules]    artifacts built with library code changed since
+manifold-xai export-provenance [RESULTS]   W3C PROV-JSON + Workflow Run RO-Crate
 """
 
 from __future__ import annotations
@@ -26,12 +26,16 @@ def _lineage(args) -> int:
 
 
 def _verify(args) -> int:
-    checked, findings = audit.verify(args.paths, code_root=args.code_root, check_code=not args.ignore_code)
+    checked, findings = audit.verify(
+        args.paths, code_root=args.code_root, check_code=not args.ignore_code
+    )
     for finding in findings:
         print(finding)
     bad = sorted({f.artifact for f in findings})
     if bad:
-        print(f"verify: {len(bad)} of {checked} artifacts failed: {', '.join(bad)}", file=sys.stderr)
+        print(
+            f"verify: {len(bad)} of {checked} artifacts failed: {', '.join(bad)}", file=sys.stderr
+        )
         return 1
     print(f"verify: {checked} artifacts OK (content digests, input digests"
           f"{'' if args.ignore_code else ', library code'})")  # fmt: skip
@@ -64,16 +68,31 @@ def parser() -> argparse.ArgumentParser:
     for name, run, help_ in (("verify", _verify, "check digests, inputs and code; exit 1 on any finding"),
                              ("stale", _stale, "artifacts built with library code that changed since")):  # fmt: skip
         cmd = sub.add_parser(name, help=help_)
-        cmd.add_argument("paths", nargs="*", default=["results"], help="artifacts or results folders")
-        cmd.add_argument("--code-root", type=Path, default=None, help="source tree to compare with (default: this package's)")
+        cmd.add_argument(
+            "paths", nargs="*", default=["results"], help="artifacts or results folders"
+        )
+        cmd.add_argument(
+            "--code-root",
+            type=Path,
+            default=None,
+            help="source tree to compare with (default: this package's)",
+        )
         cmd.set_defaults(run=run)
         if name == "verify":
-            cmd.add_argument("--ignore-code", action="store_true", help="check content and input digests only")
+            cmd.add_argument(
+                "--ignore-code", action="store_true", help="check content and input digests only"
+            )
         else:
-            cmd.add_argument("--rules", action="store_true", help="print the rule names (for snakemake --forcerun)")
+            cmd.add_argument(
+                "--rules",
+                action="store_true",
+                help="print the rule names (for snakemake --forcerun)",
+            )
     exp = sub.add_parser("export-provenance", help="W3C PROV-JSON and a Workflow Run RO-Crate")
     exp.add_argument("results", nargs="?", default="results")
-    exp.add_argument("--out", type=Path, default=None, help="folder for the two files (default: the crate root)")
+    exp.add_argument(
+        "--out", type=Path, default=None, help="folder for the two files (default: the crate root)"
+    )
     exp.set_defaults(run=_export)
     return p
 

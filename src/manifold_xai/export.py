@@ -107,7 +107,9 @@ def ro_crate(results: str | os.PathLike, name: str = "manifold-xai results") -> 
 
     actions = []
     for job in jobs:
-        outputs = [add(o["path"], o["sha256"], o.get("kind"), o.get("size_bytes")) for o in job["outputs"]]
+        outputs = [
+            add(o["path"], o["sha256"], o.get("kind"), o.get("size_bytes")) for o in job["outputs"]
+        ]
         inputs = [add(p, d) for p, d in job["inputs"].items()]
         execution = job["execution"]
         actions.append({

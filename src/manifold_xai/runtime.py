@@ -85,7 +85,9 @@ def set_threads(n: int) -> None:
 
 
 @contextlib.contextmanager
-def dask_scheduler(threads: int, address: str | None = None) -> Iterator[None]:
+def dask_scheduler(
+    threads: int, address: str | None = None, timeout: str = "30s"
+) -> Iterator[None]:
     """Where Dask computations in the block run: a local threads scheduler with ``threads`` workers
     (the job's ``threads:``), or the distributed scheduler at ``address`` (``tcp://host:8786``)."""
     import dask
@@ -97,11 +99,21 @@ def dask_scheduler(threads: int, address: str | None = None) -> Iterator[None]:
     from distributed import Client
 
     try:
-        client = Client(address, timeout="30s", set_as_default=False)
+        client = Client(address, timeout=timeout, set_as_default=False)
     except OSError as e:
-        raise RuntimeError(f"cannot reach the Dask scheduler at {address!r} (config dask.address): {e}") from e
+        raise RuntimeError(
+            f"cannot reach the Dask scheduler at {address!r} (config dask.address): {e}"
+        ) from e
     try:
         with dask.config.set(scheduler=client):
             yield
     finally:
         client.close()
+
+
+def prepend_pythonpath(path: str | os.PathLike) -> None:
+    """Put ``path`` first on ``PYTHONPATH`` (once), for every job this process starts."""
+    path = os.fspath(path)
+    entries = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if path not in entries:
+        os.environ["PYTHONPATH"] = os.pathsep.join([path, *entries])

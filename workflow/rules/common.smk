@@ -5,17 +5,14 @@ config its job depends on (plain, deterministically ordered values), so Snakemak
 re-runs exactly the jobs a config change touches.
 """
 
-import os
 import sys
 from pathlib import Path
 
 from manifold_xai.config import ConfigError, canonical, load_experiment, validate_config
+from manifold_xai.runtime import prepend_pythonpath
 
 # Jobs import manifold_xai from this repository in any environment (uv, --use-conda, cluster nodes).
-_SRC = str(Path(workflow.basedir) / "src")
-_PATHS = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-if _SRC not in _PATHS:
-    os.environ["PYTHONPATH"] = os.pathsep.join([_SRC, *_PATHS])
+prepend_pythonpath(Path(workflow.basedir) / "src")
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 DEFAULT_CONFIG = Path(workflow.basedir) / "config.yaml"
