@@ -46,7 +46,8 @@ def _with(path: str, value):
         ("datasets.digits.manifold.latent_dim", 0, "datasets.digits.manifold.latent_dim: 0 is less than the minimum of 1"),
         ("datasets.digits.manifold.latent_dim", "ten", "datasets.digits.manifold.latent_dim: 'ten' is not of type 'integer'"),
         ("datasets.digits.manifold.latent_dim", 1024, "latent_dim: 1024 must be smaller than the image dimension 1024"),
-        ("datasets.digits.source.kind", "mnist", "datasets.digits.source.kind: 'mnist' is not one of"),
+        ("datasets.digits.source.kind", "cifar100", "datasets.digits.source.kind: 'cifar100' is not one of"),
+        ("datasets.digits.source", {"kind": "mnist"}, "missing key at datasets.digits.source: 'root' is a required property"),
         ("datasets.digits.source.size", 32, "unknown key 'datasets.digits.source.size'"),
         ("datasets.digits.attributions.lrp", {}, "unknown key 'datasets.digits.attributions.lrp'"),
         ("datasets.digits.attributions.smoothgrad", {"stdev": -1}, "datasets.digits.attributions.smoothgrad.stdev"),
@@ -73,3 +74,15 @@ def test_canonical_sorts_keys_recursively_so_params_reprs_match():
     b = {"a": 0, "b": {"x": [{"c": 2, "d": 1}], "y": 1}}
     assert repr(canonical(a)) == repr(canonical(b))
     assert list(canonical(a)) == ["a", "b"]
+
+
+def test_an_mnist_source_gets_its_defaults():
+    cfg = validate_config(
+        _with("datasets.digits.source", {"kind": "mnist", "root": "data"}), SCHEMA
+    )
+    assert cfg["datasets"]["digits"]["source"] == {
+        "kind": "mnist",
+        "root": "data",
+        "download": False,
+        "image_size": 32,
+    }

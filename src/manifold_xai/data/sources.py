@@ -80,7 +80,72 @@ def load_digits_source(
     )
 
 
-SOURCES: dict[str, Callable[..., SourceData]] = {"digits": load_digits_source}
+def _torchvision_split(dataset_class, root, download: bool, name: str, **kwargs):
+    """``(images uint8 (n, h, w), labels (n,))`` of the train and test split of a torchvision dataset
+    stored under ``root`` (downloaded there first when ``download``), with an error naming the path."""
+    from pathlib import Path
+
+    root = Path(root).expanduser()
+    parts = []
+    for train in (True, False):
+        try:
+            ds = dataset_class(str(root), train=train, download=download, **kwargs)
+        except RuntimeError as e:  # torchvision: "Dataset not found. You can use download=True ..."
+            raise FileNotFoundError(
+                f"{name}: no {name} data under {root} ({e}). Put the raw files there (see README) or set "
+                f"`download: true` in the source block on a machine with internet access"
+            ) from e
+        parts.append((ds.data.numpy(), ds.targets.numpy().astype(np.int64)))
+    return parts
+
+
+def _from_splits(parts, image_size: int, n_classes: int, description: str, transpose: bool = False):
+    (train_x, train_y), (test_x, test_y) = parts
+    images = np.concatenate([train_x, test_x])
+    if transpose:  # EMNIST images are stored transposed (column-major)
+        images = images.transpose(0, 2, 1)
+    images = images.astype(np.float32)[:, None] / 255.0
+    split = np.concatenate(
+        [np.full(len(train_y), TRAIN, np.int8), np.full(len(test_y), TEST, np.int8)]
+    )
+    return SourceData(images=resize_images(images, image_size), labels=np.concatenate([train_y, test_y]),
+                      split=split, n_classes=n_classes, description=description)  # fmt: skip
+
+
+def load_mnist_source(root: str, download: bool = False, image_size: int = 32) -> SourceData:
+    """MNIST via ``torchvision.datasets.MNIST`` (raw idx files under ``root/MNIST/raw``): 60000 train and
+    10000 test images, 28×28, scaled to [0, 1] and resized to ``image_size`` (the paper's MNIST32: 32)."""
+    from torchvision.datasets import MNIST
+
+    parts = _torchvision_split(MNIST, root, download, "MNIST")
+    return _from_splits(parts, image_size, 10, f"MNIST 28x28 resized to {image_size}x{image_size}")
+
+
+def load_emnist_source(
+    root: str, split: str = "balanced", download: bool = False, image_size: int = 128,
+    classes: list[int] | None = None,
+) -> SourceData:  # fmt: skip
+    """EMNIST via ``torchvision.datasets.EMNIST`` (raw idx files under ``root/EMNIST/raw``), oriented
+    upright, scaled to [0, 1] and resized to ``image_size``. ``classes``: keep only these labels,
+    renumbered 0..len-1 in the given order (the paper used a subset of 60 classes)."""
+    from torchvision.datasets import EMNIST
+
+    parts = _torchvision_split(EMNIST, root, download, "EMNIST", split=split)
+    n_classes = int(max(y.max() for _, y in parts)) + 1
+    if classes is not None:
+        lookup = {c: i for i, c in enumerate(classes)}
+        parts = [(x[np.isin(y, classes)], np.array([lookup[v] for v in y[np.isin(y, classes)]], np.int64))
+                 for x, y in parts]  # fmt: skip
+        n_classes = len(classes)
+    desc = f"EMNIST {split} ({n_classes} classes) resized to {image_size}x{image_size}"
+    return _from_splits(parts, image_size, n_classes, desc, transpose=True)
+
+
+SOURCES: dict[str, Callable[..., SourceData]] = {
+    "digits": load_digits_source,
+    "mnist": load_mnist_source,
+    "emnist": load_emnist_source,
+}
 
 
 def load_source(spec: dict) -> SourceData:
