@@ -24,7 +24,9 @@ def test_digits_source_is_resized_scaled_and_split_stratified():
 
 
 def test_unknown_source_kind_is_named():
-    with pytest.raises(ValueError, match="unknown source kind 'mnist'"):
+    with pytest.raises(ValueError, match="unknown source kind 'cifar100'"):
+        load_source({"kind": "cifar100"})
+    with pytest.raises(ValueError, match="source kind 'mnist': .*root"):
         load_source({"kind": "mnist"})
 
 

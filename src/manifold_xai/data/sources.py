@@ -6,6 +6,7 @@ Images are ``(n, c, s, s) float32`` in [0, 1], labels ``(n,) int64``, split ``(n
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -154,4 +155,8 @@ def load_source(spec: dict) -> SourceData:
     kind = spec.pop("kind")
     if kind not in SOURCES:
         raise ValueError(f"unknown source kind {kind!r}; known: {sorted(SOURCES)}")
+    try:
+        inspect.signature(SOURCES[kind]).bind(**spec)
+    except TypeError as e:
+        raise ValueError(f"source kind {kind!r}: {e}") from e
     return SOURCES[kind](**spec)
