@@ -1,5 +1,6 @@
 """Source loaders, offline, on tiny files in the exact on-disk formats torchvision reads."""
 
+import os
 import struct
 
 import numpy as np
@@ -70,3 +71,42 @@ def test_a_missing_dataset_directory_names_the_path(tmp_path, kind):
         FileNotFoundError, match=f"no {kind.upper()} data under {tmp_path / 'nowhere'}"
     ):
         load_source({"kind": kind, "root": str(tmp_path / "nowhere")})
+
+
+def write_cifar10(root, n_train_per_batch, n_test, seed=0):
+    """The CIFAR-10 python layout: five training batches, a test batch and batches.meta, each a pickle
+    of a dict with ``data (n, 3072) uint8`` (channel-major rows) and ``labels``."""
+    import pickle
+
+    rng = np.random.default_rng(seed)
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    batches = {}
+    for name, n in [
+        *((f"data_batch_{i}", n_train_per_batch) for i in range(1, 6)),
+        ("test_batch", n_test),
+    ]:
+        images = rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
+        labels = rng.integers(0, 10, n).tolist()
+        (folder / name).write_bytes(pickle.dumps({"data": images.reshape(n, -1), "labels": labels}))
+        batches[name] = (images, labels)
+    (folder / "batches.meta").write_bytes(
+        pickle.dumps({"label_names": [f"class{i}" for i in range(10)]})
+    )
+    return batches
+
+
+def test_cifar10_loader_reads_the_python_pickles_offline(tmp_path, monkeypatch):
+    import torchvision.datasets.cifar as cifar
+
+    batches = write_cifar10(tmp_path, 2, 3)
+    # torchvision checks each file's md5 against the official archive; tiny files cannot match it.
+    monkeypatch.setattr(cifar, "check_integrity", lambda path, md5=None: os.path.isfile(path))
+    src = load_source({"kind": "cifar10", "root": str(tmp_path), "image_size": 32})
+    assert src.images.shape == (13, 3, 32, 32) and src.n_classes == 10
+    train = np.concatenate([batches[f"data_batch_{i}"][0] for i in range(1, 6)])
+    np.testing.assert_allclose(src.images[:10], train / 255.0, atol=1e-6)  # channel order kept
+    np.testing.assert_array_equal(src.labels[10:], batches["test_batch"][1])
+    np.testing.assert_array_equal(src.split, [TRAIN] * 10 + [TEST] * 3)
+    with pytest.raises(FileNotFoundError, match="no CIFAR-10 data under"):
+        load_source({"kind": "cifar10", "root": str(tmp_path / "elsewhere")})

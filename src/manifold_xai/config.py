@@ -13,7 +13,7 @@ import jsonschema
 import yaml
 
 # Image channels per source kind, for checks that need the image dimension d = c · s².
-SOURCE_CHANNELS = {"digits": 1, "mnist": 1, "emnist": 1}
+SOURCE_CHANNELS = {"digits": 1, "mnist": 1, "emnist": 1, "cifar10": 3}
 
 
 class ConfigError(ValueError):

@@ -96,16 +96,17 @@ def _torchvision_split(dataset_class, root, download: bool, name: str, **kwargs)
                 f"{name}: no {name} data under {root} ({e}). Put the raw files there (see README) or set "
                 f"`download: true` in the source block on a machine with internet access"
             ) from e
-        parts.append((ds.data.numpy(), ds.targets.numpy().astype(np.int64)))
+        parts.append((np.asarray(ds.data), np.asarray(ds.targets, dtype=np.int64)))
     return parts
 
 
 def _from_splits(parts, image_size: int, n_classes: int, description: str, transpose: bool = False):
     (train_x, train_y), (test_x, test_y) = parts
-    images = np.concatenate([train_x, test_x])
+    images = np.concatenate([train_x, test_x])  # (n, h, w) grey or (n, h, w, c) colour, uint8
     if transpose:  # EMNIST images are stored transposed (column-major)
         images = images.transpose(0, 2, 1)
-    images = images.astype(np.float32)[:, None] / 255.0
+    images = images[:, None] if images.ndim == 3 else images.transpose(0, 3, 1, 2)
+    images = images.astype(np.float32) / 255.0
     split = np.concatenate(
         [np.full(len(train_y), TRAIN, np.int8), np.full(len(test_y), TEST, np.int8)]
     )
@@ -142,10 +143,20 @@ def load_emnist_source(
     return _from_splits(parts, image_size, n_classes, desc, transpose=True)
 
 
+def load_cifar10_source(root: str, download: bool = False, image_size: int = 32) -> SourceData:
+    """CIFAR-10 via ``torchvision.datasets.CIFAR10`` (the python pickles under
+    ``root/cifar-10-batches-py``): 50000 train and 10000 test RGB images, ``(n, 3, s, s)`` in [0, 1]."""
+    from torchvision.datasets import CIFAR10
+
+    parts = _torchvision_split(CIFAR10, root, download, "CIFAR-10")
+    return _from_splits(parts, image_size, 10, f"CIFAR-10 RGB resized to {image_size}x{image_size}")
+
+
 SOURCES: dict[str, Callable[..., SourceData]] = {
     "digits": load_digits_source,
     "mnist": load_mnist_source,
     "emnist": load_emnist_source,
+    "cifar10": load_cifar10_source,
 }
 
 
