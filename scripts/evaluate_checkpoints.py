@@ -4,7 +4,7 @@ fraction in tangent space of the tracked attributions on the first n test images
 from manifold_xai.alignment import first_n_fractions
 from manifold_xai.curves import evaluate_checkpoints
 from manifold_xai.data.dataset_store import read_dataset
-from manifold_xai.data.sources import TEST, TRAIN
+from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
 from manifold_xai.store import atomic_path, open_store

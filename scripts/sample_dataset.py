@@ -5,7 +5,7 @@ import torch
 
 from manifold_xai.data.dataset_store import Dataset, write_dataset
 from manifold_xai.data.generative import rejection_sample
-from manifold_xai.data.sources import TEST, TRAIN
+from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
 

@@ -3,7 +3,7 @@
 import torch
 
 from manifold_xai.data.dataset_store import read_dataset
-from manifold_xai.data.sources import TEST, TRAIN
+from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.jobs import run_job
 from manifold_xai.models.classifiers import build_classifier
 from manifold_xai.models.io import load_model, save_model

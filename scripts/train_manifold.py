@@ -3,7 +3,7 @@
 import torch
 
 from manifold_xai.data.dataset_store import read_dataset
-from manifold_xai.data.sources import TRAIN
+from manifold_xai.data.splits import TRAIN
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import save_model
 from manifold_xai.models.vae import BurgessVAE

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from manifold_xai.data.sources import TEST
+from manifold_xai.data.splits import TEST
 from manifold_xai.store import atomic_path, create_store, open_store, write_array
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-TRAIN, TEST = 0, 1
+from manifold_xai.data.splits import TEST, TRAIN  # noqa: F401 (re-exported)
 
 
 @dataclass
