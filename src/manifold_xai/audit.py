@@ -29,6 +29,7 @@ class Finding:
     artifact: str
     kind: str
     detail: str
+    rule: str | None = None
 
     def __str__(self) -> str:
         return f"{self.kind.upper():8s} {self.artifact}: {self.detail}"
@@ -101,21 +102,37 @@ def upstream_sidecars(sidecars: list[Path], records: Records) -> list[Path]:
     return list(seen)
 
 
-def _code_findings(record: dict, name: str, code_root: Path, current_digest) -> list[Finding]:
+def _code_findings(
+    record: dict, name: str, code_root: Path, records: Records, current_digest
+) -> list[Finding]:
     modules = record.get("code", {}).get("modules")
     if modules:
         changed = []
         for rel, digest in modules.items():
-            path = code_root / rel
-            if not path.is_file():
+            now = records.digest(code_root / rel)  # each module hashed once per verify
+            if now is None:
                 changed.append(f"{rel} (deleted)")
-            elif sha256_path(path) != digest:
+            elif now != digest:
                 changed.append(rel)
         if changed:
-            return [Finding(name, "code", f"built with other versions of {', '.join(changed)}")]
+            return [
+                Finding(
+                    name,
+                    "code",
+                    f"built with other versions of {', '.join(changed)}",
+                    record["rule"],
+                )
+            ]
         return []
     if record.get("code", {}).get("code_digest") != current_digest():
-        return [Finding(name, "code", "built from another code version (code digest differs)")]
+        return [
+            Finding(
+                name,
+                "code",
+                "built from another code version (code digest differs)",
+                record["rule"],
+            )
+        ]
     return []
 
 
@@ -160,22 +177,14 @@ def verify(
                     Finding(name, "input", f"input {inp['path']} changed since {name} was built")
                 )
         if check_code:
-            findings += _code_findings(record, name, code_root, current_digest)
+            findings += _code_findings(record, name, code_root, records, current_digest)
     return len(sidecars), findings
 
 
 def stale(paths, *, code_root: Path | None = None) -> list[tuple[str, str, list[str]]]:
     """``(artifact, rule, [why])`` for artifacts built with library code that has changed since."""
     _, findings = verify(paths, code_root=code_root, upstream=False)
-    records = Records()
-    rules = {}
-    for p in paths:
-        for sidecar in sidecars_under(p):
-            record = records.record(sidecar)
-            rules[record["artifact"]["path"]] = record["rule"]
-    return [
-        (f.artifact, rules.get(f.artifact, "?"), [f.detail]) for f in findings if f.kind == "code"
-    ]
+    return [(f.artifact, f.rule or "?", [f.detail]) for f in findings if f.kind == "code"]
 
 
 def lineage(path: str | os.PathLike) -> dict:
