@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from manifold_xai.data.dataset_store import read_rows
+from manifold_xai.data.dataset_store import read_rows, store_attrs
 from manifold_xai.figures import fig10_samples
 from manifold_xai.jobs import run_job
 
@@ -15,9 +15,10 @@ def main(job):
         read_rows(job.input.data, "images", idx),
         read_rows(job.input.data, "labels", idx),
     )
-    title = (
-        f"{job.wildcards['dataset']} seed {job.wildcards['seed']}: generated samples (label above)"
+    kind = {"reconstructive": "autoencoder reconstructions"}.get(
+        store_attrs(job.input.data).get("approach"), "generated samples"
     )
+    title = f"{job.wildcards['dataset']} seed {job.wildcards['seed']}: {kind} (label above)"
     fig10_samples(images, labels, job.output.figure, title=title, dpi=job.params["dpi"])
     job.metrics = {"samples": len(idx)}
 

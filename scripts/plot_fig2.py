@@ -1,4 +1,5 @@
-"""Rule plot_fig2: Figure 2 for one run: test images and each attribution's tangent and orthogonal parts."""
+"""Rules plot_fig2 and plot_fig11: Figure 2 (Figure 11 for MNIST256) for one run: test images and each
+attribution's tangent and orthogonal parts."""
 
 import numpy as np
 import torch
@@ -41,7 +42,7 @@ def main(job):
     chooser = "gradient" if "gradient" in methods else methods[0]
     choice = choose_fig2_examples(
         align["fraction"].sel({"method": chooser}).values, align["label"].values, align["predicted"].values,
-        int(store_attrs(job.input.data)["n_classes"]), rng,
+        int(store_attrs(job.input.data)["n_classes"]), rng, quantile=job.params["quantile"],
     )[: job.params["columns"]]  # fmt: skip
     images = read_rows(
         job.input.data, "images", np.asarray(attributions["sample_index"][...])[choice]

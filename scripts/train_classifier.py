@@ -7,7 +7,7 @@ from manifold_xai.checkpoints import checkpoint_directory
 from manifold_xai.data.dataset_store import read_dataset
 from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.jobs import run_job
-from manifold_xai.models.classifiers import build_classifier
+from manifold_xai.models.classifiers import build_classifier, load_pretrained
 from manifold_xai.models.io import save_model
 from manifold_xai.store import write_json
 from manifold_xai.training import (
@@ -31,6 +31,8 @@ def main(job):
         "image_size": train_x.shape[-1],
         "n_classes": data.attrs["n_classes"],
     }
+    if p["arch"] in ("simplenet", "vgg16"):
+        kwargs["width"] = p["width"]
     r = p.get(regime, p)  # the regime's own block (adversarial, random_labels) or the shared keys
     if regime == "random_labels":
         kwargs["dropout"] = False  # the paper's MNIST32OverfitModel
@@ -40,6 +42,8 @@ def main(job):
     seed = job.seed(f"classifier/{regime}")
     generator = torch.Generator().manual_seed(seed)
     model = build_classifier(p["arch"], **kwargs)
+    if p["pretrained"]:
+        load_pretrained(model, p["arch"])
     max_steps = r["epochs"] * steps_per_epoch(len(train_x), r["batch_size"])
     schedule = tracking_steps(max_steps, p["checkpoints"])
     common = {"epochs": r["epochs"], "lr": r["lr"], "batch_size": r["batch_size"], "lr_gamma": r["lr_gamma"],
@@ -53,6 +57,7 @@ def main(job):
         else:
             history = train_classifier(
                 model, train_x, train_y, lr_step_epochs=r["lr_step_epochs"],
+                lr_schedule=r.get("lr_schedule", "step"),
                 target_train_accuracy=r.get("target_train_accuracy"), on_step=checkpoints, **common,
             )  # fmt: skip
         checkpoints.final(history[-1]["step"], history[-1]["epoch"], model)

@@ -116,28 +116,101 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     return config
 
 
+def image_shape(config: dict, name: str) -> tuple[int, int, int] | None:
+    """``(channels, height, width)`` of dataset ``name``'s images, or None when only the files tell
+    (an image folder without ``image_size``)."""
+    ds = config["datasets"][name]
+    if ds["approach"] == "upsampled":
+        base = image_shape(config, ds["upsample"]["base"])
+        size = ds["upsample"]["image_size"]
+        return None if base is None else (base[0], size, size)
+    source = ds["source"]
+    if source["kind"] == "image_folder":
+        if source["image_size"] is None:
+            return None
+        return (1 if source["color"] == "gray" else 3, *source["image_size"])
+    return (SOURCE_CHANNELS[source["kind"]], source["image_size"], source["image_size"])
+
+
+def latent_dim(config: dict, name: str) -> int | None:
+    """k of dataset ``name``'s manifold model (None when the image size is only known from the files)."""
+    ds = config["datasets"][name]
+    if ds["approach"] == "upsampled":
+        return latent_dim(config, ds["upsample"]["base"])
+    m = ds["manifold"]
+    if m["model"] == "btcvae":
+        return m["latent_dim"]
+    shape = image_shape(config, name)
+    return None if shape is None else m["latent_channels"] * (shape[1] // m["stride"]) * (shape[2] // m["stride"])
+
+
+def dataset_seeds(config: dict, name: str) -> list[int]:
+    return config["datasets"][name]["seeds"] or config["seeds"]
+
+
+MIN_IMAGE_SIZE = {"lenet": 6, "simplenet": 1, "vgg16": 32, "resnet18": 32}
+
+
 def _cross_field_errors(config: dict) -> list[str]:
     errors = []
     for name, ds in config["datasets"].items():
-        source = ds["source"]
-        d = SOURCE_CHANNELS[source["kind"]] * source["image_size"] ** 2
-        k = ds["manifold"]["latent_dim"]
-        if k >= d:
-            errors.append(
-                f"datasets.{name}.manifold.latent_dim: {k} must be smaller than the image dimension {d}"
-            )
-        if source["image_size"] < 8 or source["image_size"] & (source["image_size"] - 1):
-            errors.append(
-                f"datasets.{name}.source.image_size: the Burgess VAE needs a power of two >= 8"
-            )
+        at = f"datasets.{name}"
+        if ds["approach"] == "upsampled":
+            errors += _upsample_errors(config, name)
+            if errors:
+                continue
+        else:
+            errors += _manifold_errors(config, name)
+        shape, k = image_shape(config, name), latent_dim(config, name)
+        d = None if shape is None else shape[0] * shape[1] * shape[2]
+        if d is not None and k is not None and k >= d:
+            key = "latent_dim" if ds["approach"] == "upsampled" or ds["manifold"]["model"] == "btcvae" else "latent_channels"
+            errors.append(f"{at}.manifold.{key}: {k} must be smaller than the image dimension {d} "
+                          f"(latent dimension k; images {shape})")  # fmt: skip
         unknown = [m for m in ds["evaluation"]["curves"]["methods"] if m not in ds["attributions"]]
         if unknown:
             errors.append(
-                f"datasets.{name}.evaluation.curves.methods: {unknown} are not configured under "
-                f"datasets.{name}.attributions ({sorted(ds['attributions'])})"
+                f"{at}.evaluation.curves.methods: {unknown} are not configured under "
+                f"{at}.attributions ({sorted(ds['attributions'])})"
             )
-        if ds["classifier"]["arch"] == "lenet" and source["image_size"] < 6:
-            errors.append(
-                f"datasets.{name}.source.image_size: lenet needs images of at least 6 pixels"
-            )
+        clf = ds["classifier"]
+        if shape is not None and min(shape[1:]) < MIN_IMAGE_SIZE[clf["arch"]]:
+            errors.append(f"{at}.classifier.arch: {clf['arch']} needs images of at least "
+                          f"{MIN_IMAGE_SIZE[clf['arch']]} pixels, the images are {shape[1]}x{shape[2]}")  # fmt: skip
+        if clf["pretrained"] and (clf["arch"] != "resnet18" or (shape is not None and shape[0] != 3)):
+            errors.append(f"{at}.classifier.pretrained: ImageNet weights exist for resnet18 on 3-channel "
+                          f"images only (arch {clf['arch']}, images {shape})")  # fmt: skip
     return errors
+
+
+def _manifold_errors(config: dict, name: str) -> list[str]:
+    ds, at = config["datasets"][name], f"datasets.{name}"
+    m, shape = ds["manifold"], image_shape(config, name)
+    errors = []
+    if ds["approach"] == "generative" and m["model"] != "btcvae":
+        errors.append(f"{at}.manifold.model: the generative approach samples from a VAE prior; use btcvae")
+    if m["model"] == "btcvae" and shape is not None:
+        side = shape[1]
+        if shape[1] != shape[2] or side < 8 or side & (side - 1):
+            errors.append(f"{at}.source.image_size: the Burgess VAE needs square images with a power-of-two "
+                          f"side >= 8, got {shape[1]}x{shape[2]}")  # fmt: skip
+    if m["model"] == "autoencoder" and shape is not None and (shape[1] % m["stride"] or shape[2] % m["stride"]):
+        errors.append(f"{at}.manifold.stride: the image size {shape[1]}x{shape[2]} is not divisible by "
+                      f"the autoencoder stride {m['stride']}")  # fmt: skip
+    return errors
+
+
+def _upsample_errors(config: dict, name: str) -> list[str]:
+    ds, at = config["datasets"][name], f"datasets.{name}"
+    base = ds["upsample"]["base"]
+    if base not in config["datasets"]:
+        return [f"{at}.upsample.base: no dataset {base!r} in this config ({sorted(config['datasets'])})"]
+    if config["datasets"][base]["approach"] != "generative":
+        return [f"{at}.upsample.base: {base!r} must use the generative approach"]
+    missing = sorted(set(dataset_seeds(config, name)) - set(dataset_seeds(config, base)))
+    if missing:
+        return [f"{at}.seeds: seeds {missing} are not seeds of the base dataset {base!r}"]
+    base_side = image_shape(config, base)[1]
+    if ds["upsample"]["image_size"] <= base_side:
+        return [f"{at}.upsample.image_size: {ds['upsample']['image_size']} must exceed {base!r}'s {base_side}"]
+    return []

@@ -6,6 +6,8 @@
 - ``training_curves``: Figures 6 and 15, the fraction over training, mean and 90% band across seeds.
 - ``fig2_decomposition``: Figure 2, test images and each attribution split into its tangent part and
   orthogonal part (unit-normalised, top ``clip`` of pooled |values| clipped, symmetric ``bwr``).
+- ``density_panels``: the multi-dataset Figures 3 and 7 (one density panel per dataset, as the paper).
+- ``fig4_examples``: Figure 4, test images with each method's attribution and its fraction below.
 - ``fig10_samples``: Figure 10, random samples of the generated dataset with their labels.
 - ``choose_fig2_examples``: the paper's image choice for Figure 2 (PAPER.md §5).
 """
@@ -99,6 +101,65 @@ def fig7_standard_vs_robust(
                    colors={"standard": "tab:blue", "robust": "tab:gray"},
                    labels={"standard": "Standard gradient", "robust": "Robust gradient (l2-PGD)"})  # fmt: skip
     _note(ax, note)
+    _save(fig, path, dpi)
+
+
+def density_panels(
+    panels: list[tuple[str, dict[str, np.ndarray], float]], path, *, title: str = "", dpi: int = 150,
+    colors: dict[str, str] | None = None, labels: dict[str, str] | None = None, cols: int = 3,
+) -> None:  # fmt: skip
+    """One density panel per ``(title, fractions[name] (n,), baseline)`` (the paper's multi-dataset
+    Figures 3 and 7), ``cols`` panels per row."""
+    cols = min(cols, len(panels))
+    rows = int(np.ceil(len(panels) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.3 * rows), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.axis("off")
+    for ax, (name, fractions, baseline) in zip(axes.flat, panels, strict=False):
+        _density_panel(ax, fractions, baseline, name, colors=colors, labels=labels)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path, dpi)
+
+
+def _show_image(ax, image: np.ndarray) -> None:
+    """``image (c, h, w)``: grey images dark on light as the paper, colour images as they are."""
+    img = np.clip(image.transpose(1, 2, 0), 0, 1)
+    if img.shape[2] == 1:
+        ax.imshow(1 - img[..., 0], cmap="gray", vmin=0, vmax=1)
+    elif np.allclose(img[..., 0], img[..., 1]) and np.allclose(img[..., 0], img[..., 2]):
+        ax.imshow(img[..., 0], cmap="gray", vmin=0, vmax=1)  # grey stacked to 3 channels (X-rays)
+    else:
+        ax.imshow(img)
+
+
+def fig4_examples(
+    images: np.ndarray, attributions: dict[str, np.ndarray], fractions: dict[str, np.ndarray], path, *,
+    title: str, dpi: int = 150, clip: float = 0.005, captions: list[str] | None = None,
+) -> None:  # fmt: skip
+    """Figure 4: one row per example, ``images (n, c, h, w)`` then each method's attribution
+    ``attributions[method] (n, c, h, w)`` summed over channels (unit norm, top ``clip`` clipped,
+    symmetric ``bwr``) with its fraction in tangent space ``fractions[method] (n,)`` below."""
+    n, methods = len(images), list(attributions)
+    fig, axes = plt.subplots(n, 1 + len(methods), figsize=(1.9 * (1 + len(methods)), 2.0 * n), squeeze=False)
+    for i in range(n):
+        _show_image(axes[i, 0], images[i])
+        if captions:
+            axes[i, 0].set_xlabel(captions[i], fontsize=7)
+        for j, method in enumerate(methods):
+            heat = _normalise_and_clip(attributions[method][i : i + 1].sum(axis=1), clip)[0]
+            v = np.abs(heat).max() or 1.0
+            ax = axes[i, 1 + j]
+            ax.imshow(heat, cmap="bwr", vmin=-v, vmax=v)
+            ax.set_xlabel(f"{fractions[method][i]:.2f}", fontsize=9)
+            if i == 0:
+                ax.set_title(_label(method), fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
     _save(fig, path, dpi)
 
 
@@ -222,7 +283,7 @@ def fig2_decomposition(
     fig, axes = plt.subplots(rows, n, figsize=(1.2 * n, 1.25 * rows), squeeze=False)
     gray = images.mean(axis=1)
     for j in range(n):
-        axes[0, j].imshow(1 - gray[j], cmap="gray", vmin=0, vmax=1)
+        _show_image(axes[0, j], images[j])
     for m, (method, (tangent, orthogonal, fraction)) in enumerate(parts.items()):
         for j in range(n):
             maps = _normalise_and_clip(np.stack([tangent[j], orthogonal[j]]).sum(axis=1), clip)
@@ -254,12 +315,8 @@ def fig10_samples(
     for ax in axes.flat:
         ax.axis("off")
     for i in range(n):
-        img = images[i].transpose(1, 2, 0)
         ax = axes.flat[i]
-        if img.shape[2] == 1:
-            ax.imshow(1 - img[..., 0], cmap="gray", vmin=0, vmax=1)
-        else:
-            ax.imshow(np.clip(img, 0, 1))
+        _show_image(ax, images[i])
         ax.set_title(str(int(labels[i])), fontsize=7, pad=1)
     fig.suptitle(title, fontsize=9)
     _save(fig, path, dpi)

@@ -8,7 +8,13 @@ re-runs exactly the jobs a config change touches.
 import sys
 from pathlib import Path
 
-from manifold_xai.config import ConfigError, canonical, load_experiment, validate_config
+from manifold_xai.config import (
+    ConfigError,
+    canonical,
+    dataset_seeds,
+    load_experiment,
+    validate_config,
+)
 from manifold_xai.runtime import prepend_pythonpath
 
 # Jobs import manifold_xai from this repository in any environment (uv, --use-conda, cluster nodes).
@@ -25,7 +31,6 @@ config.clear()
 config.update(canonical(_validated))
 
 DATASETS = list(config["datasets"])
-SEEDS = list(config["seeds"])
 RUN = "results/{dataset}/seed{seed}"
 LOGS = "results/logs"
 # `--use-conda` (--sdm conda) builds this environment for every job; without it jobs run in the uv env.
@@ -87,6 +92,31 @@ def random_labels_n_train(wildcards):
     return config["datasets"][wildcards.dataset]["classifier"]["random_labels"]["n_train"]
 
 
+def approach(dataset):
+    return config["datasets"][dataset]["approach"]
+
+
+def datasets_with(*approaches):
+    """A wildcard regex matching exactly the datasets of these approaches (no dataset: matches nothing),
+    so that each approach's rule alone produces `data.zarr` and `manifold/model.pt` for its datasets."""
+    names = [d for d in DATASETS if approach(d) in approaches]
+    return "|".join(names) if names else "(?!)"
+
+
+def seeds(dataset):
+    return dataset_seeds(config, dataset)
+
+
+def upsample_base(path):
+    """An input function: `path` (with {seed}) of the base dataset of an upsampled dataset."""
+
+    def get(wildcards):
+        base = config["datasets"][wildcards.dataset]["upsample"]["base"]
+        return path.format(dataset=base, seed=wildcards.seed)
+
+    return get
+
+
 def regimes(dataset):
     return config["datasets"][dataset]["classifier"]["regimes"]
 
@@ -96,7 +126,7 @@ def runs(dataset=None, regime=None):
     return [
         (d, s, r)
         for d in DATASETS
-        for s in SEEDS
+        for s in seeds(d)
         for r in regimes(d)
         if dataset in (None, d) and regime in (None, r)
     ]
@@ -128,6 +158,26 @@ def fig7_inputs(wildcards):
     return named
 
 
+def fig3_panels():
+    """Multi-dataset Figure 3: per dataset running `standard`, its standard alignment stores."""
+    return [[d, {"standard": run_paths(ALIGNMENT, d, "standard")[0]}] for d in standard_datasets()]
+
+
+def fig7_panels():
+    """Multi-dataset Figure 7: per dataset running both regimes, standard and robust stores."""
+    return [
+        [d, {"standard": run_paths(ALIGNMENT, d, "standard")[0],
+             "robust": run_paths(ALIGNMENT, d, "adversarial")[0]}]
+        for d in robust_datasets()
+    ]  # fmt: skip
+
+
+def panel_inputs(panels):
+    """The stores of `fig3_panels()` / `fig7_panels()` and their sidecars, for `input:`."""
+    stores = [p for _, series in panels for paths in series.values() for p in paths]
+    return {"stores": stores, "provs": [prov(p) for p in stores]}
+
+
 def dataset_curves(wildcards):
     stores, provs = run_paths(CURVES, wildcards.dataset)
     return {"stores": stores, "provs": provs}
@@ -148,23 +198,47 @@ def torch_threads():
 
 
 def torch_resources(mem_mb, runtime):
-    """Resources of a GPU-capable torch job: it asks for one GPU (uses CUDA when present)."""
-    return {"mem_mb": mem_mb, "runtime": runtime, "gpu": 1}
+    """Resources of a GPU-capable torch job: one GPU (used when present), and memory and runtime from
+    the dataset's `resources:` block where it sets them (the rule's defaults otherwise)."""
+
+    def memory(wildcards):
+        return config["datasets"][wildcards.dataset]["resources"]["mem_mb"] or mem_mb
+
+    def minutes(wildcards):
+        factor = config["datasets"][wildcards.dataset]["resources"]["runtime_factor"]
+        return max(1, round(runtime * factor))
+
+    return {"mem_mb": memory, "runtime": minutes, "gpu": 1}
 
 
 def all_targets():
     """Summary tables and every figure; figures of a regime pair only where both regimes run."""
     targets = ["results/summary/alignment.csv", "results/summary/curves.csv"]
+    if standard_datasets():
+        targets.append("results/figures/fig3.png")
+    if robust_datasets():
+        targets.append("results/figures/fig7.png")
     for dataset in DATASETS:
         names = ["fig6", "fig15"]
         if "standard" in regimes(dataset):
-            names += ["fig3", "fig14"] + [f"fig2_{dataset}_seed{s}" for s in SEEDS]
+            names += ["fig3", "fig14", f"fig4_{dataset}_seed{seeds(dataset)[0]}"]
+            # Figure 11 is Figure 2 of the upsampled dataset (MNIST256), with the paper's 0.9 quantile.
+            fig = "fig11" if approach(dataset) == "upsampled" else "fig2"
+            names += [f"{fig}_{dataset}_seed{s}" for s in seeds(dataset)]
         if {"standard", "adversarial"} <= set(regimes(dataset)):
             names.append("fig7")
         names = [n if "_seed" in n else f"{n}_{dataset}" for n in names]
-        names += [f"fig10_{dataset}_seed{s}" for s in SEEDS]
+        names += [f"fig10_{dataset}_seed{s}" for s in seeds(dataset)]
         targets += [f"results/figures/{name}.png" for name in names]
     return targets + [prov(t) for t in targets]
+
+
+def standard_datasets():
+    return [d for d in DATASETS if "standard" in regimes(d)]
+
+
+def robust_datasets():
+    return [d for d in DATASETS if {"standard", "adversarial"} <= set(regimes(d))]
 
 
 def print_summary_table():

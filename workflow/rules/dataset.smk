@@ -1,7 +1,12 @@
-"""Data: the source images, the labelling function and the generated dataset (generative approach)."""
+"""Data: the source images and each run's dataset `data.zarr`, made by one rule per approach:
+sample_dataset (generative: labelling function + rejection sampling), reconstruct_dataset
+(reconstructive: D(E(x)) of the source) and upsample_dataset (upsampled: the base dataset's samples,
+upsampled)."""
 
 
 rule prepare_source:
+    wildcard_constraints:
+        dataset=datasets_with("generative", "reconstructive"),
     output:
         **with_prov(store=directory("results/{dataset}/source.zarr")),
     log:
@@ -19,6 +24,8 @@ rule prepare_source:
 
 
 rule train_labeller:
+    wildcard_constraints:
+        dataset=datasets_with("generative"),
     input:
         **with_prov(
             source="results/{dataset}/source.zarr",
@@ -46,6 +53,8 @@ rule train_labeller:
 
 
 rule sample_dataset:
+    wildcard_constraints:
+        dataset=datasets_with("generative"),
     input:
         **with_prov(
             manifold=f"{RUN}/manifold/model.pt",
@@ -67,3 +76,50 @@ rule sample_dataset:
         device=config["device"],
     script:
         "../../scripts/sample_dataset.py"
+
+
+rule reconstruct_dataset:
+    wildcard_constraints:
+        dataset=datasets_with("reconstructive"),
+    input:
+        **with_prov(
+            source="results/{dataset}/source.zarr",
+            manifold=f"{RUN}/manifold/model.pt",
+        ),
+    output:
+        **with_prov(store=directory(f"{RUN}/data.zarr")),
+    log:
+        f"{LOGS}/reconstruct_dataset/{{dataset}}_seed{{seed}}.log",
+    benchmark:
+        f"{BENCH}/reconstruct_dataset/{{dataset}}_seed{{seed}}.tsv"
+    conda:
+        PIPELINE_ENV
+    threads: torch_threads()
+    resources:
+        **torch_resources(mem_mb=4000, runtime=60),
+    params:
+        batch_size=64,
+        device=config["device"],
+    script:
+        "../../scripts/reconstruct_dataset.py"
+
+
+rule upsample_dataset:
+    wildcard_constraints:
+        dataset=datasets_with("upsampled"),
+    input:
+        data=upsample_base(f"{RUN}/data.zarr"),
+        data_prov=upsample_base(prov(f"{RUN}/data.zarr")),
+    output:
+        **with_prov(store=directory(f"{RUN}/data.zarr")),
+    log:
+        f"{LOGS}/upsample_dataset/{{dataset}}_seed{{seed}}.log",
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        **torch_resources(mem_mb=8000, runtime=30),
+    params:
+        upsample=dataset_params("upsample"),
+    script:
+        "../../scripts/upsample_dataset.py"

@@ -60,6 +60,44 @@ rule plot_fig2:
     params:
         dpi=config["figures"]["dpi"],
         columns=config["figures"]["fig2_columns"],
+        quantile=0.25,
+        lsqr=dataset_params("tangent", "lsqr"),
+        device=config["device"],
+    script:
+        "../../scripts/plot_fig2.py"
+
+
+rule plot_fig11:
+    input:
+        **with_prov(
+            data=f"{RUN}/data.zarr",
+            tangent=f"{RUN}/tangent.zarr",
+            attributions=f"{RUN}/attributions/standard.zarr",
+            alignment=f"{RUN}/alignment/standard.zarr",
+            manifold=f"{RUN}/manifold/model.pt",
+        ),
+    output:
+        **with_prov(
+            figure=report(
+                "results/figures/fig11_{dataset}_seed{seed}.png",
+                caption="../report/fig11.rst",
+                category="Figure 11: MNIST256 decomposition",
+                subcategory="{dataset}",
+                labels={"dataset": "{dataset}", "figure": "fig11", "seed": "{seed}"},
+            )
+        ),
+    log:
+        f"{LOGS}/plot_fig11/{{dataset}}_seed{{seed}}.log",
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        dpi=config["figures"]["dpi"],
+        columns=config["figures"]["fig2_columns"],
+        quantile=0.9,
         lsqr=dataset_params("tangent", "lsqr"),
         device=config["device"],
     script:
@@ -208,3 +246,95 @@ rule plot_fig15:
         dpi=config["figures"]["dpi"],
     script:
         "../../scripts/plot_training_curves.py"
+
+
+rule plot_fig4:
+    input:
+        **with_prov(
+            data=f"{RUN}/data.zarr",
+            attributions=f"{RUN}/attributions/standard.zarr",
+            alignment=f"{RUN}/alignment/standard.zarr",
+        ),
+    output:
+        **with_prov(
+            figure=report(
+                "results/figures/fig4_{dataset}_seed{seed}.png",
+                caption="../report/fig4.rst",
+                category="Figure 4: examples",
+                subcategory="{dataset}",
+                labels={"dataset": "{dataset}", "figure": "fig4", "seed": "{seed}"},
+            )
+        ),
+    log:
+        f"{LOGS}/plot_fig4/{{dataset}}_seed{{seed}}.log",
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        dpi=config["figures"]["dpi"],
+        examples=config["figures"]["fig4_examples"],
+    script:
+        "../../scripts/plot_fig4.py"
+
+
+rule plot_fig3_all:
+    input:
+        **panel_inputs(fig3_panels()),
+    output:
+        **with_prov(
+            figure=report(
+                "results/figures/fig3.png",
+                caption="../report/fig3_all.rst",
+                category="Figure 3: fraction in tangent space",
+                subcategory="all datasets",
+                labels={"dataset": "all", "figure": "fig3"},
+            )
+        ),
+    log:
+        f"{LOGS}/plot_fig3_all.log",
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    params:
+        panels=fig3_panels(),
+        method=None,
+        title="Fraction of each attribution in tangent space",
+        dpi=config["figures"]["dpi"],
+    script:
+        "../../scripts/plot_panels.py"
+
+
+rule plot_fig7_all:
+    input:
+        **panel_inputs(fig7_panels()),
+    output:
+        **with_prov(
+            figure=report(
+                "results/figures/fig7.png",
+                caption="../report/fig7_all.rst",
+                category="Figure 7: standard vs robust",
+                subcategory="all datasets",
+                labels={"dataset": "all", "figure": "fig7"},
+            )
+        ),
+    log:
+        f"{LOGS}/plot_fig7_all.log",
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    params:
+        panels=fig7_panels(),
+        method="gradient",
+        title="Gradient: standard vs l2-robust training",
+        dpi=config["figures"]["dpi"],
+    script:
+        "../../scripts/plot_panels.py"

@@ -1,7 +1,10 @@
-"""Manifold model: the β-TCVAE whose decoder defines the image manifold."""
+"""Manifold model: the β-TCVAE or autoencoder whose decoder defines the image manifold (or, for an
+upsampled dataset, its base dataset's decoder followed by upsampling)."""
 
 
 rule train_manifold:
+    wildcard_constraints:
+        dataset=datasets_with("generative", "reconstructive"),
     input:
         **with_prov(source="results/{dataset}/source.zarr"),
     output:
@@ -23,3 +26,25 @@ rule train_manifold:
         device=config["device"],
     script:
         "../../scripts/train_manifold.py"
+
+
+rule upsample_manifold:
+    wildcard_constraints:
+        dataset=datasets_with("upsampled"),
+    input:
+        base=upsample_base(f"{RUN}/manifold/model.pt"),
+        base_prov=upsample_base(prov(f"{RUN}/manifold/model.pt")),
+    output:
+        **with_prov(model=f"{RUN}/manifold/model.pt"),
+    log:
+        f"{LOGS}/upsample_manifold/{{dataset}}_seed{{seed}}.log",
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        upsample=dataset_params("upsample"),
+    script:
+        "../../scripts/upsample_manifold.py"

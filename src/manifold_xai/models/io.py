@@ -11,12 +11,21 @@ import os
 import torch
 from torch import nn
 
+from manifold_xai.models.autoencoder import ConvAutoEncoder
 from manifold_xai.models.classifiers import ARCHITECTURES
+from manifold_xai.models.upsampled import UpsampledDecoder
 from manifold_xai.models.vae import BurgessVAE
 from manifold_xai.store import atomic_path
 
 FORMAT = "manifold-xai/model/1"
-MODEL_CLASSES: dict[str, type[nn.Module]] = {"burgess_vae": BurgessVAE, **ARCHITECTURES}
+MODEL_CLASSES: dict[str, type[nn.Module]] = {
+    "burgess_vae": BurgessVAE,
+    "conv_autoencoder": ConvAutoEncoder,
+    "upsampled_decoder": UpsampledDecoder,
+    **ARCHITECTURES,
+}
+# The manifold models: each has ``latent_dim``, ``encode`` (except the upsampled decoder) and ``decode``.
+MANIFOLD_CLASSES = ("burgess_vae", "conv_autoencoder", "upsampled_decoder")
 
 
 def build_model(name: str, kwargs: dict) -> nn.Module:
@@ -33,9 +42,11 @@ def save_model(path: str | os.PathLike, name: str, kwargs: dict, model: nn.Modul
 
 
 def load_model(
-    path: str | os.PathLike, device: torch.device | str = "cpu", expect: str | None = None
+    path: str | os.PathLike,
+    device: torch.device | str = "cpu",
+    expect: str | tuple[str, ...] | None = None,
 ) -> nn.Module:
-    """Rebuild a saved model in eval mode; ``expect`` checks the class name."""
+    """Rebuild a saved model in eval mode; ``expect`` checks the class name (one or a tuple)."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -44,8 +55,11 @@ def load_model(
         raise ValueError(f"{path} is not a readable model file: {e}") from e
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not a manifold-xai model file (format {FORMAT})")
-    if expect is not None and payload["class"] != expect:
-        raise ValueError(f"{path} holds a {payload['class']!r} model, expected {expect!r}")
+    expected = (expect,) if isinstance(expect, str) else expect
+    if expected is not None and payload["class"] not in expected:
+        raise ValueError(f"{path} holds a {payload['class']!r} model, expected one of {list(expected)}")
+    if payload.get("class") not in MODEL_CLASSES:
+        raise ValueError(f"{path}: unknown model class {payload.get('class')!r}; known: {sorted(MODEL_CLASSES)}")
     model = build_model(payload["class"], payload["kwargs"])
     try:
         model.load_state_dict(payload["state_dict"])
