@@ -9,7 +9,7 @@ from manifold_xai.tangent import prepare_decoder
 
 
 def main(job):
-    labels = read_rows(job.input.data, "labels", test_rows(job.input.data))
+    labels = read_rows(job.input.data, "labels", test_rows(job.input.data, job.params["n_test"]))
     decoder = None
     if open_store(job.input.tangent).attrs.get("projection") == "matrix_free":
         decoder = prepare_decoder(load_model(job.input.manifold, job.device)).decode

@@ -11,7 +11,7 @@ from manifold_xai.store import atomic_path, create_store, write_array
 
 def main(job):
     methods = job.params["attributions"]
-    index = test_rows(job.input.data)
+    index = test_rows(job.input.data, job.params["n_test"])
     images = read_rows(job.input.data, "images", index)
     model = load_model(job.input.model, job.device)
     seed = job.seed(f"attributions/{job.wildcards['regime']}")

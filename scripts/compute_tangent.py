@@ -1,6 +1,7 @@
 """Rule compute_tangent: tangent bases at the test samples' latents, streamed chunk by chunk into tangent.zarr
 (or, for large k·d, the latents alone for matrix-free projection)."""
 
+import logging
 import math
 
 from manifold_xai.data.dataset_store import read_rows, store_attrs, test_rows
@@ -8,10 +9,12 @@ from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
 from manifold_xai.tangent import prepare_decoder, write_tangent_store
 
+log = logging.getLogger("manifold_xai")
+
 
 def main(job):
     p = job.params["tangent"]
-    index = test_rows(job.input.data)
+    index = test_rows(job.input.data, job.params["n_test"])
     latents = read_rows(job.input.data, "latents", index)
     image_shape = tuple(store_attrs(job.input.data)["image_shape"])
     decoder = prepare_decoder(load_model(job.input.manifold, job.device))
@@ -25,6 +28,10 @@ def main(job):
         batch_size=None if p["batch_size"] == "auto" else p["batch_size"], chunk_mb=p["chunk_mb"],
         storage_dtype=p["storage_dtype"], matrix_free=matrix_free,
     )  # fmt: skip
+    degenerate = job.metrics.get("rank_counts", {}).get("0", 0)
+    if degenerate:  # e.g. an autoencoder whose ReLUs are all off at E(x): every fraction there is 0
+        log.warning("%d of %d samples have a tangent space of rank 0 (zero decoder Jacobian); their "
+                    "fraction in tangent space is 0", degenerate, len(index))  # fmt: skip
 
 
 run_job(snakemake, main)

@@ -1,29 +1,12 @@
 """Source loaders, offline, on tiny files in the exact on-disk formats torchvision reads."""
 
 import os
-import struct
 
 import numpy as np
 import pytest
+from fake_data import fake_digits, write_cifar10, write_idx, write_image_csv, write_image_folder
 
 from manifold_xai.data.sources import TEST, TRAIN, load_source
-
-
-def write_idx(path, array: np.ndarray) -> None:
-    """An IDX file as the MNIST distribution ships it (big-endian header, uint8 payload)."""
-    magic = {3: 0x0803, 1: 0x0801}[array.ndim]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(struct.pack(">i", magic) + struct.pack(f">{array.ndim}i", *array.shape)
-                     + array.astype(np.uint8).tobytes())  # fmt: skip
-
-
-def fake_digits(n, seed, transpose=False):
-    rng = np.random.default_rng(seed)
-    images = np.zeros((n, 28, 28), np.uint8)
-    labels = rng.integers(0, 10, n).astype(np.uint8)
-    for i, label in enumerate(labels):
-        images[i, 2 + label, 4:8] = 255  # a bar whose row encodes the label: checks orientation
-    return (images.transpose(0, 2, 1) if transpose else images), labels
 
 
 def test_mnist_loader_reads_the_raw_idx_files_offline(tmp_path):
@@ -73,29 +56,6 @@ def test_a_missing_dataset_directory_names_the_path(tmp_path, kind):
         load_source({"kind": kind, "root": str(tmp_path / "nowhere")})
 
 
-def write_cifar10(root, n_train_per_batch, n_test, seed=0):
-    """The CIFAR-10 python layout: five training batches, a test batch and batches.meta, each a pickle
-    of a dict with ``data (n, 3072) uint8`` (channel-major rows) and ``labels``."""
-    import pickle
-
-    rng = np.random.default_rng(seed)
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    batches = {}
-    for name, n in [
-        *((f"data_batch_{i}", n_train_per_batch) for i in range(1, 6)),
-        ("test_batch", n_test),
-    ]:
-        images = rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8)
-        labels = rng.integers(0, 10, n).tolist()
-        (folder / name).write_bytes(pickle.dumps({"data": images.reshape(n, -1), "labels": labels}))
-        batches[name] = (images, labels)
-    (folder / "batches.meta").write_bytes(
-        pickle.dumps({"label_names": [f"class{i}" for i in range(10)]})
-    )
-    return batches
-
-
 def test_cifar10_loader_reads_the_python_pickles_offline(tmp_path, monkeypatch):
     import torchvision.datasets.cifar as cifar
 
@@ -110,3 +70,90 @@ def test_cifar10_loader_reads_the_python_pickles_offline(tmp_path, monkeypatch):
     np.testing.assert_array_equal(src.split, [TRAIN] * 10 + [TEST] * 3)
     with pytest.raises(FileNotFoundError, match="no CIFAR-10 data under"):
         load_source({"kind": "cifar10", "root": str(tmp_path / "elsewhere")})
+
+
+def test_cifar10_loader_without_checksums_reads_repacked_files(tmp_path):
+    write_cifar10(tmp_path, 2, 3)
+    src = load_source({"kind": "cifar10", "root": str(tmp_path), "verify_checksums": False})
+    assert src.images.shape == (13, 3, 32, 32)
+    with pytest.raises(FileNotFoundError, match="no CIFAR-10 data under"):  # md5 of tiny files differ
+        load_source({"kind": "cifar10", "root": str(tmp_path)})
+
+
+def test_image_folder_loader_reads_class_folders_as_gray3_min_max(tmp_path):
+    written = write_image_folder(tmp_path, n_per_class=(3, 2), size=(40, 36))
+    src = load_source({"kind": "image_folder", "root": str(tmp_path),
+                       "label_map": {"NORMAL": 0, "PNEUMONIA": 1}})  # fmt: skip
+    assert src.images.shape == (10, 3, 40, 36) and src.n_classes == 2
+    np.testing.assert_array_equal(src.split, [TRAIN] * 6 + [TEST] * 4)
+    np.testing.assert_array_equal(src.labels, [0, 0, 0, 1, 1, 1, 0, 0, 1, 1])
+    np.testing.assert_array_equal(src.images[:, 0], src.images[:, 2])  # grey stacked 3 times
+    flat = src.images.reshape(10, -1)
+    np.testing.assert_allclose(flat.min(1), 0) and np.testing.assert_allclose(flat.max(1), 1)  # per image
+    from PIL import Image
+
+    raw = np.asarray(Image.open(written["train"][0][0]), np.float32)
+    np.testing.assert_allclose(src.images[0, 0], (raw - raw.min()) / (raw.max() - raw.min()), atol=1e-6)
+    # the disc is left for class 0, right for class 1: the labels follow the folders
+    left = src.images[:, 0, :, :18].mean((1, 2)) > src.images[:, 0, :, 18:].mean((1, 2))
+    np.testing.assert_array_equal(left, src.labels == 0)
+
+
+def test_image_folder_loader_reads_a_labels_csv_as_rgb_and_resizes(tmp_path):
+    labels = write_image_csv(tmp_path, 5, 3, size=(32, 32))
+    spec = {"kind": "image_folder", "root": str(tmp_path), "layout": "csv", "labels": {"train": "train.csv",
+            "test": "test.csv"}, "images_dir": "images", "file_suffix": ".png", "color": "rgb",
+            "image_size": [16, 24]}  # fmt: skip
+    src = load_source(spec)
+    assert src.images.shape == (8, 3, 16, 24)
+    np.testing.assert_array_equal(src.labels, np.concatenate([labels["train"], labels["test"]]))
+    assert not np.allclose(src.images[:, 0], src.images[:, 1])  # colour kept
+    assert load_source({**spec, "max_per_split": 2}).images.shape[0] == 4
+
+
+def _mixed_size(root):
+    from PIL import Image
+
+    Image.new("L", (10, 10)).save(root / "train" / "NORMAL" / "x.png")
+
+
+def _unknown_class(root):
+    (root / "train" / "OTHER").mkdir()
+    (root / "train" / "NORMAL" / "img000.png").rename(root / "train" / "OTHER" / "a.png")
+
+
+BAD_FOLDERS = {
+    "missing-dir": (lambda root: None, "data directory .*nowhere does not exist"),
+    "missing-split": (lambda root: (root / "test").rename(root / "val"), "split folder .*test does not exist"),
+    "empty-folder": (lambda root: [p.unlink() for p in (root / "test").rglob("*.png")], "no images in class folders"),
+    "corrupt-image": (lambda root: (root / "train" / "NORMAL" / "img000.png").write_bytes(b"not a png"),
+                      "img000.png is not a readable image"),
+    "mixed-sizes": (_mixed_size, "images of mixed sizes"),
+    "unknown-label": (_unknown_class, "labels \\['OTHER'\\] .* not in label_map"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BAD_FOLDERS)
+def test_image_folder_loader_names_the_problem_in_bad_input(tmp_path, case):
+    write_image_folder(tmp_path, n_per_class=(2, 1))
+    break_it, message = BAD_FOLDERS[case]
+    break_it(tmp_path)
+    root = tmp_path / "nowhere" if case == "missing-dir" else tmp_path
+    with pytest.raises((ValueError, FileNotFoundError), match=message):
+        load_source({"kind": "image_folder", "root": str(root), "label_map": {"NORMAL": 0, "PNEUMONIA": 1}})
+
+
+def test_image_folder_csv_missing_column_or_file_is_named(tmp_path):
+    import pandas as pd
+
+    write_image_csv(tmp_path, 3, 2)
+    spec = {"kind": "image_folder", "root": str(tmp_path), "layout": "csv", "images_dir": "images",
+            "file_suffix": ".png", "labels": {"train": "train.csv", "test": "test.csv"}}  # fmt: skip
+    table = pd.read_csv(tmp_path / "test.csv")
+    table.rename(columns={"B_Lable": "label"}).to_csv(tmp_path / "test.csv", index=False)
+    with pytest.raises(ValueError, match=r"test.csv has no column \['B_Lable'\]"):
+        load_source(spec)
+    table.to_csv(tmp_path / "test.csv", index=False)
+    (tmp_path / "images" / "test_001.png").unlink()
+    with pytest.raises(FileNotFoundError, match="1 images listed in .*test.csv are missing"):
+        load_source(spec)

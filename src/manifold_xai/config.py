@@ -173,6 +173,10 @@ def _cross_field_errors(config: dict) -> list[str]:
                 f"{at}.evaluation.curves.methods: {unknown} are not configured under "
                 f"{at}.attributions ({sorted(ds['attributions'])})"
             )
+        n_eval, n_curves = ds["evaluation"]["n_test"], ds["evaluation"]["curves"]["n_test"]
+        if n_eval is not None and n_curves > n_eval:
+            errors.append(f"{at}.evaluation.curves.n_test: {n_curves} exceeds evaluation.n_test {n_eval} "
+                          f"(the curves project onto the stored tangent spaces)")  # fmt: skip
         clf = ds["classifier"]
         if shape is not None and min(shape[1:]) < MIN_IMAGE_SIZE[clf["arch"]]:
             errors.append(f"{at}.classifier.arch: {clf['arch']} needs images of at least "

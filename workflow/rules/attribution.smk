@@ -19,6 +19,7 @@ rule compute_attributions:
     resources:
         **torch_resources(mem_mb=4000, runtime=120),
     params:
+        n_test=dataset_params("evaluation", "n_test"),
         attributions=dataset_params("attributions"),
         device=config["device"],
     script:

@@ -98,7 +98,8 @@ def approach(dataset):
 
 def datasets_with(*approaches):
     """A wildcard regex matching exactly the datasets of these approaches (no dataset: matches nothing),
-    so that each approach's rule alone produces `data.zarr` and `manifold/model.pt` for its datasets."""
+    so that each approach's rule alone produces `data.zarr` and `manifold/model.pt` for its datasets.
+    """
     names = [d for d in DATASETS if approach(d) in approaches]
     return "|".join(names) if names else "(?!)"
 
@@ -199,7 +200,13 @@ def torch_threads():
 
 def torch_resources(mem_mb, runtime):
     """Resources of a GPU-capable torch job: one GPU (used when present), and memory and runtime from
-    the dataset's `resources:` block where it sets them (the rule's defaults otherwise)."""
+    the dataset's `resources:` block where it sets them."""
+    return {**dataset_resources(mem_mb, runtime), "gpu": 1}
+
+
+def dataset_resources(mem_mb, runtime):
+    """Memory (MB) and runtime (minutes) of a per-dataset job: the dataset's `resources:` block where it
+    sets them, the rule's defaults otherwise."""
 
     def memory(wildcards):
         return config["datasets"][wildcards.dataset]["resources"]["mem_mb"] or mem_mb
@@ -208,7 +215,7 @@ def torch_resources(mem_mb, runtime):
         factor = config["datasets"][wildcards.dataset]["resources"]["runtime_factor"]
         return max(1, round(runtime * factor))
 
-    return {"mem_mb": memory, "runtime": minutes, "gpu": 1}
+    return {"mem_mb": memory, "runtime": minutes}
 
 
 def all_targets():

@@ -5,18 +5,17 @@ upsampled)."""
 
 
 rule prepare_source:
-    wildcard_constraints:
-        dataset=datasets_with("generative", "reconstructive"),
     output:
         **with_prov(store=directory("results/{dataset}/source.zarr")),
     log:
         f"{LOGS}/prepare_source/{{dataset}}.log",
+    wildcard_constraints:
+        dataset=datasets_with("generative", "reconstructive"),
     conda:
         PIPELINE_ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        **dataset_resources(mem_mb=2000, runtime=10),
     params:
         source=dataset_params("source"),
     script:
@@ -24,8 +23,6 @@ rule prepare_source:
 
 
 rule train_labeller:
-    wildcard_constraints:
-        dataset=datasets_with("generative"),
     input:
         **with_prov(
             source="results/{dataset}/source.zarr",
@@ -40,6 +37,8 @@ rule train_labeller:
         f"{LOGS}/train_labeller/{{dataset}}_seed{{seed}}.log",
     benchmark:
         f"{BENCH}/train_labeller/{{dataset}}_seed{{seed}}.tsv"
+    wildcard_constraints:
+        dataset=datasets_with("generative"),
     conda:
         PIPELINE_ENV
     threads: torch_threads()
@@ -53,8 +52,6 @@ rule train_labeller:
 
 
 rule sample_dataset:
-    wildcard_constraints:
-        dataset=datasets_with("generative"),
     input:
         **with_prov(
             manifold=f"{RUN}/manifold/model.pt",
@@ -66,6 +63,8 @@ rule sample_dataset:
         f"{LOGS}/sample_dataset/{{dataset}}_seed{{seed}}.log",
     benchmark:
         f"{BENCH}/sample_dataset/{{dataset}}_seed{{seed}}.tsv"
+    wildcard_constraints:
+        dataset=datasets_with("generative"),
     conda:
         PIPELINE_ENV
     threads: torch_threads()
@@ -79,8 +78,6 @@ rule sample_dataset:
 
 
 rule reconstruct_dataset:
-    wildcard_constraints:
-        dataset=datasets_with("reconstructive"),
     input:
         **with_prov(
             source="results/{dataset}/source.zarr",
@@ -92,6 +89,8 @@ rule reconstruct_dataset:
         f"{LOGS}/reconstruct_dataset/{{dataset}}_seed{{seed}}.log",
     benchmark:
         f"{BENCH}/reconstruct_dataset/{{dataset}}_seed{{seed}}.tsv"
+    wildcard_constraints:
+        dataset=datasets_with("reconstructive"),
     conda:
         PIPELINE_ENV
     threads: torch_threads()
@@ -105,8 +104,6 @@ rule reconstruct_dataset:
 
 
 rule upsample_dataset:
-    wildcard_constraints:
-        dataset=datasets_with("upsampled"),
     input:
         data=upsample_base(f"{RUN}/data.zarr"),
         data_prov=upsample_base(prov(f"{RUN}/data.zarr")),
@@ -114,6 +111,8 @@ rule upsample_dataset:
         **with_prov(store=directory(f"{RUN}/data.zarr")),
     log:
         f"{LOGS}/upsample_dataset/{{dataset}}_seed{{seed}}.log",
+    wildcard_constraints:
+        dataset=datasets_with("upsampled"),
     conda:
         PIPELINE_ENV
     threads: 1

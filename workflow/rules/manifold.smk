@@ -3,8 +3,6 @@ upsampled dataset, its base dataset's decoder followed by upsampling)."""
 
 
 rule train_manifold:
-    wildcard_constraints:
-        dataset=datasets_with("generative", "reconstructive"),
     input:
         **with_prov(source="results/{dataset}/source.zarr"),
     output:
@@ -16,6 +14,8 @@ rule train_manifold:
         f"{LOGS}/train_manifold/{{dataset}}_seed{{seed}}.log",
     benchmark:
         f"{BENCH}/train_manifold/{{dataset}}_seed{{seed}}.tsv"
+    wildcard_constraints:
+        dataset=datasets_with("generative", "reconstructive"),
     conda:
         PIPELINE_ENV
     threads: torch_threads()
@@ -29,8 +29,6 @@ rule train_manifold:
 
 
 rule upsample_manifold:
-    wildcard_constraints:
-        dataset=datasets_with("upsampled"),
     input:
         base=upsample_base(f"{RUN}/manifold/model.pt"),
         base_prov=upsample_base(prov(f"{RUN}/manifold/model.pt")),
@@ -38,6 +36,8 @@ rule upsample_manifold:
         **with_prov(model=f"{RUN}/manifold/model.pt"),
     log:
         f"{LOGS}/upsample_manifold/{{dataset}}_seed{{seed}}.log",
+    wildcard_constraints:
+        dataset=datasets_with("upsampled"),
     conda:
         PIPELINE_ENV
     threads: 1

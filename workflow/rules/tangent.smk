@@ -19,6 +19,7 @@ rule compute_tangent:
     resources:
         **torch_resources(mem_mb=4000, runtime=60),
     params:
+        n_test=dataset_params("evaluation", "n_test"),
         tangent=dataset_params("tangent"),
         device=config["device"],
     script:

@@ -78,9 +78,10 @@ def read_rows(path, name: str, rows: np.ndarray | None = None) -> np.ndarray:
     return data
 
 
-def test_rows(path) -> np.ndarray:
-    """Indices of the TEST samples of a dataset store."""
-    return np.flatnonzero(read_rows(path, "split") == TEST)
+def test_rows(path, n: int | None = None) -> np.ndarray:
+    """Indices of the TEST samples of a dataset store (the first ``n`` of them when given: the samples
+    that get tangent spaces, attributions and alignment, ``evaluation.n_test``)."""
+    return np.flatnonzero(read_rows(path, "split") == TEST)[:n]
 
 
 def store_attrs(path) -> dict:

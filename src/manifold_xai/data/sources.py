@@ -125,11 +125,12 @@ def load_mnist_source(root: str, download: bool = False, image_size: int = 32) -
 
 def load_emnist_source(
     root: str, split: str = "balanced", download: bool = False, image_size: int = 128,
-    classes: list[int] | None = None,
+    classes: list[int] | None = None, max_per_split: int | None = None,
 ) -> SourceData:  # fmt: skip
     """EMNIST via ``torchvision.datasets.EMNIST`` (raw idx files under ``root/EMNIST/raw``), oriented
     upright, scaled to [0, 1] and resized to ``image_size``. ``classes``: keep only these labels,
-    renumbered 0..len-1 in the given order (the paper used a subset of 60 classes)."""
+    renumbered 0..len-1 in the given order (the paper used a subset of 60 classes). ``max_per_split``: keep
+    the first n images of each split (EMNIST byclass has 814k images, 53 GB at 128×128 in float32)."""
     from torchvision.datasets import EMNIST
 
     parts = _torchvision_split(EMNIST, root, download, "EMNIST", split=split)
@@ -139,16 +140,36 @@ def load_emnist_source(
         parts = [(x[np.isin(y, classes)], np.array([lookup[v] for v in y[np.isin(y, classes)]], np.int64))
                  for x, y in parts]  # fmt: skip
         n_classes = len(classes)
+    parts = [(x[:max_per_split], y[:max_per_split]) for x, y in parts]
     desc = f"EMNIST {split} ({n_classes} classes) resized to {image_size}x{image_size}"
     return _from_splits(parts, image_size, n_classes, desc, transpose=True)
 
 
-def load_cifar10_source(root: str, download: bool = False, image_size: int = 32) -> SourceData:
+def load_cifar10_source(
+    root: str, download: bool = False, image_size: int = 32, verify_checksums: bool = True
+) -> SourceData:
     """CIFAR-10 via ``torchvision.datasets.CIFAR10`` (the python pickles under
-    ``root/cifar-10-batches-py``): 50000 train and 10000 test RGB images, ``(n, 3, s, s)`` in [0, 1]."""
+    ``root/cifar-10-batches-py``): 50000 train and 10000 test RGB images, ``(n, 3, s, s)`` in [0, 1].
+    ``verify_checksums: false`` accepts batch files whose MD5 differs from the official archive's (a
+    re-packed copy; the tests' tiny files) as long as every file is there."""
     from torchvision.datasets import CIFAR10
 
-    parts = _torchvision_split(CIFAR10, root, download, "CIFAR-10")
+    dataset_class = CIFAR10
+    if not verify_checksums:
+
+        class CIFAR10Unverified(CIFAR10):
+            def _check_integrity(self) -> bool:
+                from pathlib import Path
+
+                folder = Path(self.root) / self.base_folder
+                return all((folder / name).is_file() for name, _ in self.train_list + self.test_list)
+
+            def _load_meta(self) -> None:  # the class names are not used; only the labels are
+                self.classes = [str(i) for i in range(10)]
+                self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+
+        dataset_class = CIFAR10Unverified
+    parts = _torchvision_split(dataset_class, root, download, "CIFAR-10")
     return _from_splits(parts, image_size, 10, f"CIFAR-10 RGB resized to {image_size}x{image_size}")
 
 
@@ -248,7 +269,7 @@ def _csv_entries(base, labels: dict, images, file_column, label_column, suffix) 
             raise ValueError(f"image_folder: {csv} has no column {missing} (columns: {list(table.columns)})")
         if table.empty:
             raise ValueError(f"image_folder: {csv} lists no images")
-        found = [(images / f"{f}{suffix}", str(lab)) for f, lab in zip(table[file_column], table[label_column])]
+        found = [(images / f"{f}{suffix}", str(lab)) for f, lab in zip(table[file_column], table[label_column], strict=True)]
         absent = [str(p) for p, _ in found if not p.is_file()]
         if absent:
             raise FileNotFoundError(f"image_folder: {len(absent)} images listed in {csv} are missing, e.g. {absent[0]}")
