@@ -11,7 +11,7 @@ from manifold_xai.config import ConfigError, validate_config
 MINIMAL = {"seeds": [0], "datasets": {"digits": {"source": {"kind": "digits"}}}}
 
 
-@pytest.mark.parametrize("path", ["config.yaml", "configs/tiny.yaml"])
+@pytest.mark.parametrize("path", ["config.yaml", "configs/tiny.yaml", "configs/paper.yaml"])
 def test_shipped_configs_are_valid(path):
     validate_config(yaml.safe_load((REPO / path).read_text()), SCHEMA)
 
@@ -59,6 +59,21 @@ def _with(path: str, value):
         ("datasets.digits.classifier.adversarial", {"epsilons": [0]}, "datasets.digits.classifier.adversarial.epsilons.0"),
         ("datasets.digits.classifier.checkpoints", [{"every": 5}], "missing key at datasets.digits.classifier.checkpoints.0"),
         ("datasets.digits.evaluation.curves", {"methods": ["lrp"]}, "datasets.digits.evaluation.curves.methods: ['lrp'] are not configured"),
+        ("datasets.digits.evaluation", {"n_test": 10}, "evaluation.curves.n_test: 500 exceeds evaluation.n_test 10"),
+        ("datasets.digits.manifold", {"model": "autoencoder"}, "datasets.digits.manifold.model: the generative approach samples from a VAE prior"),
+        ("datasets.digits.manifold", {"model": "autoencoder", "latent_dim": 3}, "unknown key 'datasets.digits.manifold.latent_dim'"),
+        ("datasets.digits.approach", "upsampled", "missing key at datasets.digits: 'upsample' is a required property"),
+        ("datasets.up", {"approach": "upsampled", "upsample": {"base": "mnist", "image_size": 64}}, "datasets.up.upsample.base: no dataset 'mnist'"),
+        ("datasets.up", {"approach": "upsampled", "upsample": {"base": "digits", "image_size": 16}}, "datasets.up.upsample.image_size: 16 must exceed 'digits''s 32"),
+        ("datasets.up", {"approach": "upsampled", "seeds": [5], "upsample": {"base": "digits", "image_size": 64}}, "datasets.up.seeds: seeds [5] are not seeds of the base dataset"),
+        ("datasets.digits.classifier", {"arch": "vgg16", "pretrained": True}, "ImageNet weights exist for resnet18 on 3-channel images only"),
+        ("datasets.small", {"source": {"kind": "digits", "image_size": 16}, "classifier": {"arch": "vgg16"}},
+         "datasets.small.classifier.arch: vgg16 needs images of at least 32 pixels, the images are 16x16"),
+        ("datasets.xray", {"source": {"kind": "image_folder", "root": "x", "image_size": [36, 40]}, "approach": "reconstructive", "manifold": {"model": "autoencoder"}},
+         "datasets.xray.manifold.stride: the image size 36x40 is not divisible by the autoencoder stride 8"),
+        ("datasets.xray", {"source": {"kind": "image_folder", "root": "x", "image_size": [32, 32], "color": "gray"}, "approach": "reconstructive",
+          "manifold": {"model": "autoencoder", "latent_channels": 80, "stride": 2}}, "datasets.xray.manifold.latent_channels: 20480 must be smaller than the image dimension 1024"),
+        ("datasets.digits.source", {"kind": "image_folder", "root": "x", "colour": "rgb"}, "unknown key 'datasets.digits.source.colour'"),
     ],
 )  # fmt: skip
 def test_bad_config_is_rejected_naming_the_key(path, value, message):
