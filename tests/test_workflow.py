@@ -104,7 +104,7 @@ def test_changing_one_attribution_parameter_reruns_only_downstream_jobs(tiny_run
     assert result.returncode == 0, result.stderr
     jobs = scheduled_jobs(result.stdout + result.stderr)
     downstream = ["compute_attributions", "compute_alignment", "summarize_alignment", "plot_fig2", "plot_fig3",
-                  "plot_fig7", "plot_fig14"]  # fmt: skip
+                  "plot_fig7", "plot_fig14", "plot_fig4", "plot_fig3_all", "plot_fig7_all"]  # fmt: skip
     curves = [
         "evaluate_checkpoints",
         "summarize_curves",
@@ -142,7 +142,8 @@ def test_matrix_free_projection_in_the_pipeline_matches_the_basis_path(tiny_run,
     dry = snakemake(copy, "--dry-run", configfile=changed)
     assert set(scheduled_jobs(dry.stdout + dry.stderr)) == {
         "compute_tangent", "compute_alignment", "summarize_alignment", "plot_fig2", "plot_fig3", "plot_fig7",
-        "plot_fig14", "evaluate_checkpoints", "summarize_curves", "plot_fig6", "plot_fig15", "all",
+        "plot_fig14", "evaluate_checkpoints", "summarize_curves", "plot_fig6", "plot_fig15", "plot_fig4",
+        "plot_fig3_all", "plot_fig7_all", "all",
     }  # fmt: skip
     compared = [
         "results/digits/seed0/alignment/standard.zarr",
@@ -234,7 +235,7 @@ def test_adding_a_seed_reruns_only_that_seeds_jobs_and_the_summaries(tiny_run, t
                 "plot_fig10": 1, "train_classifier": 3, "compute_attributions": 3, "compute_alignment": 3,
                 "evaluate_checkpoints": 3}  # fmt: skip
     summaries = {"summarize_alignment": 1, "summarize_curves": 1, "plot_fig3": 1, "plot_fig14": 1, "plot_fig7": 1,
-                 "plot_fig6": 1, "plot_fig15": 1, "all": 1}  # fmt: skip
+                 "plot_fig6": 1, "plot_fig15": 1, "plot_fig3_all": 1, "plot_fig7_all": 1, "all": 1}  # fmt: skip
     assert jobs == {**per_seed, **summaries}
     assert not [p for p in outputs if "seed0" in p]
 
@@ -366,7 +367,7 @@ def test_adding_an_attribution_method_reruns_only_attribution_alignment_and_figu
     )
     jobs, _ = dry_run_jobs(workdir, config)
     assert set(jobs) == {"compute_attributions", "compute_alignment", "summarize_alignment", "plot_fig2", "plot_fig3",
-                         "plot_fig7", "plot_fig14", "all"}  # fmt: skip
+                         "plot_fig7", "plot_fig14", "plot_fig4", "plot_fig3_all", "plot_fig7_all", "all"}  # fmt: skip
 
 
 def test_slurm_profile_dry_run(tiny_run):
