@@ -1,9 +1,9 @@
 """Artifact I/O and provenance: atomic writes, content digests, sidecars."""
 
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from rule_harness import FakeSnakemake, Named
 
 from conftest import REPO
 from manifold_xai import provenance
@@ -32,22 +32,6 @@ def test_directory_digest_is_content_addressed(tmp_path):
     assert sha256_path(a) == sha256_path(b)  # location-independent
     (b / "sub" / "c0").write_bytes(b"\x00\x01\x03")  # flip one byte in one chunk
     assert sha256_path(a) != sha256_path(b)
-
-
-class FakeSnakemake(SimpleNamespace):
-    """The attributes of the `snakemake` object that manifold_xai.jobs uses."""
-
-
-class Named(list):
-    """Snakemake's Namedlist: a list whose items are also attributes."""
-
-    def __init__(self, **kw):
-        super().__init__(kw.values())
-        self.__dict__.update(kw)
-        self._kw = kw
-
-    def items(self):
-        return self._kw.items()
 
 
 def test_run_job_writes_a_sidecar_per_output_with_inputs_linked(tmp_path):
@@ -79,13 +63,15 @@ def test_run_job_writes_a_sidecar_per_output_with_inputs_linked(tmp_path):
     assert (tmp_path / "demo.log").read_text().count("rule demo") >= 1
 
 
-def test_run_job_requires_a_sidecar_for_every_output(tmp_path):
+def test_run_job_requires_a_sidecar_for_every_output(tmp_path, capsys):
     smk = FakeSnakemake(
         rule="demo", input=Named(), output=Named(out=str(tmp_path / "o")), params=Named(), wildcards=Named(),
         threads=1, log=[], scriptdir=str(REPO / "scripts"),
     )  # fmt: skip
-    with pytest.raises(RuntimeError, match="without a declared .prov.json sidecar"):
+    with pytest.raises(SystemExit) as exit_:
         run_job(smk, lambda job: (tmp_path / "o").write_text("x"))
+    assert exit_.value.code == 1
+    assert "RuntimeError: rule demo: outputs without a declared .prov.json sidecar" in capsys.readouterr().err
 
 
 def test_code_digest_changes_when_library_code_changes(tmp_path):

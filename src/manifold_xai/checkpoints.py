@@ -59,10 +59,25 @@ class CheckpointWriter:
 
 @contextlib.contextmanager
 def checkpoint_directory(
-    path: str | os.PathLike, model_class: str, kwargs: dict, steps: Iterable[int]
-) -> Iterator[CheckpointWriter]:
+    path: str | os.PathLike, model_class: str, kwargs: dict, steps: Iterable[int],
+    partial: str | os.PathLike | None = None,
+) -> Iterator[CheckpointWriter]:  # fmt: skip
     """A ``CheckpointWriter`` into a temporary sibling of ``path``, renamed into place with its index
-    when the block ends without an exception."""
+    when the block ends without an exception. With ``partial`` (a resumable job's state directory) the
+    checkpoints go there instead and stay after a failure, so a resumed run keeps those already saved."""
+    if partial is not None:
+        partial = Path(partial)
+        partial.mkdir(parents=True, exist_ok=True)
+        writer = CheckpointWriter(partial, model_class, kwargs, steps)
+        yield writer
+        if not writer.saved:
+            raise RuntimeError(f"no checkpoint was saved into {path}")
+        for stray in set(p.name for p in partial.glob("step*.pt")) - {name for _, name in writer.saved.values()}:
+            (partial / stray).unlink()  # saved after the last epoch state by a run that was then killed
+        write_json(partial / INDEX, writer.index())
+        with atomic_path(path) as tmp:
+            os.replace(partial, tmp)
+        return
     with atomic_path(path) as tmp:
         tmp.mkdir()
         writer = CheckpointWriter(tmp, model_class, kwargs, steps)

@@ -112,7 +112,10 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     if not messages:
         messages = _cross_field_errors(config)
     if messages:
-        raise ConfigError("invalid config:\n  - " + "\n  - ".join(dict.fromkeys(messages)))
+        messages = list(dict.fromkeys(messages))
+        if len(messages) == 1:  # one problem: one line
+            raise ConfigError(f"invalid config: {messages[0]}")
+        raise ConfigError("invalid config:\n  - " + "\n  - ".join(messages))
     return config
 
 

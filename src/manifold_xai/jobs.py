@@ -102,7 +102,9 @@ class Job:
 
 
 def _configure_logging(log_files: list[str]) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    console = logging.StreamHandler(sys.stderr)
+    console.addFilter(lambda record: not record.exc_info)  # tracebacks go to the log files only
+    handlers: list[logging.Handler] = [console]
     for path in log_files:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(path, mode="w"))
@@ -126,7 +128,16 @@ def run_job(smk, main: Callable[[Job], None]) -> None:
     try:
         main(job)
         job.write_provenance(started)
-    except Exception:
-        log.exception("rule %s failed", job.rule)
-        raise
+    except Exception as e:
+        log.error("rule %s failed", job.rule, exc_info=True)
+        sys.stderr.write(error_line(job, e) + "\n")
+        sys.exit(1)
     log.info("rule %s done", job.rule)
+
+
+def error_line(job: Job, error: BaseException) -> str:
+    """The one line a failed job prints: rule, wildcards, the problem, and where the traceback is."""
+    where = " ".join(f"{k}={v}" for k, v in job.wildcards.items())
+    message = " ".join(str(error).split()) or type(error).__name__
+    logs = f" (traceback in {job.log_files[0]})" if job.log_files else ""
+    return f"manifold-xai error: rule {job.rule} {where}: {type(error).__name__}: {message}{logs}"

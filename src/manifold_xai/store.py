@@ -23,6 +23,12 @@ DIGEST_CHUNK = 1 << 20
 DIGEST_IGNORED = frozenset({".snakemake_timestamp"})
 
 
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)
+
+
 def _tmp_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
@@ -43,7 +49,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_sibling(path)
-    _remove(tmp)
+    # Leftovers of killed writers of the same artifact (Snakemake runs one job per output at a time).
+    for stale in path.parent.glob(f".{glob_escape(path.name)}.tmp-*"):
+        _remove(stale)
     try:
         yield tmp
         if not tmp.exists():

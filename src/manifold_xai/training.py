@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from manifold_xai.models.losses import btcvae_loss
+from manifold_xai.resume import TrainingState
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,12 @@ def minibatches(
         yield order[start : start + batch_size]
 
 
-def _check_finite(loss: torch.Tensor, what: str, step: int) -> None:
+def _check_finite(loss: torch.Tensor, what: str, step: int, kept=None) -> None:
+    """Stop on a NaN or inf loss; ``kept``: where the last good training state stays."""
     if not torch.isfinite(loss):
+        where = f"; the last good state (end of the previous epoch) is kept in {kept}" if kept else ""
         raise FloatingPointError(
-            f"{what}: non-finite loss {loss.item()} at step {step}; lower the learning rate"
+            f"{what}: non-finite loss {loss.item()} at step {step}; lower the learning rate{where}"
         )
 
 
@@ -117,17 +120,27 @@ def _fit(
     perturb: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     target_train_accuracy: float | None = None,
     on_step: OnStep | None = None,
+    resume: TrainingState | None = None,
 ) -> list[dict]:
     """The shared cross-entropy loop: minibatches in seeded order, optional ``perturb(x, y)`` of each
     batch (adversarial training), one scheduler step per epoch, one history record per epoch.
     ``on_step(step, epoch, model)`` is called before the first update (step 0) and after every update
-    (training curves save checkpoints from it); it must not change the model."""
+    (training curves save checkpoints from it); it must not change the model. With ``resume``, the loop
+    saves its whole state at the end of every epoch and, when a saved state exists, continues from it
+    (same minibatch order, dropout masks and attacks as an uninterrupted run)."""
     x_all, y_all = torch.from_numpy(images), torch.from_numpy(labels)
     model.to(device).train()
-    history, step = [], 0
-    if on_step is not None:
+    history, step, start = [], 0, 0
+    state = resume.load() if resume is not None else None
+    if state is not None:
+        TrainingState.restore(state, model=model, optimizer=opt, scheduler=sched, generator=generator)
+        history, step, start = list(state["history"]), state["step"], state["epoch"]
+        model.train()
+    elif on_step is not None:
         on_step(0, 0, model)
-    for epoch in range(epochs):
+    if start and target_train_accuracy is not None and history[-1][accuracy_key] >= target_train_accuracy:
+        start = epochs  # it had already stopped early
+    for epoch in range(start, epochs):
         total, correct, loss_sum = 0, 0, 0.0
         for idx in minibatches(len(x_all), batch_size, generator):
             x, y = x_all[idx].to(device), y_all[idx].to(device)
@@ -135,7 +148,7 @@ def _fit(
                 x = perturb(x, y)
             logits = model(x)
             loss = F.cross_entropy(logits, y)
-            _check_finite(loss, name, step)
+            _check_finite(loss, name, step, resume.path if resume is not None and history else None)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -155,6 +168,9 @@ def _fit(
         history.append(record)
         log.info("%s epoch %d/%d loss %.4f %s %.4f", name, epoch + 1, epochs, record["loss"], accuracy_key,
                  record[accuracy_key])  # fmt: skip
+        if resume is not None:
+            resume.save(epoch=epoch + 1, step=step, history=history, model=model, optimizer=opt, scheduler=sched,
+                        generator=generator)  # fmt: skip
         if target_train_accuracy is not None and record[accuracy_key] >= target_train_accuracy:
             break
     model.eval()
@@ -176,6 +192,7 @@ def train_classifier(
     lr_schedule: str = "step",
     target_train_accuracy: float | None = None,
     on_step: OnStep | None = None,
+    resume: TrainingState | None = None,
 ) -> list[dict]:
     """Cross-entropy training with Adam and, per epoch, a step decay (``lr_schedule="step"``: ×``lr_gamma``
     every ``lr_step_epochs``) or cosine annealing to 0 over ``epochs`` (``"cosine"``, the paper's CIFAR10,
@@ -184,7 +201,8 @@ def train_classifier(
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = lr_scheduler(opt, lr_schedule, epochs, lr_step_epochs, lr_gamma)
     return _fit(model, images, labels, opt, sched, epochs=epochs, batch_size=batch_size, generator=generator,
-                device=device, name="classifier", target_train_accuracy=target_train_accuracy, on_step=on_step)  # fmt: skip
+                device=device, name="classifier", target_train_accuracy=target_train_accuracy, on_step=on_step,
+                resume=resume)  # fmt: skip
 
 
 def lr_scheduler(
@@ -290,6 +308,7 @@ def train_adversarial(
     generator: torch.Generator,
     device: torch.device,
     on_step: OnStep | None = None,
+    resume: TrainingState | None = None,
 ) -> list[dict]:
     """l2-PGD adversarial training: each step draws eps from ``epsilons``, attacks the batch with
     ``steps`` PGD iterations (in train mode, as the paper) and takes an SGD step on the adversarial batch."""
@@ -303,7 +322,7 @@ def train_adversarial(
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(milestones), gamma=lr_gamma)
     return _fit(model, images, labels, opt, sched, epochs=epochs, batch_size=batch_size, generator=generator,
                 device=device, name="adversarial classifier", accuracy_key="adversarial_train_accuracy",
-                perturb=attack, on_step=on_step)  # fmt: skip
+                perturb=attack, on_step=on_step, resume=resume)  # fmt: skip
 
 
 @torch.no_grad()

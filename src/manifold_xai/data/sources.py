@@ -296,7 +296,7 @@ def _read_images(files, color: str, image_size, normalise: str) -> np.ndarray:
             elif arr.shape != first[1]:
                 raise ValueError(
                     f"image_folder: images of mixed sizes: {first[0]} is {first[1][1]}x{first[1][2]}, {path} is "
-                    f"{arr.shape[1]}x{arr.shape[2]}; set `image_size: [height, width]` to resize them"
+                    f"{arr.shape[1]}x{arr.shape[2]} (height x width); set `image_size: [height, width]` to resize them"
                 )
         if normalise == "min_max":  # per image, as the paper's loaders (a constant image becomes 0)
             lo, hi = arr.min(), arr.max()

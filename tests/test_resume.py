@@ -1,0 +1,78 @@
+"""Resumable training: a run killed mid-training and resumed ends with the same model, bit for bit, as an
+uninterrupted run (CPU); stale states are discarded; a non-finite loss keeps the last good state."""
+
+import numpy as np
+import pytest
+import torch
+
+from manifold_xai.models.classifiers import LeNet
+from manifold_xai.resume import TrainingState
+from manifold_xai.training import train_adversarial, train_classifier
+
+
+class Killed(Exception):
+    """Stands in for SIGKILL: training stops at an arbitrary step, mid-epoch."""
+
+
+def data(n=48, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 1, 8, 8), dtype=np.float32), rng.integers(0, 3, n).astype(np.int64)
+
+
+def run(kind, resume, kill_at=None):
+    torch.manual_seed(0)  # the job seeds the global RNG (dropout) before training
+    model = LeNet(1, 8, 3)
+    x, y = data()
+
+    def on_step(step, epoch, m):
+        if kill_at is not None and step == kill_at:
+            raise Killed(step)
+
+    common = {"epochs": 4, "batch_size": 16, "lr_gamma": 0.5, "generator": torch.Generator().manual_seed(1),
+              "device": torch.device("cpu"), "on_step": on_step, "resume": resume}  # fmt: skip
+    if kind == "adversarial":
+        history = train_adversarial(model, x, y, lr=0.05, milestones=[2], epsilons=[0.5, 1.0], steps=2,
+                                    projection="per_sample", **common)  # fmt: skip
+    else:
+        history = train_classifier(model, x, y, lr=0.01, lr_step_epochs=1, lr_schedule=kind, **common)
+    return model, history
+
+
+@pytest.mark.parametrize("kind", ["step", "cosine", "adversarial"])
+def test_a_killed_and_resumed_run_ends_with_the_same_model(tmp_path, kind):
+    reference, ref_history = run(kind, None)
+    state = TrainingState(tmp_path / ".resume", "fp")
+    with pytest.raises(Killed):
+        run(kind, state, kill_at=7)  # epoch 3 of 4 (3 steps per epoch), after two saved epochs
+    assert torch.load(state.path, weights_only=True)["epoch"] == 2
+    resumed, history = run(kind, state)
+    assert history == ref_history
+    for name, value in reference.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[name]), name
+
+
+def test_a_state_from_another_configuration_is_discarded(tmp_path):
+    with pytest.raises(Killed):
+        run("step", TrainingState(tmp_path / ".resume", "config-a"), kill_at=4)
+    assert (tmp_path / ".resume" / "state.pt").is_file()
+    assert TrainingState(tmp_path / ".resume", "config-b").load() is None
+    assert not (tmp_path / ".resume").exists()
+
+
+def test_a_non_finite_loss_stops_naming_the_kept_last_good_state(tmp_path):
+    state = TrainingState(tmp_path / ".resume", "fp")
+    torch.manual_seed(0)
+    model = LeNet(1, 8, 3)
+    x, y = data()
+
+    def poison(step, epoch, m):
+        if step == 4:  # in epoch 2: the next loss is NaN
+            with torch.no_grad():
+                m.head[-1].weight.fill_(float("nan"))
+
+    with pytest.raises(FloatingPointError, match=f"non-finite loss nan at step 4.*kept in {state.path}"):
+        train_classifier(model, x, y, epochs=3, lr=0.01, batch_size=16, lr_step_epochs=1, lr_gamma=0.5,
+                         generator=torch.Generator().manual_seed(1), device=torch.device("cpu"), on_step=poison,
+                         resume=state)  # fmt: skip
+    kept = torch.load(state.path, weights_only=True)
+    assert kept["epoch"] == 1 and all(torch.isfinite(v).all() for v in kept["model"].values())
