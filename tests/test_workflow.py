@@ -125,6 +125,23 @@ def test_bad_config_is_rejected_before_any_job_runs(tmp_path):
     assert not (tmp_path / "work" / "results").exists()
 
 
+def test_same_config_and_seed_give_bitwise_identical_stores(tiny_run, tmp_path):
+    """Re-running the generated data, tangent spaces, a classifier (with its checkpoints) and its
+    attributions from scratch on CPU reproduces every byte."""
+    workdir, _ = tiny_run
+    copy = tmp_path / "copy"
+    shutil.copytree(workdir, copy, symlinks=True)
+    run = "results/digits/seed0"
+    targets = [f"{run}/data.zarr", f"{run}/tangent.zarr", f"{run}/classifier/adversarial/model.pt",
+               f"{run}/classifier/adversarial/checkpoints", f"{run}/attributions/adversarial.zarr"]  # fmt: skip
+    before = {t: sha256_path(copy / t) for t in targets}
+    result = snakemake(copy, *targets, "--forcerun", "sample_dataset")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert scheduled_jobs(result.stdout + result.stderr) == {"sample_dataset": 1, "compute_tangent": 1,
+                                                            "train_classifier": 1, "compute_attributions": 1}  # fmt: skip
+    assert {t: sha256_path(copy / t) for t in targets} == before
+
+
 def test_matrix_free_projection_in_the_pipeline_matches_the_basis_path(tiny_run, tmp_path):
     """Same run with `projection: matrix_free`: only tangent, alignment and what follows re-run, and the
     fractions equal those of the stored-basis path."""
