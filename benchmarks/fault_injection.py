@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--config", default=str(REPO / "configs" / "tiny.yaml"))
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-delay", type=float, default=12.0, help="longest wait (s) before a kill")
+    parser.add_argument("--max-delay", type=float, default=60.0, help="longest wait (s) before a kill")
     parser.add_argument("--workdir", help="keep the two runs here (default: a temporary directory)")
     args = parser.parse_args()
     rng = random.Random(args.seed)

@@ -1,6 +1,8 @@
 """Rule train_manifold: fit the manifold model on the source's training images: the β-TCVAE
 (``model: btcvae``) or the deterministic conv autoencoder (``model: autoencoder``, reconstructive)."""
 
+from pathlib import Path
+
 import torch
 
 from manifold_xai.data.dataset_store import read_dataset
@@ -9,6 +11,7 @@ from manifold_xai.jobs import run_job
 from manifold_xai.models.autoencoder import ConvAutoEncoder
 from manifold_xai.models.io import save_model
 from manifold_xai.models.vae import BurgessVAE
+from manifold_xai.resume import TrainingState, fingerprint
 from manifold_xai.store import write_json
 from manifold_xai.training import train_autoencoder, train_btcvae
 
@@ -17,8 +20,11 @@ def main(job):
     p = job.params["manifold"]
     images, _, _ = read_dataset(job.input.source).part(TRAIN)
     generator = torch.Generator().manual_seed(job.seed("manifold"))
+    # Killed mid-training, the job resumes from the end of its last epoch (state beside the model).
+    inputs = [str(f) for f in job.input if str(f).endswith(".prov.json")]
+    resume = TrainingState(Path(job.output.model).parent / ".resume", fingerprint(job.params, inputs))
     common = {"epochs": p["epochs"], "lr": p["lr"], "batch_size": p["batch_size"], "generator": generator,
-              "device": job.device}  # fmt: skip
+              "device": job.device, "resume": resume}  # fmt: skip
     if p["model"] == "btcvae":
         name = "burgess_vae"
         kwargs = {"channels": images.shape[1], "image_size": images.shape[-1], "latent_dim": p["latent_dim"]}
@@ -36,6 +42,7 @@ def main(job):
     save_model(job.output.model, name, kwargs, model)
     job.metrics = {"final": history[-1], "n_train": len(images), "latent_dim": model.latent_dim}
     write_json(job.output.metrics, {"history": history, **job.metrics})
+    resume.clear()
 
 
 run_job(snakemake, main)

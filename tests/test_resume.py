@@ -76,3 +76,51 @@ def test_a_non_finite_loss_stops_naming_the_kept_last_good_state(tmp_path):
                          resume=state)  # fmt: skip
     kept = torch.load(state.path, weights_only=True)
     assert kept["epoch"] == 1 and all(torch.isfinite(v).all() for v in kept["model"].values())
+
+
+def _kill_after(model, calls):
+    """Make ``model`` raise Killed on its ``calls``-th forward pass (mid-epoch)."""
+    forward, count = model.forward, [0]
+
+    def counting(*args, **kwargs):
+        count[0] += 1
+        if count[0] == calls:
+            raise Killed(calls)
+        return forward(*args, **kwargs)
+
+    model.forward = counting
+    return model
+
+
+def _manifold_run(kind, resume, kill_at=None):
+    from manifold_xai.models.autoencoder import ConvAutoEncoder
+    from manifold_xai.models.vae import BurgessVAE
+    from manifold_xai.training import train_autoencoder, train_btcvae
+
+    torch.manual_seed(0)
+    images = np.random.default_rng(0).random((24, 1, 16, 16), dtype=np.float32)
+    common = {"epochs": 3, "lr": 1e-3, "batch_size": 8, "generator": torch.Generator().manual_seed(2),
+              "device": torch.device("cpu"), "resume": resume}  # fmt: skip
+    if kind == "btcvae":
+        model = BurgessVAE(1, 16, 3)
+        if kill_at:
+            _kill_after(model, kill_at)
+        train_btcvae(model, images, alpha=1, beta=6, gamma=1, reg_anneal_steps=5, **common)
+    else:
+        model = ConvAutoEncoder(1, (16, 16), 4, 1, 4, 4)
+        if kill_at:
+            _kill_after(model, kill_at)
+        train_autoencoder(model, images, lr_schedule="cosine", **common)
+    return model
+
+
+@pytest.mark.parametrize("kind", ["btcvae", "autoencoder"])
+def test_a_killed_manifold_training_resumes_to_the_same_model(tmp_path, kind):
+    reference = _manifold_run(kind, None)
+    state = TrainingState(tmp_path / ".resume", "fp")
+    with pytest.raises(Killed):
+        _manifold_run(kind, state, kill_at=8)  # 3 batches per epoch: in epoch 3
+    assert torch.load(state.path, weights_only=True)["epoch"] == 2
+    resumed = _manifold_run(kind, state)
+    for name, value in reference.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[name]), name

@@ -56,13 +56,10 @@ def test_a_missing_dataset_directory_names_the_path(tmp_path, kind):
         load_source({"kind": kind, "root": str(tmp_path / "nowhere")})
 
 
-def test_cifar10_loader_reads_the_python_pickles_offline(tmp_path, monkeypatch):
-    import torchvision.datasets.cifar as cifar
-
+def test_cifar10_loader_reads_the_python_pickles_offline(tmp_path):
     batches = write_cifar10(tmp_path, 2, 3)
-    # torchvision checks each file's md5 against the official archive; tiny files cannot match it.
-    monkeypatch.setattr(cifar, "check_integrity", lambda path, md5=None: os.path.isfile(path))
-    src = load_source({"kind": "cifar10", "root": str(tmp_path), "image_size": 32})
+    # tiny files cannot match the official archive's MD5s
+    src = load_source({"kind": "cifar10", "root": str(tmp_path), "image_size": 32, "verify_checksums": False})
     assert src.images.shape == (13, 3, 32, 32) and src.n_classes == 10
     train = np.concatenate([batches[f"data_batch_{i}"][0] for i in range(1, 6)])
     np.testing.assert_allclose(src.images[:10], train / 255.0, atol=1e-6)  # channel order kept
@@ -76,8 +73,24 @@ def test_cifar10_loader_without_checksums_reads_repacked_files(tmp_path):
     write_cifar10(tmp_path, 2, 3)
     src = load_source({"kind": "cifar10", "root": str(tmp_path), "verify_checksums": False})
     assert src.images.shape == (13, 3, 32, 32)
-    with pytest.raises(FileNotFoundError, match="no CIFAR-10 data under"):  # md5 of tiny files differ
+    with pytest.raises(ValueError, match="data_batch_1 does not match the official MD5"):
         load_source({"kind": "cifar10", "root": str(tmp_path)})
+
+
+def test_cifar10_loader_refuses_a_pickle_that_would_run_code(tmp_path):
+    import pickle
+
+    write_cifar10(tmp_path, 2, 3)
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    (tmp_path / "cifar-10-batches-py" / "data_batch_3").write_bytes(pickle.dumps({"data": Exploit(), "labels": []}))
+    with pytest.raises(ValueError, match=r"data_batch_3 is not a CIFAR-10 batch: .*system is not allowed"):
+        load_source({"kind": "cifar10", "root": str(tmp_path), "verify_checksums": False})
+    assert not marker.exists()
 
 
 def test_image_folder_loader_reads_class_folders_as_gray3_min_max(tmp_path):

@@ -68,7 +68,7 @@ class TrainingState:
 
     def save(self, *, epoch: int, step: int, history: list[dict], model: nn.Module, optimizer, scheduler,
              generator: torch.Generator) -> None:  # fmt: skip
-        sched = dict(scheduler.state_dict())
+        sched = dict(scheduler.state_dict()) if scheduler is not None else {}
         if isinstance(sched.get("milestones"), collections.Counter):  # MultiStepLR; Counter is not a weight
             sched["milestones"] = dict(sched["milestones"])
         state = {
@@ -89,7 +89,8 @@ class TrainingState:
         sched = dict(state["scheduler"])
         if isinstance(sched.get("milestones"), dict):
             sched["milestones"] = collections.Counter(sched["milestones"])
-        scheduler.load_state_dict(sched)
+        if scheduler is not None:
+            scheduler.load_state_dict(sched)
         generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
 

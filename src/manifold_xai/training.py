@@ -63,16 +63,18 @@ def train_btcvae(
     reg_anneal_steps: int,
     generator: torch.Generator,
     device: torch.device,
+    resume: TrainingState | None = None,
 ) -> list[dict]:
-    """Train a VAE with the β-TCVAE objective (Adam). Returns one record per epoch (mean loss terms)."""
+    """Train a VAE with the β-TCVAE objective (Adam). Returns one record per epoch (mean loss terms).
+    ``resume``: save the state every epoch and continue from a saved one (as ``_fit``)."""
     x_all = torch.from_numpy(images)
     n = len(x_all)
     if n < 2:
         raise ValueError("β-TCVAE training needs at least 2 images")
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     model.to(device).train()
-    history, step = [], 0
-    for epoch in range(epochs):
+    history, step, start = _resume(resume, model, opt, None, generator)
+    for epoch in range(start, epochs):
         sums: dict[str, float] = {}
         batches = 0
         for idx in minibatches(n, batch_size, generator):
@@ -82,7 +84,7 @@ def train_btcvae(
             recon, mean, logvar, z = model(x)
             anneal = min(1.0, step / reg_anneal_steps) if reg_anneal_steps > 0 else 1.0
             loss, parts = btcvae_loss(recon, x, mean, logvar, z, n, alpha, beta, gamma, anneal)
-            _check_finite(loss, "β-TCVAE", step)
+            _check_finite(loss, "β-TCVAE", step, _kept(resume, history))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -96,12 +98,34 @@ def train_btcvae(
             **{k: v / max(batches, 1) for k, v in sums.items()},
         }
         history.append(record)
+        _save(resume, epoch + 1, step, history, model, opt, None, generator)
         if epoch == 0 or (epoch + 1) % max(1, epochs // 10) == 0 or epoch + 1 == epochs:
             log.info(
                 "vae epoch %d/%d %s", epoch + 1, epochs, {k: round(v, 3) for k, v in record.items()}
             )
     model.eval()
     return history
+
+
+def _resume(resume, model, opt, sched, generator) -> tuple[list[dict], int, int]:
+    """``(history, step, first epoch)``: a saved state put back into the loop's objects, or a fresh start."""
+    state = resume.load() if resume is not None else None
+    if state is None:
+        return [], 0, 0
+    TrainingState.restore(state, model=model, optimizer=opt, scheduler=sched, generator=generator)
+    model.train()
+    return list(state["history"]), state["step"], state["epoch"]
+
+
+def _save(resume, epoch, step, history, model, opt, sched, generator) -> None:
+    if resume is not None:
+        resume.save(epoch=epoch, step=step, history=history, model=model, optimizer=opt, scheduler=sched,
+                    generator=generator)  # fmt: skip
+
+
+def _kept(resume, history):
+    """Where the last good state is, once an epoch has been saved."""
+    return resume.path if resume is not None and history else None
 
 
 def _fit(
@@ -130,13 +154,8 @@ def _fit(
     (same minibatch order, dropout masks and attacks as an uninterrupted run)."""
     x_all, y_all = torch.from_numpy(images), torch.from_numpy(labels)
     model.to(device).train()
-    history, step, start = [], 0, 0
-    state = resume.load() if resume is not None else None
-    if state is not None:
-        TrainingState.restore(state, model=model, optimizer=opt, scheduler=sched, generator=generator)
-        history, step, start = list(state["history"]), state["step"], state["epoch"]
-        model.train()
-    elif on_step is not None:
+    history, step, start = _resume(resume, model, opt, sched, generator)
+    if start == 0 and on_step is not None:
         on_step(0, 0, model)
     if start and target_train_accuracy is not None and history[-1][accuracy_key] >= target_train_accuracy:
         start = epochs  # it had already stopped early
@@ -148,7 +167,7 @@ def _fit(
                 x = perturb(x, y)
             logits = model(x)
             loss = F.cross_entropy(logits, y)
-            _check_finite(loss, name, step, resume.path if resume is not None and history else None)
+            _check_finite(loss, name, step, _kept(resume, history))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -168,9 +187,7 @@ def _fit(
         history.append(record)
         log.info("%s epoch %d/%d loss %.4f %s %.4f", name, epoch + 1, epochs, record["loss"], accuracy_key,
                  record[accuracy_key])  # fmt: skip
-        if resume is not None:
-            resume.save(epoch=epoch + 1, step=step, history=history, model=model, optimizer=opt, scheduler=sched,
-                        generator=generator)  # fmt: skip
+        _save(resume, epoch + 1, step, history, model, opt, sched, generator)
         if target_train_accuracy is not None and record[accuracy_key] >= target_train_accuracy:
             break
     model.eval()
@@ -227,6 +244,7 @@ def train_autoencoder(
     lr_schedule: str,
     generator: torch.Generator,
     device: torch.device,
+    resume: TrainingState | None = None,
 ) -> list[dict]:
     """Train a deterministic autoencoder with the mean L1 reconstruction loss and Adam (PAPER.md §1.3:
     lr 1e-4; the paper's text anneals it with a cosine schedule, its code keeps it constant). Returns
@@ -235,13 +253,13 @@ def train_autoencoder(
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = lr_scheduler(opt, lr_schedule, epochs) if lr_schedule != "constant" else None
     model.to(device).train()
-    history, step = [], 0
-    for epoch in range(epochs):
+    history, step, start = _resume(resume, model, opt, sched, generator)
+    for epoch in range(start, epochs):
         loss_sum, seen = 0.0, 0
         for idx in minibatches(len(x_all), batch_size, generator):
             x = x_all[idx].to(device)
             loss = F.l1_loss(model(x), x)
-            _check_finite(loss, "autoencoder", step)
+            _check_finite(loss, "autoencoder", step, _kept(resume, history))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -251,6 +269,7 @@ def train_autoencoder(
         if sched is not None:
             sched.step()
         history.append({"epoch": epoch + 1, "step": step, "l1": loss_sum / max(seen, 1)})
+        _save(resume, epoch + 1, step, history, model, opt, sched, generator)
         if epoch == 0 or (epoch + 1) % max(1, epochs // 10) == 0 or epoch + 1 == epochs:
             log.info("autoencoder epoch %d/%d l1 %.4f", epoch + 1, epochs, history[-1]["l1"])
     model.eval()

@@ -148,29 +148,74 @@ def load_emnist_source(
 def load_cifar10_source(
     root: str, download: bool = False, image_size: int = 32, verify_checksums: bool = True
 ) -> SourceData:
-    """CIFAR-10 via ``torchvision.datasets.CIFAR10`` (the python pickles under
-    ``root/cifar-10-batches-py``): 50000 train and 10000 test RGB images, ``(n, 3, s, s)`` in [0, 1].
-    ``verify_checksums: false`` accepts batch files whose MD5 differs from the official archive's (a
-    re-packed copy; the tests' tiny files) as long as every file is there."""
+    """CIFAR-10, the python version (``root/cifar-10-batches-py/{data_batch_1..5,test_batch}``): 50000
+    train and 10000 test RGB images, ``(n, 3, s, s)`` in [0, 1]. ``download: true`` fetches and checks the
+    official archive with torchvision's downloader; ``verify_checksums`` compares each batch file's MD5
+    with torchvision's list (``false``: a re-packed copy, the tests' tiny files).
+
+    The batches are pickles, so they are read here with an unpickler that admits only what a batch holds
+    (dicts, lists, strings, numpy arrays) instead of torchvision's plain ``pickle.load``: a tampered file
+    cannot run code."""
+    from pathlib import Path
+
     from torchvision.datasets import CIFAR10
+    from torchvision.datasets.utils import check_integrity, download_and_extract_archive
 
-    dataset_class = CIFAR10
-    if not verify_checksums:
-
-        class CIFAR10Unverified(CIFAR10):
-            def _check_integrity(self) -> bool:
-                from pathlib import Path
-
-                folder = Path(self.root) / self.base_folder
-                return all((folder / name).is_file() for name, _ in self.train_list + self.test_list)
-
-            def _load_meta(self) -> None:  # the class names are not used; only the labels are
-                self.classes = [str(i) for i in range(10)]
-                self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
-
-        dataset_class = CIFAR10Unverified
-    parts = _torchvision_split(dataset_class, root, download, "CIFAR-10")
+    base = Path(root).expanduser()
+    folder = base / CIFAR10.base_folder
+    if download and not folder.is_dir():
+        download_and_extract_archive(CIFAR10.url, str(base), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
+    parts = []
+    for files in (CIFAR10.train_list, CIFAR10.test_list):
+        images, labels = [], []
+        for name, md5 in files:
+            path = folder / name
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"CIFAR-10: no CIFAR-10 data under {base} ({path} is missing). Put the python version there "
+                    f"(see README) or set `download: true` on a machine with internet access"
+                )
+            if verify_checksums and not check_integrity(str(path), md5):
+                raise ValueError(f"CIFAR-10: {path} does not match the official MD5 (set `verify_checksums: false` "
+                                 f"for a re-packed copy)")  # fmt: skip
+            batch = read_restricted_pickle(path)
+            data = batch.get("data", batch.get(b"data"))
+            batch_labels = batch.get("labels", batch.get(b"labels"))
+            if data is None or batch_labels is None:
+                raise ValueError(f"CIFAR-10: {path} has no 'data' and 'labels' entries")
+            images.append(np.asarray(data, np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+            labels.append(np.asarray(batch_labels, np.int64))
+        parts.append((np.concatenate(images), np.concatenate(labels)))
     return _from_splits(parts, image_size, 10, f"CIFAR-10 RGB resized to {image_size}x{image_size}")
+
+
+# What a CIFAR-10 batch pickle may reference: numpy's array reconstruction, nothing else.
+_PICKLE_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+}  # fmt: skip
+
+
+def read_restricted_pickle(path) -> dict:
+    """A pickled dict of plain values and numpy arrays; any other global (a class, ``os.system``, ...)
+    raises ``ValueError`` naming the file."""
+    import pickle
+
+    class Restricted(pickle.Unpickler):
+        def find_class(self, module, name):
+            if (module, name) in _PICKLE_GLOBALS:
+                return super().find_class(module, name)
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed")
+
+    try:
+        with open(path, "rb") as fh:
+            obj = Restricted(fh, encoding="latin1").load()
+    except (pickle.UnpicklingError, EOFError, AttributeError, ValueError) as e:
+        raise ValueError(f"{path} is not a CIFAR-10 batch: {e}") from e
+    if not isinstance(obj, dict):
+        raise ValueError(f"{path} is not a CIFAR-10 batch: a pickled {type(obj).__name__}, not a dict")
+    return obj
 
 
 def load_image_folder_source(
