@@ -124,3 +124,56 @@ def test_a_killed_manifold_training_resumes_to_the_same_model(tmp_path, kind):
     resumed = _manifold_run(kind, state)
     for name, value in reference.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[name]), name
+
+
+def test_a_sigkilled_classifier_job_resumes_to_the_same_model_and_checkpoints(tmp_path):
+    """The real rule script, killed with SIGKILL once it has saved an epoch, then run again, writes the
+    same model and checkpoint files as an uninterrupted run."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_bad_input import CLASSIFIER, _digits_data
+
+    from manifold_xai.store import sha256_path
+
+    _digits_data(tmp_path / "data.zarr", n=400)
+    params = {"classifier": {**CLASSIFIER, "epochs": 4, "batch_size": 8,
+                             "checkpoints": [{"until": None, "every": 10}]}, "device": "cpu"}  # fmt: skip
+
+    def job(out):
+        return (f"import sys; sys.path[:0] = {[str(p) for p in sys.path if p]!r}\n"
+                "from rule_harness import run_rule\n"
+                f"status, err = run_rule('train_classifier', input={{'data': {str(tmp_path / 'data.zarr')!r}}}, "
+                f"output={{'model': {str(out / 'model.pt')!r}, 'metrics': {str(out / 'metrics.json')!r}, "
+                f"'checkpoints': {str(out / 'checkpoints')!r}}}, params={params!r}, "
+                "wildcards={'dataset': 'd', 'seed': '0', 'regime': 'standard'}, "
+                f"log={str(out / 'job.log')!r})\n"
+                "sys.stderr.write(err); sys.exit(status)\n")  # fmt: skip
+
+    def run(out):
+        out.mkdir()
+        return subprocess.run([sys.executable, "-c", job(out)], capture_output=True, text=True, timeout=300)
+
+    assert run(tmp_path / "clean").returncode == 0
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", job(killed)], stderr=subprocess.DEVNULL)
+    state = killed / ".resume" / "state.pt"
+    deadline = time.monotonic() + 120
+    while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert state.exists() and not (killed / "model.pt").exists()
+    epoch = torch.load(state, weights_only=True)["epoch"]
+    assert 1 <= epoch < 4
+    (killed / "job.log").unlink()
+    result = subprocess.run([sys.executable, "-c", job(killed)], capture_output=True,
+                            text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"resuming from {state}: epoch {epoch}" in (killed / "job.log").read_text()
+    assert not (killed / ".resume").exists()
+    for name in ("model.pt", "checkpoints"):
+        assert sha256_path(killed / name) == sha256_path(tmp_path / "clean" / name), name
