@@ -126,14 +126,14 @@ def test_bad_config_is_rejected_before_any_job_runs(tmp_path):
 
 
 def test_same_config_and_seed_give_bitwise_identical_stores(tiny_run, tmp_path):
-    """Re-running the generated data, tangent spaces, a classifier (with its checkpoints) and its
+    """Re-running the generated data, tangent spaces, the standard classifier (with its checkpoints) and its
     attributions from scratch on CPU reproduces every byte."""
     workdir, _ = tiny_run
     copy = tmp_path / "copy"
     shutil.copytree(workdir, copy, symlinks=True)
     run = "results/digits/seed0"
-    targets = [f"{run}/data.zarr", f"{run}/tangent.zarr", f"{run}/classifier/adversarial/model.pt",
-               f"{run}/classifier/adversarial/checkpoints", f"{run}/attributions/adversarial.zarr"]  # fmt: skip
+    targets = [f"{run}/data.zarr", f"{run}/tangent.zarr", f"{run}/classifier/standard/model.pt",
+               f"{run}/classifier/standard/checkpoints", f"{run}/attributions/standard.zarr"]  # fmt: skip
     before = {t: sha256_path(copy / t) for t in targets}
     result = snakemake(copy, *targets, "--forcerun", "sample_dataset")
     assert result.returncode == 0, result.stderr[-3000:]
