@@ -1,16 +1,13 @@
 """Rule upsample_manifold: the base dataset's decoder followed by bilinear upsampling (MNIST256)."""
 
-import torch
-
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model, save_model
 from manifold_xai.models.upsampled import UpsampledDecoder
 
 
 def main(job):
-    payload = torch.load(job.input.base, map_location="cpu", weights_only=True)
     base = load_model(job.input.base, expect="burgess_vae")
-    kwargs = {"base_class": payload["class"], "base_kwargs": payload["kwargs"],
+    kwargs = {"base_class": "burgess_vae", "base_kwargs": base.constructor_kwargs(),
               "image_size": job.params["upsample"]["image_size"]}  # fmt: skip
     model = UpsampledDecoder(**kwargs)
     model.base.load_state_dict(base.state_dict())

@@ -48,9 +48,16 @@ class TrainingState:
         self.fingerprint = fingerprint
         self.extra = extra or dict
         self.path = self.directory / "state.pt"
+        self._loaded: dict | None = None  # the state read at start-up (the job and its loop both ask)
 
     def load(self) -> dict | None:
-        """The saved state if there is one for this fingerprint; a stale or unreadable state is removed."""
+        """The saved state if there is one for this fingerprint; a stale or unreadable state is removed.
+        Read once: later calls return the same state until the next ``save`` or ``clear``."""
+        if self._loaded is None:
+            self._loaded = {"state": self._read()}
+        return self._loaded["state"]
+
+    def _read(self) -> dict | None:
         if not self.path.is_file():
             return None
         try:
@@ -80,6 +87,7 @@ class TrainingState:
         self.directory.mkdir(parents=True, exist_ok=True)
         with atomic_path(self.path) as tmp:
             torch.save(state, tmp)
+        self._loaded = None
 
     @staticmethod
     def restore(state: dict, *, model: nn.Module, optimizer, scheduler, generator: torch.Generator) -> None:
@@ -96,3 +104,4 @@ class TrainingState:
 
     def clear(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+        self._loaded = None

@@ -8,6 +8,7 @@ the v3 format; arrays carry ``dimension_names`` so that ``xarray.open_zarr`` rea
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -21,12 +22,6 @@ import zarr
 DIGEST_CHUNK = 1 << 20
 # Files that are not content: Snakemake writes this marker into directory outputs after a job ends.
 DIGEST_IGNORED = frozenset({".snakemake_timestamp"})
-
-
-def glob_escape(name: str) -> str:
-    import glob
-
-    return glob.escape(name)
 
 
 def _tmp_sibling(path: Path) -> Path:
@@ -50,7 +45,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_sibling(path)
     # Leftovers of killed writers of the same artifact (Snakemake runs one job per output at a time).
-    for stale in path.parent.glob(f".{glob_escape(path.name)}.tmp-*"):
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.tmp-*"):
         _remove(stale)
     try:
         yield tmp
