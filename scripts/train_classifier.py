@@ -1,8 +1,6 @@
 """Rule train_classifier: train a classifier on the generated training set in one regime
 (standard, adversarial or random_labels), saving checkpoints on the tracking schedule."""
 
-from pathlib import Path
-
 import torch
 
 from manifold_xai.checkpoints import checkpoint_directory
@@ -11,7 +9,6 @@ from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.jobs import run_job
 from manifold_xai.models.classifiers import build_classifier, load_pretrained
 from manifold_xai.models.io import save_model
-from manifold_xai.resume import TrainingState, fingerprint
 from manifold_xai.store import write_json
 from manifold_xai.training import (
     accuracy,
@@ -50,9 +47,7 @@ def main(job):
     max_steps = r["epochs"] * steps_per_epoch(len(train_x), r["batch_size"])
     schedule = tracking_steps(max_steps, p["checkpoints"])
     # Killed mid-training, the job resumes from the end of its last epoch (state beside the outputs).
-    inputs = [str(f) for f in job.input if str(f).endswith(".prov.json")]
-    resume = TrainingState(Path(job.output.model).parent / ".resume", fingerprint(job.params, inputs),
-                           extra=lambda: {"checkpoints": dict(checkpoints.saved)})  # fmt: skip
+    resume = job.training_state(extra=lambda: {"checkpoints": dict(checkpoints.saved)})
     saved = (resume.load() or {}).get("checkpoints", {})
     common = {"epochs": r["epochs"], "lr": r["lr"], "batch_size": r["batch_size"], "lr_gamma": r["lr_gamma"],
               "generator": generator, "device": job.device, "resume": resume}  # fmt: skip

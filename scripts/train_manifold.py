@@ -1,8 +1,6 @@
 """Rule train_manifold: fit the manifold model on the source's training images: the β-TCVAE
 (``model: btcvae``) or the deterministic conv autoencoder (``model: autoencoder``, reconstructive)."""
 
-from pathlib import Path
-
 import torch
 
 from manifold_xai.data.dataset_store import read_dataset
@@ -11,7 +9,6 @@ from manifold_xai.jobs import run_job
 from manifold_xai.models.autoencoder import ConvAutoEncoder
 from manifold_xai.models.io import save_model
 from manifold_xai.models.vae import BurgessVAE
-from manifold_xai.resume import TrainingState, fingerprint
 from manifold_xai.store import write_json
 from manifold_xai.training import train_autoencoder, train_btcvae
 
@@ -21,8 +18,7 @@ def main(job):
     images, _, _ = read_dataset(job.input.source).part(TRAIN)
     generator = torch.Generator().manual_seed(job.seed("manifold"))
     # Killed mid-training, the job resumes from the end of its last epoch (state beside the model).
-    inputs = [str(f) for f in job.input if str(f).endswith(".prov.json")]
-    resume = TrainingState(Path(job.output.model).parent / ".resume", fingerprint(job.params, inputs))
+    resume = job.training_state()
     common = {"epochs": p["epochs"], "lr": p["lr"], "batch_size": p["batch_size"], "generator": generator,
               "device": job.device, "resume": resume}  # fmt: skip
     if p["model"] == "btcvae":

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from manifold_xai import provenance
+from manifold_xai.resume import TrainingState, fingerprint
 from manifold_xai.runtime import (
     derive_seed,
     describe_device,
@@ -70,6 +71,12 @@ class Job:
             self._device = resolve_device(self.params.get("device", "auto"))
             log.info("device: %s", describe_device(self._device))
         return self._device
+
+    def training_state(self, extra=None) -> TrainingState:
+        """The resumable-training state of this job, beside its ``model`` output (``.resume/``), keyed by
+        the job's params and its inputs' provenance sidecars (see ``manifold_xai.resume``)."""
+        sidecars = [str(p) for p in self.input if provenance.is_sidecar(str(p))]
+        return TrainingState(Path(self.output.model).parent / ".resume", fingerprint(self.params, sidecars), extra)
 
     def declared_artifacts(self) -> list[str]:
         outputs = [str(p) for p in self.output]

@@ -125,10 +125,8 @@ class VGG16(nn.Module):
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
                 nn.init.zeros_(m.bias)
-        # Captum and torch.func need out-of-place activations.
-        for m in self.modules():
-            if isinstance(m, nn.ReLU):
-                m.inplace = False
+            elif isinstance(m, nn.ReLU):
+                m.inplace = False  # Captum and torch.func need out-of-place activations
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
