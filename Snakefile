@@ -19,13 +19,19 @@ include: "workflow/rules/classifier.smk"
 include: "workflow/rules/attribution.smk"
 include: "workflow/rules/alignment.smk"
 include: "workflow/rules/curves.smk"
+include: "workflow/rules/tangent_sources.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/roar.smk"
+include: "workflow/rules/sanity.smk"
+include: "workflow/rules/study.smk"
 
 
 wildcard_constraints:
     dataset="[A-Za-z][A-Za-z0-9_]*",
     seed=r"\d+",
     regime="[a-z_]+",
+    source="vae|local_pca",
+    method="[a-z_]+",
 
 
 rule all:

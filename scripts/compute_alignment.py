@@ -10,8 +10,8 @@ from manifold_xai.tangent import prepare_decoder
 
 def main(job):
     labels = read_rows(job.input.data, "labels", test_rows(job.input.data, job.params["n_test"]))
-    decoder = None
-    if open_store(job.input.tangent).attrs.get("projection") == "matrix_free":
+    decoder, tangent_attrs = None, open_store(job.input.tangent).attrs
+    if tangent_attrs.get("projection") == "matrix_free":
         decoder = prepare_decoder(load_model(job.input.manifold, job.device)).decode
     ds = alignment_dataset(
         job.input.tangent, job.input.attributions, labels=labels,
@@ -19,7 +19,7 @@ def main(job):
         decoder=decoder, lsqr=job.params["lsqr"], device=job.device, dask_address=job.params["dask"]["address"],
     )  # fmt: skip
     ds.attrs.update({"dataset": job.wildcards["dataset"], "seed": int(job.wildcards["seed"]),
-                     "regime": job.wildcards["regime"]})  # fmt: skip
+                     "regime": job.wildcards["regime"], "tangent_source": tangent_attrs.get("tangent_source", "vae")})  # fmt: skip
     with atomic_path(job.output.store) as tmp:
         ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
     job.metrics = {"mean_fraction": {str(m): float(ds["fraction"].sel({"method": m}).mean()) for m in ds["method"].values},

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from manifold_xai.attributions import attribute
+from manifold_xai.attributions import attribute_each
 from manifold_xai.data.dataset_store import read_rows, test_rows
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
@@ -16,11 +16,7 @@ def main(job):
     model = load_model(job.input.model, job.device)
     seed = job.seed(f"attributions/{job.wildcards['regime']}")
     # One pass per method so each method gets its own batch size; the predicted class is the same.
-    results = {}
-    for name, params in methods.items():
-        attr, predicted = attribute(model, images, {name: params}, device=job.device,
-                                    batch_size=params["batch_size"], seed=seed)  # fmt: skip
-        results[name] = attr[0]
+    results, predicted = attribute_each(model, images, methods, device=job.device, seed=seed)
     with atomic_path(job.output.store) as tmp:
         group = create_store(tmp, {"methods": list(methods), "method_params": methods,
                                    "target": "predicted class logit"})  # fmt: skip

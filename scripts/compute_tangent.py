@@ -5,6 +5,7 @@ import logging
 import math
 
 from manifold_xai.data.dataset_store import read_rows, store_attrs, test_rows
+from manifold_xai.data.torus import TorusRenderer
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
 from manifold_xai.tangent import prepare_decoder, write_tangent_store
@@ -17,7 +18,9 @@ def main(job):
     index = test_rows(job.input.data, job.params["n_test"])
     latents = read_rows(job.input.data, "latents", index)
     image_shape = tuple(store_attrs(job.input.data)["image_shape"])
-    decoder = prepare_decoder(load_model(job.input.manifold, job.device))
+    model = load_model(job.input.manifold, job.device)
+    source = "exact" if isinstance(model, TorusRenderer) else "vae"  # the renderer's Jacobian is exact
+    decoder = prepare_decoder(model)
     k_times_d = latents.shape[1] * math.prod(image_shape)
     matrix_free = p["projection"] == "matrix_free" or (
         p["projection"] == "auto" and k_times_d > p["matrix_free_above"]
@@ -26,7 +29,7 @@ def main(job):
         job.output.store, decoder.decode, latents, index, image_shape, device=job.device,
         rtol=p["rank_rtol"], method=p["orthonormalisation"], rank_rule=p["rank_rule"],
         batch_size=None if p["batch_size"] == "auto" else p["batch_size"], chunk_mb=p["chunk_mb"],
-        storage_dtype=p["storage_dtype"], matrix_free=matrix_free,
+        storage_dtype=p["storage_dtype"], matrix_free=matrix_free, attrs={"tangent_source": source},
     )  # fmt: skip
     degenerate = job.metrics.get("rank_counts", {}).get("0", 0)
     if degenerate:  # e.g. an autoencoder whose ReLUs are all off at E(x): every fraction there is 0

@@ -1,4 +1,5 @@
-"""Rule prepare_source: load the dataset's source images into ``source.zarr`` (images, labels, split)."""
+"""Rule prepare_source: load the dataset's source images into ``source.zarr`` (images, labels, split; and
+latents for a source on a known manifold)."""
 
 import numpy as np
 
@@ -11,10 +12,9 @@ def main(job):
     src = load_source(job.params["source"])
     attrs = {"description": src.description, "n_classes": src.n_classes,
              "image_shape": list(src.images.shape[1:]), "source": job.params["source"]}  # fmt: skip
-    empty_latents = np.zeros((len(src.images), 0), np.float32)
-    write_dataset(
-        job.output.store, Dataset(src.images, src.labels, empty_latents, src.split, attrs)
-    )
+    # Real images have no latents; a known manifold's source (torus) keeps each image's coordinates.
+    latents = np.zeros((len(src.images), 0), np.float32) if src.latents is None else src.latents
+    write_dataset(job.output.store, Dataset(src.images, src.labels, latents, src.split, attrs))
     job.metrics = {"n": len(src.images), "n_test": int((src.split == 1).sum())}
 
 

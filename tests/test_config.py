@@ -74,6 +74,23 @@ def _with(path: str, value):
         ("datasets.xray", {"source": {"kind": "image_folder", "root": "x", "image_size": [32, 32], "color": "gray"}, "approach": "reconstructive",
           "manifold": {"model": "autoencoder", "latent_channels": 80, "stride": 2}}, "datasets.xray.manifold.latent_channels: 20480 must be smaller than the image dimension 1024"),
         ("datasets.digits.source", {"kind": "image_folder", "root": "x", "colour": "rgb"}, "unknown key 'datasets.digits.source.colour'"),
+        ("datasets.digits.approach", "analytic", "datasets.digits.approach: analytic needs a source on a known manifold (kind torus)"),
+        ("datasets.digits.tangent_sources", {"sources": ["exact"]}, "exact tangent spaces exist only for the analytic approach"),
+        ("datasets.digits.tangent_sources", {"sources": ["vae", "pca"]}, "datasets.digits.tangent_sources.sources"),
+        ("datasets.digits.tangent_sources", {"sources": ["local_pca"], "local_pca": {"neighbours": 5}},
+         "datasets.digits.tangent_sources.local_pca.neighbours: 5 neighbours cannot span k = 10 directions"),
+        ("datasets.t", {"source": {"kind": "torus", "orbit": 0.7}, "approach": "analytic"}, "datasets.t.source.orbit"),
+        ("datasets.digits.roar", {"methods": ["gradient", "lrp"]}, "datasets.digits.roar.methods: ['lrp'] are neither configured"),
+        ("datasets.digits.roar", {"fractions": [1.0]}, "datasets.digits.roar.fractions.0"),
+        ("datasets.digits.sanity", {"seeds": [7]}, "datasets.digits.sanity.seeds: [7] are not seeds of 'digits'"),
+        ("datasets.digits.sanity", {"modes": ["top_down"]}, "datasets.digits.sanity.modes.0"),
+        ("study", {"tasks": [{"name": "MNIST 1", "protocol": "tangent_vs_orthogonal", "dataset": "mnist"}]},
+         "study.tasks.0.dataset: no dataset 'mnist'"),
+        ("study", {"tasks": [{"name": "M", "protocol": "fixed_pair", "dataset": "digits", "method_b": "lrp"}]},
+         "study.tasks.0: methods ['lrp'] are not configured"),
+        ("theorem1", {"d": 1}, "theorem1.d: 1 is less than the minimum of 2"),
+        ("datasets.t", {"source": {"kind": "torus"}, "approach": "analytic", "tangent_sources": {"sources": ["vae"]},
+                        "manifold": {"model": "autoencoder"}}, "the vae source of an analytic dataset is a β-TCVAE"),
     ],
 )  # fmt: skip
 def test_bad_config_is_rejected_naming_the_key(path, value, message):
@@ -101,3 +118,15 @@ def test_an_mnist_source_gets_its_defaults():
         "download": False,
         "image_size": 32,
     }
+
+
+def test_tangent_sources_put_the_dataset_own_source_first():
+    from manifold_xai.config import local_pca_k, tangent_sources
+
+    torus = {"source": {"kind": "torus"}, "approach": "analytic",
+             "tangent_sources": {"sources": ["local_pca", "vae", "exact"], "local_pca": {"neighbours": 4}}}  # fmt: skip
+    cfg = validate_config(_with("datasets.t", torus), SCHEMA)
+    assert tangent_sources(cfg, "t") == ["exact", "local_pca", "vae"]
+    assert tangent_sources(cfg, "digits") == ["vae"]  # default: the own source only
+    assert local_pca_k(cfg, "t") == 2 and local_pca_k(cfg, "digits") == 10
+    assert cfg["datasets"]["t"]["source"]["axes"] == [0.28, 0.12]

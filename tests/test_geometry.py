@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from manifold_xai.data.torus import label_params, render, render_jacobian, sample_params
-from manifold_xai.geometry import local_pca_tangents, principal_angles_deg
+from manifold_xai.geometry import local_pca_tangents, nearest_neighbours, principal_angles_deg
 from manifold_xai.tangent import fraction_in_tangent_space, orthonormal_basis
 
 
@@ -56,8 +56,29 @@ def test_local_pca_recovers_the_exact_tangent_space_on_a_dense_sample():
     reference = render(torch.tensor(sample_params(6000, seed=4), dtype=torch.float64)).reshape(6000, -1).numpy()
     queries = torch.tensor(sample_params(20, seed=5), dtype=torch.float64)
     exact, _, _ = orthonormal_basis(render_jacobian(queries))
-    estimate = local_pca_tangents(render(queries).reshape(20, -1).numpy(), reference, k=2, neighbours=8)
+    estimate, values = local_pca_tangents(render(queries).reshape(20, -1).numpy(), reference, k=2, neighbours=8)
+    assert estimate.shape == (20, 2, 1024) and (np.diff(values, axis=1) <= 0).all()
     angles = principal_angles_deg(estimate, exact.numpy())
     assert np.median(angles[:, 1]) < 25  # largest angle, typical point
-    sparse = local_pca_tangents(render(queries).reshape(20, -1).numpy(), reference[:60], k=2, neighbours=8)
+    sparse, _ = local_pca_tangents(render(queries).reshape(20, -1).numpy(), reference[:60], k=2, neighbours=8)
     assert np.median(principal_angles_deg(sparse, exact.numpy())[:, 1]) > np.median(angles[:, 1])
+
+
+def test_blocked_nearest_neighbours_match_a_full_distance_matrix_and_skip_the_query_itself():
+    rng = np.random.default_rng(6)
+    reference = rng.standard_normal((300, 50)).astype(np.float32)
+    queries = np.concatenate([reference[:3], rng.standard_normal((7, 50)).astype(np.float32)])
+    idx = nearest_neighbours(queries, reference, m=5, batch_size=4)
+    full = ((queries[:, None].astype(np.float64) - reference[None]) ** 2).sum(-1)
+    full[np.arange(3), np.arange(3)] = np.inf  # a query in the reference set is not its own neighbour
+    np.testing.assert_array_equal(idx, np.argsort(full, axis=1)[:, :5])
+
+
+def test_principal_angles_respect_ranks_and_differing_dimensions():
+    q = np.linalg.qr(np.random.default_rng(1).standard_normal((10, 4)))[0].T
+    wide = q[None, :3]  # a 3-dimensional space containing the 2-dimensional one
+    np.testing.assert_allclose(principal_angles_deg(q[None, :2], wide), [[0, 0]], atol=1e-6)
+    zero_padded = np.concatenate([q[None, :1], np.zeros((1, 1, 10))], axis=1)  # rank 1 of 2 rows
+    angles = principal_angles_deg(zero_padded, q[None, 1:3], rank_a=[1])
+    np.testing.assert_allclose(angles[:, 0], 90, atol=1e-6)
+    assert np.isnan(angles[0, 1])  # one angle for a rank-1 space

@@ -32,6 +32,7 @@ EXPECTED = {
     "emnist_rec": ("emnist", "reconstructive", 15, (1, 32, 32)),
     "cifar_rec": ("cifar10", "reconstructive", 10, (3, 32, 32)),
     "xray": ("image_folder (class folders)", "reconstructive", 8, (3, 32, 40)),
+    "torus": ("torus", "analytic", 10, (1, 32, 32)),
 }  # fmt: skip
 
 
@@ -67,12 +68,29 @@ def tiny_config(data):
                 "tangent": {"projection": "matrix_free"},
                 **COMMON, "classifier": {**CLASSIFIER, "arch": "resnet18", "lr_schedule": "cosine"},
             },
+            "torus": {
+                "source": {"kind": "torus", "n_train": 80, "n_test": 10},
+                "approach": "analytic", "manifold": {"latent_dim": 2, "epochs": 1, "reg_anneal_steps": 10},
+                "tangent_sources": {"sources": ["exact", "vae", "local_pca"], "local_pca": {"neighbours": 6}},
+                "roar": {"methods": ["gradient", "tangent", "blurred_gradient", "random"], "fractions": [0.5],
+                         "n_train": 40, "n_test": 10, "epochs": 1, "road": {"fractions": [0.5], "orders": ["morf", "lerf"]}},
+                "sanity": {"n_test": 4},
+                **COMMON,
+            },
         },
+        "theorem1": {"d": 4, "n_train": 100, "n_test": 100, "width": 16, "epochs": 200},
+        "study": {"tasks": [
+            {"name": "MNIST 1", "protocol": "tangent_vs_orthogonal", "dataset": "torus", "quantile": 0.5, "per_class": 1},
+            {"name": "CIFAR 1", "protocol": "fixed_pair", "dataset": "torus", "n_images": 3, "method_b": "smoothgrad"},
+        ]},
     }  # fmt: skip
 
 
 TARGETS = ["results/summary/alignment.csv", "results/figures/fig3.png", "results/figures/fig4_xray_seed0.png",
-           "results/figures/fig11_mnist_up_seed0.png"]  # fmt: skip
+           "results/figures/fig11_mnist_up_seed0.png", "results/summary/tangent_accuracy.csv",
+           "results/figures/tangent_sources_torus.png", "results/summary/roar.csv", "results/figures/fig5_torus.png",
+           "results/summary/sanity.csv", "results/figures/sanity_torus.png", "results/figures/fig13_torus_seed0.png",
+           "results/summary/theorem1.json", "results/study/index.html"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +151,74 @@ def test_upsampled_dataset_keeps_the_base_samples_and_upsamples_the_decoder(sour
         assert (results / "figures" / name).stat().st_size > 1000
 
 
+def test_torus_tangent_sources_are_compared_with_the_exact_tangent_space(sources_run):
+    from manifold_xai.models.io import load_model
+    from manifold_xai.store import open_store
+
+    results = sources_run / "results"
+    accuracy = pd.read_csv(results / "summary" / "tangent_accuracy.csv")
+    assert list(accuracy.columns[:7]) == ["dataset", "seed", "source", "principal_angle_mean_deg",
+                                          "principal_angle_max_deg", "ci_low", "ci_high"]  # fmt: skip
+    rows = accuracy.set_index("source")
+    assert sorted(rows.index) == ["local_pca", "vae"] and set(rows["reference"]) == {"exact"}
+    assert ((rows["principal_angle_mean_deg"] >= 0) & (rows["principal_angle_max_deg"] <= 90)).all()
+    assert (rows["principal_angle_mean_deg"] <= rows["principal_angle_max_deg"]).all()
+    fractions = pd.read_csv(results / "summary" / "tangent_fractions.csv")
+    assert sorted(set(fractions["source"])) == ["exact", "local_pca", "vae"]
+    assert len(fractions) == 3 * 2 and np.isfinite(fractions["mean"]).all()  # 3 sources × 2 methods
+    run = results / "torus" / "seed0"
+    assert open_store(run / "tangent.zarr").attrs["tangent_source"] == "exact"
+    data = read_dataset(run / "data.zarr")
+    renderer = load_model(run / "manifold" / "model.pt", expect="torus_renderer")
+    with torch.no_grad():  # the data are the renderer's images at their latents (the angles)
+        np.testing.assert_allclose(renderer.decode(torch.from_numpy(data.latents[:4])).numpy(), data.images[:4], atol=1e-6)
+    assert (results / "figures" / "tangent_sources_torus.png").stat().st_size > 1000
+
+
+def test_roar_road_and_sanity_checks_run_on_the_torus(sources_run):
+    results = sources_run / "results"
+    roar = pd.read_csv(results / "summary" / "roar.csv")
+    assert sorted(zip(roar["method"], roar["fraction"])) == sorted(
+        [("none", 0.0)] + [(m, 0.5) for m in ("gradient", "tangent", "blurred_gradient", "random")])
+    assert roar["accuracy"].between(0, 1).all() and (roar["n_test"] == 10).all() and (roar["n_train"] == 40).all()
+    road = pd.read_csv(results / "summary" / "road.csv")
+    assert len(road) == 1 + 4 * 2 and set(road["order"]) == {"none", "morf", "lerf"}
+    sanity = pd.read_csv(results / "summary" / "sanity.csv")
+    assert set(sanity["mode"]) == {"cascading", "independent"} and set(sanity["method"]) == {"gradient", "smoothgrad", "random_tangent"}
+    random_tangent = sanity[sanity["method"] == "random_tangent"]
+    np.testing.assert_allclose(random_tangent[["spearman_abs", "spearman", "ssim"]], 1)  # unchanged: fails the check
+    np.testing.assert_allclose(random_tangent["fraction"], 1, atol=1e-4)  # ... and passes the manifold criterion
+    assert sanity.groupby("mode")["layer"].nunique().eq(4).all()  # LeNet: 4 layers with parameters
+    for name in ("fig5_torus.png", "sanity_torus.png", "fig13_torus_seed0.png", "fig8_simulation.png"):
+        assert (results / "figures" / name).stat().st_size > 1000
+
+
+def test_theorem1_and_the_study_kit_run_and_the_responses_are_analysed(sources_run):
+    import json
+
+    results = sources_run / "results"
+    theorem = json.loads((results / "summary" / "theorem1.json").read_text())
+    assert {"p_grad_in_tangent", "p_grad_orthogonal", "test_accuracy", "d", "n_test"} <= set(theorem)
+    assert theorem["d"] == 4 and theorem["n_test"] == 100
+    stimuli = json.loads((results / "study" / "stimuli.json").read_text())
+    tasks = {t["name"]: t for t in stimuli["tasks"]}
+    assert len(tasks["MNIST 1"]["cases"]) == 4 and len(tasks["CIFAR 1"]["cases"]) == 3  # 4 classes × 1; 3 images
+    assert all(c["fraction_a"] == 0 and c["fraction_b"] == 1 for c in tasks["MNIST 1"]["cases"])
+    assert "data:image/png;base64," in (results / "study" / "index.html").read_text()
+    answers = sources_run / "answers"
+    answers.mkdir(exist_ok=True)
+    choices = [{"task": t, "case": c["id"], "choice": "B"} for t in tasks for c in tasks[t]["cases"]]
+    (answers / "responses-p1.json").write_text(json.dumps({"format": "manifold-xai/study-responses/1", "choices": choices}))
+    config = yaml.safe_load((sources_run / "config.yaml").read_text())
+    config["study"]["responses"] = str(answers)
+    (sources_run / "config_responses.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(sources_run, "results/study/analysis.csv", configfile=sources_run / "config_responses.yaml")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert scheduled_jobs(result.stdout) == {"analyze_study": 1}  # the stimuli are not rebuilt
+    table = pd.read_csv(results / "study" / "analysis.csv").set_index("task")
+    assert table.loc["MNIST 1", "B"] == 4 and table.loc["CIFAR 1", "N"] == 3 and table.loc["MNIST 1", "T_B"] == 1
+
+
 def test_paper_config_dry_run_schedules_every_dataset(tmp_path):
     result = snakemake(tmp_path, "-n", configfile=REPO / "configs" / "paper.yaml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -142,3 +228,5 @@ def test_paper_config_dry_run_schedules_every_dataset(tmp_path):
     assert jobs["train_classifier"] == 10 * 3 + 5  # mnist32: 10 seeds x 3 regimes; the rest: 1 x standard
     assert jobs["reconstruct_dataset"] == 4 and jobs["sample_dataset"] == 10 and jobs["upsample_dataset"] == 1
     assert jobs["plot_fig3_all"] == 1 and jobs["plot_fig7_all"] == 1 and jobs["plot_fig11"] == 1
+    assert jobs["roar_retrain"] == 7 * 19 + 1 and jobs["road"] == 1 and jobs["sanity_checks"] == 1  # mnist32, seed 0
+    assert jobs["compute_tangent_source"] == 10 and jobs["theorem1"] == 1 and jobs["study_stimuli"] == 1

@@ -118,10 +118,11 @@ def alignment_dataset(
     basis: then ``decoder`` (latents → images) and ``lsqr`` settings are required. The Dask graph runs
     on ``threads`` local threads, or on the distributed scheduler at ``dask_address``.
     """
-    tangent = open_store(tangent_path, required=("latents",))
+    tangent = open_store(tangent_path, required=("sample_index",))
     attrib = open_store(attribution_path, required=("attribution", "predicted"))
     methods = list(attrib.attrs["methods"])
     if tangent.attrs.get("projection") == "matrix_free":
+        tangent = open_store(tangent_path, required=("latents",))
         if decoder is None or lsqr is None:
             raise ValueError(
                 f"{tangent_path} needs matrix-free projection: pass the decoder and lsqr settings"

@@ -101,8 +101,10 @@ def attribute(
     device: torch.device,
     batch_size: int,
     seed: int,
+    targets: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Attributions of ``images (n, c, h, w)`` for each method.
+    """Attributions of ``images (n, c, h, w)`` for each method, of the logit of ``targets (n,)`` or, by
+    default, of the model's predicted class.
 
     Returns ``attribution (m, n, c, h, w) float32`` in the order of ``methods`` and ``predicted (n,) int64``.
     Stochastic methods are seeded per batch from ``seed``, so results do not depend on earlier batches.
@@ -116,11 +118,26 @@ def attribute(
     predicted = np.zeros(n, dtype=np.int64)
     for start in range(0, n, batch_size):
         x = torch.from_numpy(images[start : start + batch_size]).to(device)
-        target = predict(model, x)
-        predicted[start : start + len(x)] = target.cpu().numpy()
+        prediction = predict(model, x)
+        predicted[start : start + len(x)] = prediction.cpu().numpy()
+        target = prediction if targets is None else torch.from_numpy(np.asarray(targets[start : start + len(x)])).to(device)
         for m, (name, params) in enumerate(methods.items()):
             torch.manual_seed(derive_seed(seed, name, start))
             attr = METHODS[name](model, x.clone().requires_grad_(True), target, params)
             out[m, start : start + len(x)] = attr.detach().cpu().numpy()
         log.info("attributions %d/%d", min(n, start + batch_size), n)
     return out, predicted
+
+
+def attribute_each(
+    model: nn.Module, images: np.ndarray, methods: dict[str, dict], *, device: torch.device, seed: int,
+    targets: np.ndarray | None = None,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """``attribute`` one method at a time, each with its own ``batch_size`` parameter: returns
+    ``{method: (n, c, h, w) float32}`` and ``predicted (n,)``."""
+    results, predicted = {}, np.zeros(len(images), np.int64)
+    for name, params in methods.items():
+        attr, predicted = attribute(model, images, {name: params}, device=device, batch_size=params["batch_size"],
+                                    seed=seed, targets=targets)  # fmt: skip
+        results[name] = attr[0]
+    return results, predicted

@@ -13,7 +13,8 @@ import jsonschema
 import yaml
 
 # Image channels per source kind, for checks that need the image dimension d = c · s².
-SOURCE_CHANNELS = {"digits": 1, "mnist": 1, "emnist": 1, "cifar10": 3}
+SOURCE_CHANNELS = {"digits": 1, "mnist": 1, "emnist": 1, "cifar10": 3, "torus": 1}
+TORUS_DIM = 2  # the torus source's manifold dimension (its renderer's parameters)
 
 
 class ConfigError(ValueError):
@@ -61,7 +62,9 @@ def _describe(error: jsonschema.ValidationError) -> list[str]:
         ]
     if error.validator == "oneOf" and error.context:
         # Report the branch that came closest (e.g. the source block whose `kind` matched).
-        best = jsonschema.exceptions.best_match(error.context)
+        # A block that may be null (`roar: null`) and is given: the object branch's errors say what is wrong.
+        context = [e for e in error.context if not (e.validator == "type" and e.validator_value == "null")]
+        best = jsonschema.exceptions.best_match(context or error.context)
         return _describe(best)
     if error.validator == "required":
         return [f"missing key at {where}: {error.message}"]
@@ -140,6 +143,8 @@ def latent_dim(config: dict, name: str) -> int | None:
     ds = config["datasets"][name]
     if ds["approach"] == "upsampled":
         return latent_dim(config, ds["upsample"]["base"])
+    if ds["approach"] == "analytic":
+        return TORUS_DIM
     m = ds["manifold"]
     if m["model"] == "btcvae":
         return m["latent_dim"]
@@ -151,19 +156,88 @@ def dataset_seeds(config: dict, name: str) -> list[int]:
     return config["datasets"][name]["seeds"] or config["seeds"]
 
 
+def own_tangent_source(config: dict, name: str) -> str:
+    """The tangent source of the dataset's own manifold (``tangent.zarr``): the renderer's exact Jacobian
+    for an analytic dataset, the decoder's (``vae``) otherwise."""
+    return "exact" if config["datasets"][name]["approach"] == "analytic" else "vae"
+
+
+def tangent_sources(config: dict, name: str) -> list[str]:
+    """The dataset's tangent sources, its own first, then the others in config order."""
+    own = own_tangent_source(config, name)
+    listed = config["datasets"][name]["tangent_sources"]["sources"] or []
+    return [own] + [s for s in listed if s != own]
+
+
+def local_pca_k(config: dict, name: str) -> int | None:
+    """k of the dataset's local-PCA tangent spaces: configured, or the dataset's own manifold's k."""
+    return config["datasets"][name]["tangent_sources"]["local_pca"]["k"] or latent_dim(config, name)
+
+
 MIN_IMAGE_SIZE = {"lenet": 6, "simplenet": 1, "vgg16": 32, "resnet18": 32}
 
 
+ROAR_SPECIAL_METHODS = ("tangent", "blurred_gradient", "random")  # not attribution methods
+
+
+def evaluation_seeds(config: dict, name: str, block: str) -> list[int]:
+    """The seeds of dataset ``name`` that run the ``roar`` or ``sanity`` block (default: the first)."""
+    return config["datasets"][name][block]["seeds"] or dataset_seeds(config, name)[:1]
+
+
+def _evaluation_errors(config: dict, name: str) -> list[str]:
+    ds, at, errors = config["datasets"][name], f"datasets.{name}", []
+    for block in ("roar", "sanity"):
+        if ds[block] is None:
+            continue
+        if "standard" not in ds["classifier"]["regimes"]:
+            errors.append(f"{at}.{block}: needs the standard regime in classifier.regimes")
+        extra = sorted(set(evaluation_seeds(config, name, block)) - set(dataset_seeds(config, name)))
+        if extra:
+            errors.append(f"{at}.{block}.seeds: {extra} are not seeds of {name!r}")
+    if ds["roar"] is not None:
+        unknown = [m for m in ds["roar"]["methods"] if m not in ds["attributions"] and m not in ROAR_SPECIAL_METHODS]
+        if unknown:
+            errors.append(f"{at}.roar.methods: {unknown} are neither configured under {at}.attributions "
+                          f"({sorted(ds['attributions'])}) nor one of {list(ROAR_SPECIAL_METHODS)}")  # fmt: skip
+    return errors
+
+
+def _study_errors(config: dict) -> list[str]:
+    study, errors = config.get("study"), []
+    if study is None:
+        return errors
+    names = [t["name"] for t in study["tasks"]]
+    if len(set(names)) < len(names):
+        errors.append(f"study.tasks: task names must be unique, got {names}")
+    for i, task in enumerate(study["tasks"]):
+        at, ds = f"study.tasks.{i}", config["datasets"].get(task["dataset"])
+        if ds is None:
+            errors.append(f"{at}.dataset: no dataset {task['dataset']!r} in this config ({sorted(config['datasets'])})")
+            continue
+        if "standard" not in ds["classifier"]["regimes"]:
+            errors.append(f"{at}.dataset: {task['dataset']!r} does not run the standard regime")
+        needed = {"tangent_vs_orthogonal": ["gradient"], "method_pairs": task["methods"],
+                  "fixed_pair": [task["method_a"], task["method_b"]]}[task["protocol"]]  # fmt: skip
+        missing = [m for m in needed if m not in ds["attributions"]]
+        if missing:
+            errors.append(f"{at}: methods {missing} are not configured under datasets.{task['dataset']}.attributions")
+    return errors
+
+
 def _cross_field_errors(config: dict) -> list[str]:
-    errors = []
+    errors = _study_errors(config)
     for name, ds in config["datasets"].items():
         at = f"datasets.{name}"
         if ds["approach"] == "upsampled":
             errors += _upsample_errors(config, name)
             if errors:
                 continue
+        elif ds["approach"] == "analytic":
+            errors += _analytic_errors(config, name)
         else:
             errors += _manifold_errors(config, name)
+        errors += _tangent_source_errors(config, name) + _evaluation_errors(config, name)
         shape, k = image_shape(config, name), latent_dim(config, name)
         d = None if shape is None else shape[0] * shape[1] * shape[2]
         if d is not None and k is not None and k >= d:
@@ -204,6 +278,33 @@ def _manifold_errors(config: dict, name: str) -> list[str]:
     if m["model"] == "autoencoder" and shape is not None and (shape[1] % m["stride"] or shape[2] % m["stride"]):
         errors.append(f"{at}.manifold.stride: the image size {shape[1]}x{shape[2]} is not divisible by "
                       f"the autoencoder stride {m['stride']}")  # fmt: skip
+    return errors
+
+
+def _analytic_errors(config: dict, name: str) -> list[str]:
+    ds, at = config["datasets"][name], f"datasets.{name}"
+    if ds["source"]["kind"] != "torus":
+        return [f"{at}.approach: analytic needs a source on a known manifold (kind torus), "
+                f"got kind {ds['source']['kind']!r}"]  # fmt: skip
+    # The β-TCVAE of the `vae` tangent source is trained on the rendered images.
+    return _manifold_errors(config, name) if "vae" in tangent_sources(config, name) else []
+
+
+def _tangent_source_errors(config: dict, name: str) -> list[str]:
+    ds, at = config["datasets"][name], f"datasets.{name}.tangent_sources"
+    sources, errors = tangent_sources(config, name), []
+    if "exact" in sources and ds["approach"] != "analytic":
+        errors.append(f"{at}.sources: exact tangent spaces exist only for the analytic approach "
+                      f"(a torus source); {name!r} is {ds['approach']}")  # fmt: skip
+    if "vae" in sources and ds["approach"] == "analytic" and ds["manifold"]["model"] != "btcvae":
+        errors.append(f"{at}.sources: the vae source of an analytic dataset is a β-TCVAE (manifold.model btcvae)")
+    if "local_pca" in sources:
+        k, neighbours = local_pca_k(config, name), ds["tangent_sources"]["local_pca"]["neighbours"]
+        shape = image_shape(config, name)
+        if k is not None and neighbours < k:
+            errors.append(f"{at}.local_pca.neighbours: {neighbours} neighbours cannot span k = {k} directions")
+        if k is not None and shape is not None and k >= shape[0] * shape[1] * shape[2]:
+            errors.append(f"{at}.local_pca.k: {k} must be smaller than the image dimension")
     return errors
 
 

@@ -320,3 +320,128 @@ def fig10_samples(
         ax.set_title(str(int(labels[i])), fontsize=7, pad=1)
     fig.suptitle(title, fontsize=9)
     _save(fig, path, dpi)
+
+
+SOURCE_COLORS = {"exact": "black", "vae": "tab:purple", "local_pca": "tab:olive"}
+SOURCE_LABELS = {"exact": "exact (renderer)", "vae": "VAE decoder", "local_pca": "local PCA"}
+
+
+def tangent_sources_figure(
+    means: dict[str, dict[str, tuple[float, float, float]]], baselines: dict[str, float],
+    angles: dict[str, np.ndarray], reference: str, title: str, path, *, dpi: int = 150, note: str = "",
+) -> None:  # fmt: skip
+    """Left: mean fraction in tangent space per method (groups) under each tangent source (bars), with
+    95% CIs, ``means[source][method] = (mean, ci_low, ci_high)``, and each source's sqrt(k/d) as a dashed
+    line. Right: histogram of the per-image mean principal angle (degrees) between each source's tangent
+    space and the reference's, ``angles[source] (n,)``."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.8), gridspec_kw={"width_ratios": [1.4, 1]})
+    sources = list(means)
+    methods = list(next(iter(means.values())))
+    width = 0.8 / len(sources)
+    x = np.arange(len(methods))
+    for i, source in enumerate(sources):
+        m = np.array([means[source][meth][0] for meth in methods])
+        err = np.array([[m[j] - means[source][meth][1], means[source][meth][2] - m[j]]
+                        for j, meth in enumerate(methods)]).T  # fmt: skip
+        pos = x - 0.4 + width * (i + 0.5)
+        left.bar(pos, m, width, yerr=np.nan_to_num(err), capsize=2, color=SOURCE_COLORS.get(source),
+                 alpha=0.8, label=SOURCE_LABELS.get(source, source))  # fmt: skip
+        left.hlines(baselines[source], pos[0] - width / 2, pos[-1] + width / 2, colors=SOURCE_COLORS.get(source),
+                    linestyles="--", lw=1)  # fmt: skip
+    left.set_xticks(x, [_label(m) for m in methods], fontsize=8)
+    left.set(ylabel="Mean fraction in tangent space", ylim=(0, 1), title=title)
+    left.legend(fontsize=7, frameon=False, title="tangent source (dashed: sqrt(k/d))", title_fontsize=7)
+    bins = np.linspace(0, 90, 46)
+    for source, values in angles.items():
+        values = np.asarray(values)[np.isfinite(values)]
+        right.hist(values, bins=bins, alpha=0.55, color=SOURCE_COLORS.get(source),
+                   label=f"{SOURCE_LABELS.get(source, source)} (mean {values.mean():.1f}°)")  # fmt: skip
+    right.set(xlabel=f"Mean principal angle to the {SOURCE_LABELS.get(reference, reference)} tangent space (°)",
+              ylabel="Test images", xlim=(0, 90))  # fmt: skip
+    right.legend(fontsize=7, frameon=False)
+    _note(right, note)
+    fig.tight_layout()
+    _save(fig, path, dpi)
+
+
+ROAR_COLORS = {**METHOD_COLORS, "tangent": "tab:purple", "blurred_gradient": "tab:cyan", "random": "gray"}
+ROAR_LABELS = {"tangent": "Tangent space", "blurred_gradient": "Blurred gradient (control)", "random": "Random"}
+
+
+def fig5_roar(roar, road, path, *, title: str, dpi: int = 150) -> None:
+    """Figure 5: ``roar`` (columns method, fraction, accuracy; method ``none`` = the baseline at fraction 0)
+    as accuracy against the removed fraction per method, averaged over seeds; ``road`` (method, order,
+    fraction, accuracy) likewise, morf solid and lerf dashed."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.8), sharey=True)
+    base = roar[roar["method"] == "none"]["accuracy"].mean()
+    for method, rows in roar[roar["method"] != "none"].groupby("method", sort=False):
+        curve = rows.groupby("fraction")["accuracy"].mean()
+        x, y = np.r_[0.0, curve.index.values], np.r_[base, curve.values]
+        left.plot(x, y, "o-", ms=3, color=ROAR_COLORS.get(method), label=ROAR_LABELS.get(method, _label(method)))
+    left.set(xlabel="Fraction of removed pixels", ylabel="Test accuracy (retrained)", title=f"ROAR: {title}",
+             xlim=(0, 1), ylim=(0, 1.02))  # fmt: skip
+    left.legend(fontsize=7, frameon=False)
+    road_base = road[road["method"] == "none"]["accuracy"].mean()
+    for (method, order), rows in road[road["method"] != "none"].groupby(["method", "order"], sort=False):
+        curve = rows.groupby("fraction")["accuracy"].mean()
+        right.plot(np.r_[0.0, curve.index.values], np.r_[road_base, curve.values], "o-" if order == "morf" else "o--",
+                   ms=3, color=ROAR_COLORS.get(method), alpha=1.0 if order == "morf" else 0.6,
+                   label=f"{ROAR_LABELS.get(method, _label(method))}" if order == "morf" else None)  # fmt: skip
+    right.set(xlabel="Fraction of imputed pixels (solid: most important first, dashed: least)",
+              ylabel="Test accuracy (no retraining)", title=f"ROAD: {title}", xlim=(0, 1))  # fmt: skip
+    fig.tight_layout()
+    _save(fig, path, dpi)
+
+
+SANITY_PANELS = {"spearman_abs": "Spearman (|a|) with original", "ssim": "SSIM with original",
+                 "fraction": "Fraction in tangent space"}  # fmt: skip
+
+
+def sanity_figure(mean, path, *, title: str, dpi: int = 150, note: str = "") -> None:
+    """Sanity checks: ``mean`` (xarray with ``spearman_abs, ssim, fraction (mode, layer, method)``);
+    one column per randomisation mode, one row per metric, one line per method over the randomised layers
+    (from the output layer). ``random_tangent`` in black dashes: it stays at 1 (fails the check)."""
+    modes, metrics = list(mean["mode"].values), list(SANITY_PANELS)
+    fig, axes = plt.subplots(len(metrics), len(modes), figsize=(4.6 * len(modes), 2.5 * len(metrics)), squeeze=False)
+    layers = [str(x) for x in mean["layer"].values]
+    for c, mode in enumerate(modes):
+        for r, metric in enumerate(metrics):
+            ax = axes[r, c]
+            for method in mean["method"].values:
+                values = mean[metric].sel({"mode": mode, "method": method}).values
+                style = {"color": "black", "ls": "--"} if method == "random_tangent" else {"color": METHOD_COLORS.get(str(method))}
+                ax.plot(range(len(layers)), values, "o-", ms=3,
+                        label="Random in tangent space" if method == "random_tangent" else _label(str(method)), **style)  # fmt: skip
+            ax.set_xticks(range(len(layers)), layers, rotation=45, ha="right", fontsize=7)
+            ax.set(ylabel=SANITY_PANELS[metric], ylim=(-0.1 if metric == "spearman_abs" else 0, 1.05))
+            if r == 0:
+                ax.set_title(f"{title}: {mode} randomisation (from the output layer)", fontsize=9)
+    axes[0, -1].legend(fontsize=7, frameon=False)
+    _note(axes[-1, -1], note)
+    fig.tight_layout()
+    _save(fig, path, dpi)
+
+
+def fig8_simulation(vertices, points, fractions, result: dict, path, *, dpi: int = 150) -> None:
+    """Figure 8: left, the curve projected on (x₁, x₂) with the test points coloured by where their
+    gradient lies (tangent space, orthogonal, neither); right, the histogram of the gradient's fraction
+    in tangent space over the test points."""
+    tol = np.radians(result["tolerance_deg"])
+    inside, orthogonal = fractions >= np.cos(tol), fractions <= np.sin(tol)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.9))
+    closed = np.vstack([vertices, vertices[:1]])
+    left.plot(closed[:, 0], closed[:, 1], color="lightgray", lw=1, zorder=0)
+    for mask, color, label in ((inside, "tab:blue", "gradient in tangent space"),
+                               (orthogonal, "tab:red", "gradient orthogonal"),
+                               (~inside & ~orthogonal, "tab:gray", "neither")):  # fmt: skip
+        left.scatter(points[mask, 0], points[mask, 1] + 0.03 * np.random.default_rng(0).standard_normal(mask.sum()),
+                     s=4, color=color, label=f"{label} ({mask.mean():.2f})")  # fmt: skip
+    left.axvline(0, color="black", lw=0.8, ls=":")
+    left.set(xlabel="x₁ (label = sign x₁)", ylabel="x₂ (jittered)",
+             title=f"Closed curve in d = {result['d']}, test accuracy {result['test_accuracy']:.3f}")  # fmt: skip
+    left.legend(fontsize=7, frameon=True, framealpha=0.9, loc="lower right")
+    right.hist(fractions[np.isfinite(fractions)], bins=np.linspace(0, 1, 41), color="tab:blue", alpha=0.8)
+    right.set(xlabel="Fraction of the gradient in tangent space", ylabel="Test points",
+              title=f"two-layer ReLU net, width {result['width']}")  # fmt: skip
+    fig.tight_layout()
+    _save(fig, path, dpi)

@@ -25,8 +25,8 @@ column space of the Jacobian ``J = dD/dz (z)``, a ``d × k`` matrix.
 - ``fraction_in_tangent_space``: ``||P_T v|| / ||v||`` with ``P_T = U^T U`` for orthonormal rows ``U``.
 - ``random_baseline``: ``sqrt(k / d)``, the expected fraction of an isotropic random vector (to first
   order; the exact mean is slightly lower).
-- ``write_tangent_store``: the ``tangent.zarr`` store, written chunk by chunk (memory does not grow
-  with n). For very large ``k · d`` it stores the latents only and fractions are computed matrix-free
+- ``write_basis_store``: a tangent store from any source of bases (decoder, renderer, local PCA), written
+  chunk by chunk (memory does not grow with n); ``write_tangent_store``: that of a decoder. For very large ``k · d`` it stores the latents only and fractions are computed matrix-free
   (``manifold_xai.matrix_free``).
 """
 
@@ -194,6 +194,65 @@ def random_baseline(k: int, d: int) -> float:
     return math.sqrt(k / d)
 
 
+BasisBatch = Callable[[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def write_basis_store(
+    path,
+    bases_of: BasisBatch,
+    *,
+    n: int,
+    k: int,
+    d: int,
+    sample_index: np.ndarray,
+    attrs: dict,
+    batch: int,
+    chunk_mb: float = 32.0,
+    storage_dtype: str = "float32",
+    latents: np.ndarray | None = None,
+) -> dict:
+    """Write a tangent store atomically, chunk by chunk, from any source of orthonormal bases.
+
+    ``bases_of(start, stop)`` returns, for samples ``start:stop`` (at most ``batch`` of them),
+    ``basis (m, k, d)`` (orthonormal rows, zero beyond the rank), ``singular_values (m, k) float64`` and
+    ``rank (m,) int``. Arrays: ``basis (sample, direction, pixel)`` in ``storage_dtype`` chunked
+    ``(c, k, d)`` with ``c`` samples ≈ ``chunk_mb`` MiB, ``singular_values``, ``rank``, ``sample_index``
+    (rows of ``data.zarr``) and, when given, ``latents (sample, latent) float32``. Peak memory is one
+    chunk plus one batch, whatever n. Returns summary statistics.
+    """
+    if storage_dtype not in ("float32", "float16"):
+        raise ValueError(f"storage dtype must be float32 or float16, got {storage_dtype!r}")
+    store_dtype = np.dtype(storage_dtype)
+    chunk = min(max(n, 1), chunk_samples_for(k, d, store_dtype.itemsize, chunk_mb))
+    batch = max(1, min(chunk, batch))
+    ranks = np.zeros(n, dtype=np.int64)
+    with atomic_path(path) as tmp:
+        group = create_store(tmp, {"k": k, "d": d, "projection": "basis", "random_baseline": random_baseline(k, d),
+                                   **attrs})  # fmt: skip
+        if latents is not None:
+            write_array(group, "latents", np.asarray(latents, dtype=np.float32), ("sample", "latent"))
+        write_array(group, "sample_index", np.asarray(sample_index, dtype=np.int64), ("sample",))
+        basis_arr = create_array(group, "basis", (n, k, d), store_dtype, ("sample", "direction", "pixel"),
+                                 chunks=(chunk, k, d), codec="lz4")  # fmt: skip
+        sv_arr = create_array(group, "singular_values", (n, k), np.float64, ("sample", "direction"),
+                              chunks=(chunk, k))  # fmt: skip
+        # One chunk is assembled in memory and written whole: peak memory = one chunk + one batch.
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            buffer = np.empty((stop - start, k, d), dtype=store_dtype)
+            svs = np.empty((stop - start, k), dtype=np.float64)
+            for b in range(start, stop, batch):
+                e = min(stop, b + batch)
+                buffer[b - start : e - start], svs[b - start : e - start], ranks[b:e] = bases_of(b, e)
+            basis_arr[start:stop] = buffer
+            sv_arr[start:stop] = svs
+            log.info("tangent bases %d/%d", stop, n)
+        write_array(group, "rank", ranks, ("sample",))
+    values, counts = np.unique(ranks, return_counts=True)
+    return {"n": n, "k": k, "d": d, "chunk_samples": chunk, "batch_size": batch, "projection": "basis",
+            "rank_counts": {int(v): int(c) for v, c in zip(values, counts, strict=True)}}  # fmt: skip
+
+
 def write_tangent_store(
     path,
     decode: Callable[[torch.Tensor], torch.Tensor],
@@ -211,56 +270,32 @@ def write_tangent_store(
     matrix_free: bool = False,
     attrs: dict | None = None,
 ) -> dict:
-    """Compute tangent bases at ``latents (n, k)`` and write ``tangent.zarr`` atomically, chunk by chunk.
+    """Orthonormal decoder-Jacobian bases at ``latents (n, k)``, written as a tangent store
+    (``write_basis_store``) with the latents; ``batch_size=None`` chooses it from free memory.
 
-    Arrays: ``basis (sample, direction, pixel)`` in ``storage_dtype`` chunked ``(c, k, d)`` with ``c``
-    samples ≈ ``chunk_mb`` MiB, ``singular_values (sample, direction) float64``, ``rank (sample,) int64``,
-    ``latents (sample, latent) float32`` and ``sample_index (sample,)`` (rows of ``data.zarr``).
-    With ``matrix_free`` no basis, singular values or rank are stored (fractions are computed from the
-    latents by ``manifold_xai.matrix_free``). ``batch_size=None`` chooses it from free memory. Peak
-    memory is one chunk plus one batch, whatever n. Returns summary statistics.
+    With ``matrix_free`` only the latents and sample index are stored (no basis, singular values or
+    rank): fractions are then computed from the latents by ``manifold_xai.matrix_free``.
     """
     n, k = latents.shape
     d = int(np.prod(image_shape))
     if k >= d:
         raise ValueError(f"latent dimension k={k} must be smaller than the image dimension d={d}")
-    if storage_dtype not in ("float32", "float16"):
-        raise ValueError(f"storage dtype must be float32 or float16, got {storage_dtype!r}")
-    store_dtype = np.dtype(storage_dtype)
-    chunk = min(max(n, 1), chunk_samples_for(k, d, store_dtype.itemsize, chunk_mb))
-    batch = min(chunk, batch_size or auto_batch_size(k, d, device))
-    store_attrs = {"k": k, "d": d, "image_shape": list(image_shape), "rank_rtol": rtol, "rank_rule": rank_rule,
-                   "orthonormalisation": method, "projection": "matrix_free" if matrix_free else "basis",
-                   "random_baseline": random_baseline(k, d), **(attrs or {})}  # fmt: skip
-    ranks = np.zeros(n, dtype=np.int64)
-    with atomic_path(path) as tmp:
-        group = create_store(tmp, store_attrs)
-        write_array(group, "latents", np.asarray(latents, dtype=np.float32), ("sample", "latent"))
-        write_array(group, "sample_index", np.asarray(sample_index, dtype=np.int64), ("sample",))
-        if matrix_free:
-            return {"n": n, "k": k, "d": d, "projection": "matrix_free"}
-        basis_arr = create_array(group, "basis", (n, k, d), store_dtype, ("sample", "direction", "pixel"),
-                                 chunks=(chunk, k, d), codec="lz4")  # fmt: skip
-        sv_arr = create_array(group, "singular_values", (n, k), np.float64, ("sample", "direction"),
-                              chunks=(chunk, k))  # fmt: skip
-        # One chunk is assembled in memory and written whole: peak memory = one chunk + one batch.
-        for start in range(0, n, chunk):
-            stop = min(n, start + chunk)
-            buffer = np.empty((stop - start, k, d), dtype=store_dtype)
-            svs = np.empty((stop - start, k), dtype=np.float64)
-            for b in range(start, stop, batch):
-                z = torch.from_numpy(latents[b : min(stop, b + batch)]).to(device)
-                with torch.no_grad():  # forward-mode AD inside torch.func ignores the outer no_grad
-                    jac = decoder_jacobian(decode, z)
-                    basis, s, rank = orthonormal_basis(jac, rtol, method, rank_rule)
-                buffer[b - start : b - start + len(z)] = basis.cpu().numpy()
-                svs[b - start : b - start + len(z)] = s.cpu().numpy()
-                ranks[b : b + len(z)] = rank.cpu().numpy()
-                del jac, basis
-            basis_arr[start:stop] = buffer
-            sv_arr[start:stop] = svs
-            log.info("tangent bases %d/%d", stop, n)
-        write_array(group, "rank", ranks, ("sample",))
-    values, counts = np.unique(ranks, return_counts=True)
-    return {"n": n, "k": k, "d": d, "chunk_samples": chunk, "batch_size": batch, "projection": "basis",
-            "rank_counts": {int(v): int(c) for v, c in zip(values, counts, strict=True)}}  # fmt: skip
+    store_attrs = {"image_shape": list(image_shape), "rank_rtol": rtol, "rank_rule": rank_rule,
+                   "orthonormalisation": method, **(attrs or {})}  # fmt: skip
+    if matrix_free:
+        with atomic_path(path) as tmp:
+            group = create_store(tmp, {"k": k, "d": d, "projection": "matrix_free",
+                                       "random_baseline": random_baseline(k, d), **store_attrs})  # fmt: skip
+            write_array(group, "latents", np.asarray(latents, dtype=np.float32), ("sample", "latent"))
+            write_array(group, "sample_index", np.asarray(sample_index, dtype=np.int64), ("sample",))
+        return {"n": n, "k": k, "d": d, "projection": "matrix_free"}
+
+    def bases_of(start: int, stop: int):
+        z = torch.from_numpy(latents[start:stop]).to(device)
+        with torch.no_grad():  # forward-mode AD inside torch.func ignores the outer no_grad
+            basis, s, rank = orthonormal_basis(decoder_jacobian(decode, z), rtol, method, rank_rule)
+        return basis.cpu().numpy(), s.cpu().numpy(), rank.cpu().numpy()
+
+    return write_basis_store(path, bases_of, n=n, k=k, d=d, sample_index=sample_index, attrs=store_attrs,
+                             batch=batch_size or auto_batch_size(k, d, device), chunk_mb=chunk_mb,
+                             storage_dtype=storage_dtype, latents=latents)  # fmt: skip

@@ -12,7 +12,11 @@ from manifold_xai.config import (
     ConfigError,
     canonical,
     dataset_seeds,
+    evaluation_seeds,
     load_experiment,
+    local_pca_k,
+    own_tangent_source,
+    tangent_sources,
     validate_config,
 )
 from manifold_xai.runtime import prepend_pythonpath
@@ -194,6 +198,173 @@ def dataset_runs(wildcards):
     return [list(run) for run in runs(wildcards.dataset)]
 
 
+def tangent_path(dataset, seed, source):
+    """The tangent store of one source: `tangent.zarr` for the dataset's own, `tangent_{source}.zarr` else."""
+    name = "tangent" if source == own_tangent_source(config, dataset) else f"tangent_{source}"
+    return f"results/{dataset}/seed{seed}/{name}.zarr"
+
+
+def alignment_path(dataset, seed, regime, source):
+    own = own_tangent_source(config, dataset)
+    folder = "alignment" if source == own else f"alignment_{source}"
+    return f"results/{dataset}/seed{seed}/{folder}/{regime}.zarr"
+
+
+def angles_path(dataset, seed):
+    return f"results/{dataset}/seed{seed}/tangent_angles.zarr"
+
+
+def compared_datasets():
+    """Datasets with more than their own tangent source."""
+    return [d for d in DATASETS if len(tangent_sources(config, d)) > 1]
+
+
+def compared_runs():
+    return [(d, s) for d in compared_datasets() for s in seeds(d)]
+
+
+def source_runs(dataset=None, regime=None):
+    """(dataset, seed, regime, source) of every alignment under every tangent source of the compared
+    datasets (optionally of one dataset and regime)."""
+    return [
+        (d, s, r, source)
+        for d, s, r in runs(dataset, regime)
+        if d in compared_datasets()
+        for source in tangent_sources(config, d)
+    ]
+
+
+def _source_model(wildcards):
+    """The model behind a second tangent source (vae: the β-TCVAE trained on an analytic dataset)."""
+    if wildcards.source == "vae":
+        return {"model": f"{RUN}/vae/model.pt".format(**wildcards)}
+    return {}
+
+
+def tangent_source_inputs(wildcards):
+    data = f"{RUN}/data.zarr".format(**wildcards)
+    return with_prov(data=data, **_source_model(wildcards))
+
+
+def alignment_source_inputs(wildcards):
+    """Inputs of `compute_alignment.py` under a second source (`manifold` only serves matrix-free)."""
+    named = {
+        "data": f"{RUN}/data.zarr".format(**wildcards),
+        "tangent": tangent_path(wildcards.dataset, wildcards.seed, wildcards.source),
+        "attributions": f"{RUN}/attributions/{{regime}}.zarr".format(**wildcards),
+    }
+    model = _source_model(wildcards)
+    if model:
+        named["manifold"] = model["model"]
+    return with_prov(**named)
+
+
+def tangent_source_settings(wildcards):
+    """The config slice a second tangent source depends on (and nothing else, so that a local-PCA
+    change re-runs only the local-PCA jobs)."""
+    ds = config["datasets"][wildcards.dataset]
+    if wildcards.source == "vae":
+        return {"tangent": ds["tangent"]}
+    p = ds["tangent_sources"]["local_pca"]
+    k = local_pca_k(config, wildcards.dataset)
+    return {"k": k, "neighbours": p["neighbours"], "batch_size": p["batch_size"]}
+
+
+def compared_tangents(wildcards):
+    return [
+        tangent_path(wildcards.dataset, wildcards.seed, s)
+        for s in tangent_sources(config, wildcards.dataset)[1:]
+    ]
+
+
+def source_figure_regime(dataset):
+    """The regime the tangent-source figure shows: standard where it runs (Figure 3's regime)."""
+    return "standard" if "standard" in regimes(dataset) else regimes(dataset)[0]
+
+
+def tangent_source_figure_inputs(wildcards):
+    d = wildcards.dataset
+    regime = source_figure_regime(d)
+    stores = [alignment_path(*run) for run in source_runs(d, regime)]
+    angles = [angles_path(d, s) for s in seeds(d)]
+    return {"stores": stores, "provs": [prov(p) for p in stores], "angles": angles,
+            "angles_provs": [prov(p) for p in angles]}  # fmt: skip
+
+
+def roar_block(wildcards, *keys):
+    """The keys of a dataset's `roar:` block one ROAR rule depends on."""
+    block = config["datasets"][wildcards.dataset]["roar"]
+    return {k: block[k] for k in keys}
+
+
+def roar_datasets():
+    return [d for d in DATASETS if config["datasets"][d]["roar"] is not None]
+
+
+def roar_results(dataset):
+    """Every retraining result of a dataset: the unmodified baseline, then each method and fraction."""
+    block = config["datasets"][dataset]["roar"]
+    paths = []
+    for s in evaluation_seeds(config, dataset, "roar"):
+        run = f"results/{dataset}/seed{s}/roar"
+        paths.append(f"{run}/none/0.json")
+        paths += [f"{run}/{m}/{f!r}.json" for m in block["methods"] for f in block["fractions"]]
+    return paths
+
+
+def road_tables(dataset):
+    return [
+        f"results/{dataset}/seed{s}/roar/road.csv"
+        for s in evaluation_seeds(config, dataset, "roar")
+    ]
+
+
+def sanity_datasets():
+    return [d for d in DATASETS if config["datasets"][d]["sanity"] is not None]
+
+
+def sanity_stores(dataset):
+    return [
+        f"results/{dataset}/seed{s}/sanity.zarr"
+        for s in evaluation_seeds(config, dataset, "sanity")
+    ]
+
+
+def study_inputs():
+    """Per study task, in task order, its dataset's (first seed) data, tangent, standard attributions and
+    alignment."""
+    study = config["study"]
+    if study is None:
+        return {}
+    named = {"data": [], "tangent": [], "attributions": [], "alignment": []}
+    for task in study["tasks"]:
+        run = f"results/{task['dataset']}/seed{seeds(task['dataset'])[0]}"
+        named["data"].append(f"{run}/data.zarr")
+        named["tangent"].append(f"{run}/tangent.zarr")
+        named["attributions"].append(f"{run}/attributions/standard.zarr")
+        named["alignment"].append(f"{run}/alignment/standard.zarr")
+    named["provs"] = [prov(p) for paths in list(named.values()) for p in paths]
+    return named
+
+
+def study_params():
+    study = config["study"]
+    return None if study is None else {k: v for k, v in study.items() if k != "responses"}
+
+
+def study_responses():
+    """The response files in `study.responses` (a folder of responses-*.json saved by the page)."""
+    study = config["study"]
+    if study is None or study["responses"] is None:
+        return []
+    files = sorted(str(p) for p in Path(study["responses"]).glob("responses-*.json"))
+    if not files:
+        sys.exit(
+            f"manifold-xai: study.responses: no responses-*.json files in {study['responses']}"
+        )
+    return files
+
+
 def torch_threads():
     return config["threads_per_job"]
 
@@ -221,6 +392,26 @@ def dataset_resources(mem_mb, runtime):
 def all_targets():
     """Summary tables and every figure; figures of a regime pair only where both regimes run."""
     targets = ["results/summary/alignment.csv", "results/summary/curves.csv"]
+    if compared_datasets():
+        targets.append("results/summary/tangent_accuracy.csv")
+    if roar_datasets():
+        targets.append("results/summary/roar.csv")
+        targets += [f"results/figures/fig5_{d}.png" for d in roar_datasets()]
+    if sanity_datasets():
+        targets.append("results/summary/sanity.csv")
+        for d in sanity_datasets():
+            targets.append(f"results/figures/sanity_{d}.png")
+            targets += [
+                f"results/figures/fig13_{d}_seed{s}.png"
+                for s in evaluation_seeds(config, d, "sanity")
+            ]
+    if config["theorem1"] is not None:
+        targets.append("results/summary/theorem1.json")
+    if config["study"] is not None:
+        targets.append("results/study/index.html")
+        if config["study"]["responses"] is not None:
+            targets.append("results/study/analysis.csv")
+        targets += [f"results/figures/tangent_sources_{d}.png" for d in compared_datasets()]
     if standard_datasets():
         targets.append("results/figures/fig3.png")
     if robust_datasets():

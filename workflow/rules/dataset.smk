@@ -1,7 +1,7 @@
 """Data: the source images and each run's dataset `data.zarr`, made by one rule per approach:
 sample_dataset (generative: labelling function + rejection sampling), reconstruct_dataset
-(reconstructive: D(E(x)) of the source) and upsample_dataset (upsampled: the base dataset's samples,
-upsampled)."""
+(reconstructive: D(E(x)) of the source), upsample_dataset (upsampled: the base dataset's samples,
+upsampled) and render_dataset (analytic: the torus source itself, its angles as latents)."""
 
 
 rule prepare_source:
@@ -10,7 +10,7 @@ rule prepare_source:
     log:
         f"{LOGS}/prepare_source/{{dataset}}.log",
     wildcard_constraints:
-        dataset=datasets_with("generative", "reconstructive"),
+        dataset=datasets_with("generative", "reconstructive", "analytic"),
     conda:
         PIPELINE_ENV
     threads: 1
@@ -122,3 +122,26 @@ rule upsample_dataset:
         upsample=dataset_params("upsample"),
     script:
         "../../scripts/upsample_dataset.py"
+
+
+rule render_dataset:
+    input:
+        **with_prov(
+            source="results/{dataset}/source.zarr",
+            manifold=f"{RUN}/manifold/model.pt",
+        ),
+    output:
+        **with_prov(store=directory(f"{RUN}/data.zarr")),
+    log:
+        f"{LOGS}/render_dataset/{{dataset}}_seed{{seed}}.log",
+    wildcard_constraints:
+        dataset=datasets_with("analytic"),
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        **dataset_resources(mem_mb=2000, runtime=10),
+    params:
+        device=config["device"],
+    script:
+        "../../scripts/render_dataset.py"

@@ -1,5 +1,6 @@
 """Manifold model: the β-TCVAE or autoencoder whose decoder defines the image manifold (or, for an
-upsampled dataset, its base dataset's decoder followed by upsampling)."""
+upsampled dataset, its base dataset's decoder followed by upsampling; for an analytic dataset, the
+renderer itself)."""
 
 
 rule train_manifold:
@@ -48,3 +49,25 @@ rule upsample_manifold:
         upsample=dataset_params("upsample"),
     script:
         "../../scripts/upsample_manifold.py"
+
+
+rule render_manifold:
+    output:
+        **with_prov(model=f"{RUN}/manifold/model.pt"),
+    log:
+        f"{LOGS}/render_manifold/{{dataset}}_seed{{seed}}.log",
+    wildcard_constraints:
+        dataset=datasets_with("analytic"),
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        renderer=lambda w: {
+            key: config["datasets"][w.dataset]["source"][key]
+            for key in ("image_size", "orbit", "axes", "sharpness")
+        },
+    script:
+        "../../scripts/render_manifold.py"

@@ -24,9 +24,14 @@ class SourceData:
     split: np.ndarray
     n_classes: int
     description: str
+    # ``(n, k) float32`` coordinates of each image on a known manifold (the torus's angles); None for
+    # real images, whose manifold is unknown.
+    latents: np.ndarray | None = None
 
     def __post_init__(self):
         n = len(self.images)
+        if self.latents is not None and len(self.latents) != n:
+            raise ValueError("source latents and images differ in length")
         if self.images.ndim != 4:
             raise ValueError(f"source images must be (n, c, h, w), got shape {self.images.shape}")
         if len(self.labels) != n or len(self.split) != n:
@@ -358,7 +363,26 @@ def _read_images(files, color: str, image_size, normalise: str) -> np.ndarray:
     return out
 
 
+def load_torus_source(
+    n_train: int = 4000, n_test: int = 500, seed: int = 0, image_size: int = 32, n_classes: int = 4,
+    orbit: float = 0.35, axes: tuple[float, float] = (0.28, 0.12), sharpness: float = 12.0,
+) -> SourceData:  # fmt: skip
+    """Images of the analytic torus manifold (``manifold_xai.data.torus``): angles drawn uniformly on the
+    torus with ``seed``, rendered, labelled by the orbit sector; the angles are kept as latents."""
+    from manifold_xai.data.torus import TorusRenderer, label_params, sample_params
+
+    params = sample_params(n_train + n_test, seed)
+    renderer = TorusRenderer(size=image_size, orbit=orbit, axes=list(axes), sharpness=sharpness)
+    with torch.no_grad():
+        images = renderer.decode(torch.from_numpy(params)).numpy()
+    split = np.r_[np.full(n_train, TRAIN, np.int8), np.full(n_test, TEST, np.int8)]
+    return SourceData(images=images, labels=label_params(params, n_classes), split=split, n_classes=n_classes,
+                      description=f"torus: ellipse orbiting and spinning, {image_size}x{image_size}, "
+                                  f"{n_classes} orbit sectors", latents=params)  # fmt: skip
+
+
 SOURCES: dict[str, Callable[..., SourceData]] = {
+    "torus": load_torus_source,
     "digits": load_digits_source,
     "mnist": load_mnist_source,
     "emnist": load_emnist_source,

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 import torch
+from torch import nn
 
 N_PARAMS = 2  # (φ, θ): the manifold is a 2-torus
 
@@ -40,6 +41,27 @@ def render_jacobian(params: torch.Tensor, size: int = 32, **kwargs) -> torch.Ten
         return render(p.unsqueeze(0), size, **kwargs).reshape(-1)
 
     return torch.func.vmap(torch.func.jacfwd(single))(params)
+
+
+class TorusRenderer(nn.Module):
+    """The renderer as a manifold model (``latent_dim`` 2, ``decode``), saved like any other so that the
+    tangent rule takes its exact Jacobian with the decoders' code. It has no weights and no encoder: an
+    image's latents are its angles, known from the data."""
+
+    latent_dim = N_PARAMS
+
+    def __init__(self, size: int = 32, orbit: float = 0.35, axes: list[float] = (0.28, 0.12), sharpness: float = 12.0):
+        super().__init__()
+        self.size, self.orbit, self.axes, self.sharpness = size, orbit, tuple(axes), sharpness
+
+    def constructor_kwargs(self) -> dict:
+        return {"size": self.size, "orbit": self.orbit, "axes": list(self.axes), "sharpness": self.sharpness}
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """``z (n, 2)`` angles → ``(n, 1, size, size)`` images."""
+        return render(z, self.size, self.orbit, self.axes, self.sharpness)
+
+    forward = decode
 
 
 def sample_params(n: int, seed: int) -> np.ndarray:

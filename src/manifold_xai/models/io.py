@@ -11,6 +11,7 @@ import os
 import torch
 from torch import nn
 
+from manifold_xai.data.torus import TorusRenderer
 from manifold_xai.models.autoencoder import ConvAutoEncoder
 from manifold_xai.models.classifiers import ARCHITECTURES
 from manifold_xai.models.upsampled import UpsampledDecoder
@@ -22,10 +23,12 @@ MODEL_CLASSES: dict[str, type[nn.Module]] = {
     "burgess_vae": BurgessVAE,
     "conv_autoencoder": ConvAutoEncoder,
     "upsampled_decoder": UpsampledDecoder,
+    "torus_renderer": TorusRenderer,
     **ARCHITECTURES,
 }
-# The manifold models: each has ``latent_dim``, ``encode`` (except the upsampled decoder) and ``decode``.
-MANIFOLD_CLASSES = ("burgess_vae", "conv_autoencoder", "upsampled_decoder")
+# The manifold models: each has ``latent_dim``, ``encode`` (except the upsampled decoder and the torus
+# renderer, whose latents are known) and ``decode``.
+MANIFOLD_CLASSES = ("burgess_vae", "conv_autoencoder", "upsampled_decoder", "torus_renderer")
 
 
 def build_model(name: str, kwargs: dict) -> nn.Module:

@@ -1,0 +1,23 @@
+"""Rule analyze_study: the user study's Table 1 from the saved response files: per task N, A, B, no
+preference, the mean fraction in tangent space of the presented A and B images, and one-sided tests that B
+is chosen over A (exact sign test; the paper's t-test)."""
+
+import pandas as pd
+
+from manifold_xai.jobs import run_job
+from manifold_xai.store import atomic_path, read_json
+from manifold_xai.study import analyze
+
+
+def main(job):
+    responses = [read_json(p) for p in job.input.responses]
+    for path, r in zip(job.input.responses, responses, strict=True):
+        if r.get("format") != "manifold-xai/study-responses/1":
+            raise ValueError(f"{path} is not a response file saved by the study page")
+    table = pd.DataFrame(analyze(responses, read_json(job.input.stimuli)))
+    with atomic_path(job.output.table) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+    job.metrics = {"participants": len(responses), "rows": table.to_dict("records")}
+
+
+run_job(snakemake, main)

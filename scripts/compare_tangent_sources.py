@@ -1,0 +1,17 @@
+"""Rule compare_tangent_sources: principal angles between each tangent source and the dataset's own
+tangent space at every test point (``tangent_angles.zarr``)."""
+
+from manifold_xai.jobs import run_job
+from manifold_xai.store import atomic_path
+from manifold_xai.tangent_sources import angles_to_reference
+
+
+def main(job):
+    ds = angles_to_reference(job.input.reference, dict(zip(job.params["sources"], job.input.others, strict=True)))
+    ds.attrs.update({"dataset": job.wildcards["dataset"], "seed": int(job.wildcards["seed"])})
+    with atomic_path(job.output.store) as tmp:
+        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+    job.metrics = {str(s): float(ds["angle"].sel({"source": s}).mean()) for s in ds["source"].values}
+
+
+run_job(snakemake, main)

@@ -1,0 +1,33 @@
+"""Rule plot_fig13: Figure 13 for one run: random attributions decomposed like Figure 2: a Gaussian N(0, I)
+map (its tangent part is perceptually aligned, the orthogonal part is not) and a random vector drawn inside
+the tangent space (fraction 1, passes the manifold criterion, unrelated to the model)."""
+
+import numpy as np
+
+from manifold_xai.data.dataset_store import read_rows
+from manifold_xai.figures import fig2_decomposition
+from manifold_xai.jobs import run_job
+from manifold_xai.sanity import random_tangent_attribution
+from manifold_xai.store import open_store
+from manifold_xai.tangent import fraction_in_tangent_space, project
+
+
+def main(job):
+    tangent = open_store(job.input.tangent, required=("basis", "rank", "sample_index"))
+    n = min(job.params["columns"], tangent["basis"].shape[0])
+    basis, rank = np.asarray(tangent["basis"][:n], np.float64), np.asarray(tangent["rank"][:n])
+    images = read_rows(job.input.data, "images", np.asarray(tangent["sample_index"][:n]))
+    d = basis.shape[2]
+    seed = job.seed("fig13")
+    vectors = {"random N(0, I)": np.random.default_rng(seed).standard_normal((n, d)),
+               "random in tangent space": random_tangent_attribution(basis, rank, seed).astype(np.float64)}  # fmt: skip
+    parts = {}
+    for name, v in vectors.items():
+        t, o = project(basis, v)
+        parts[name] = (t.reshape(images.shape), o.reshape(images.shape), fraction_in_tangent_space(basis, v))
+    fig2_decomposition(images, parts, job.output.figure, dpi=job.params["dpi"],
+                       title=f"Figure 13: random attributions, {job.wildcards['dataset']} seed {job.wildcards['seed']}")  # fmt: skip
+    job.metrics = {name: float(np.mean(p[2])) for name, p in parts.items()}
+
+
+run_job(snakemake, main)

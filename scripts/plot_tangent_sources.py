@@ -1,0 +1,41 @@
+"""Rule plot_tangent_sources: for one dataset, the mean fraction of each attribution method under each
+tangent source and the histogram of principal angles to the dataset's own tangent space, pooled over
+seeds."""
+
+import numpy as np
+import xarray as xr
+
+from manifold_xai.alignment import bootstrap_ci
+from manifold_xai.figures import tangent_sources_figure
+from manifold_xai.jobs import run_job
+
+
+def main(job):
+    sources, n_resamples = job.params["sources"], job.params["bootstrap_resamples"]
+    stores = [xr.open_zarr(p, consolidated=False).load() for p in job.input.stores]
+    by_source = {s: [ds for ds in stores if ds.attrs["tangent_source"] == s] for s in sources}
+    methods = [str(m) for m in stores[0]["method"].values]
+    means, baselines = {}, {}
+    for source, runs in by_source.items():
+        if not runs:
+            raise ValueError(f"no alignment store under tangent source {source!r} among the inputs")
+        baselines[source] = float(runs[0].attrs["baseline"])
+        means[source] = {}
+        for method in methods:
+            values = np.concatenate([r["fraction"].sel({"method": method}).values for r in runs])
+            values = values[np.isfinite(values)]
+            means[source][method] = (float(values.mean()), *bootstrap_ci(values, n_resamples=n_resamples, seed=0))
+    angle_runs = [xr.open_zarr(p, consolidated=False).load() for p in job.input.angles]
+    angles = {str(s): np.concatenate([np.nanmean(a["angle"].sel({"source": s}).values, axis=1) for a in angle_runs])
+              for s in angle_runs[0]["source"].values}  # fmt: skip
+    reference = angle_runs[0].attrs["reference"]
+    seeds = sorted(int(a.attrs["seed"]) for a in angle_runs)
+    tangent_sources_figure(
+        means, baselines, angles, reference, f"{job.wildcards['dataset']}: {job.params['regime']} classifier",
+        job.output.figure, dpi=job.params["dpi"], note=f"seeds {seeds}, {stores[0].sizes['sample']} test images each",
+    )  # fmt: skip
+    job.metrics = {"mean_fraction": {s: {m: v[0] for m, v in ms.items()} for s, ms in means.items()},
+                   "mean_angle_deg": {s: float(np.nanmean(v)) for s, v in angles.items()}}  # fmt: skip
+
+
+run_job(snakemake, main)

@@ -1,0 +1,43 @@
+"""Rule road: ROAD (Rong et al. 2022): remove each fraction of the test images' pixels, most (morf) or
+least (lerf) important first, impute them by noisy linear imputation and measure the trained standard
+classifier's accuracy; no retraining."""
+
+import pandas as pd
+import xarray as xr
+
+from manifold_xai.data.dataset_store import read_rows
+from manifold_xai.data.splits import TEST
+from manifold_xai.jobs import run_job
+from manifold_xai.models.io import load_model
+from manifold_xai.roar import removal_mask, road_images
+from manifold_xai.store import atomic_path
+from manifold_xai.training import accuracy, predict_logits
+
+
+def main(job):
+    p = job.params["road"]
+    ds = xr.open_zarr(job.input.importance, consolidated=False)
+    test = ds["split"].values == TEST
+    rows = ds["sample_index"].values[test]
+    images, labels = read_rows(job.input.data, "images", rows), read_rows(job.input.data, "labels", rows)
+    model = load_model(job.input.model, job.device)
+    records = [{"method": "none", "order": "none", "fraction": 0.0,
+                "accuracy": accuracy(predict_logits(model, images, job.device), labels)}]  # fmt: skip
+    for method in ds["method"].values:
+        importance = ds["importance"].sel({"method": method}).values[test]
+        for order in p["orders"]:
+            for fraction in p["fractions"]:
+                key = f"road/{method}/{order}/{fraction}"
+                mask = removal_mask(importance, fraction, seed=job.seed(key + "/mask"), order=order)
+                imputed = road_images(images, mask, noise=p["noise"], seed=job.seed(key + "/noise"))
+                records.append({"method": str(method), "order": order, "fraction": fraction,
+                                "accuracy": accuracy(predict_logits(model, imputed, job.device), labels)})  # fmt: skip
+    table = pd.DataFrame(records)
+    table.insert(0, "seed", int(job.wildcards["seed"]))
+    table.insert(0, "dataset", job.wildcards["dataset"])
+    with atomic_path(job.output.table) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+    job.metrics = {"rows": len(table), "n_test": len(rows)}
+
+
+run_job(snakemake, main)

@@ -1,0 +1,102 @@
+"""Rule roar_importance: per-pixel importance maps of the ROAR/ROAD images (the first n training and test
+images) for every ROAR method: |attribution| of the standard classifier (its predicted class; the test
+images' stored attributions are reused), the tangent space's leverage, the Gaussian-blurred |gradient| and
+random scores."""
+
+import numpy as np
+import torch
+import xarray as xr
+
+from manifold_xai.attributions import attribute_each
+from manifold_xai.data.dataset_store import read_rows, store_attrs
+from manifold_xai.data.splits import TEST, TRAIN
+from manifold_xai.jobs import run_job
+from manifold_xai.models.io import load_model
+from manifold_xai.roar import blurred, pixel_importance, random_importance, tangent_importance
+from manifold_xai.store import atomic_path, open_store
+from manifold_xai.tangent import decoder_jacobian, orthonormal_basis, prepare_decoder
+
+
+def roar_rows(data_path, n_train, n_test) -> tuple[np.ndarray, np.ndarray]:
+    split = read_rows(data_path, "split")
+    train, test = np.flatnonzero(split == TRAIN)[:n_train], np.flatnonzero(split == TEST)[:n_test]
+    return np.concatenate([train, test]), np.r_[np.full(len(train), TRAIN), np.full(len(test), TEST)].astype(np.int8)
+
+
+def leverage(job, rows, image_shape) -> np.ndarray:
+    """Tangent leverage at the rows' latents, in batches (the bases are not stored)."""
+    t = job.params["tangent"]
+    decoder = prepare_decoder(load_model(job.input.manifold, job.device))
+    latents = read_rows(job.input.data, "latents", rows)
+    if latents.shape[1] * int(np.prod(image_shape)) > t["matrix_free_above"] or t["projection"] == "matrix_free":
+        raise ValueError("roar method 'tangent' needs tangent bases, but this dataset's tangent spaces are "
+                         "projected matrix-free (k·d too large); leave 'tangent' out of roar.methods")  # fmt: skip
+    out = []
+    for start in range(0, len(latents), 64):
+        z = torch.from_numpy(latents[start : start + 64]).to(job.device)
+        with torch.no_grad():
+            basis, _, _ = orthonormal_basis(decoder_jacobian(decoder.decode, z), t["rank_rtol"],
+                                            t["orthonormalisation"], t["rank_rule"])  # fmt: skip
+        out.append(tangent_importance(basis.cpu().numpy(), image_shape))
+    return np.concatenate(out)
+
+
+def attribution_maps(job, rows, images, methods) -> dict[str, np.ndarray]:
+    """``{method: (n, c, h, w)}`` at ``rows``: the standard classifier's stored test attributions where they
+    cover a row (same model, methods and parameters: computed once, as REF-xai-toolkits.md §7 asks), the
+    rest computed here."""
+    stored = open_store(job.input.attributions, required=("attribution", "sample_index"))
+    position = {int(r): i for i, r in enumerate(np.asarray(stored["sample_index"][...]))}
+    stored_methods = list(stored.attrs["methods"])
+    have = np.array([int(r) in position for r in rows])
+    reuse = [m for m in methods if m in stored_methods and stored.attrs["method_params"][m] == methods[m]]
+    maps = {m: np.zeros(images.shape, np.float32) for m in methods}
+    if have.any():
+        at = np.array([position[int(r)] for r in rows[have]])
+        for m in reuse:
+            maps[m][have] = np.asarray(stored["attribution"].oindex[stored_methods.index(m), at])
+    model = load_model(job.input.model, job.device)
+    todo = {m: p for m, p in methods.items() if m not in reuse}
+    if todo:  # methods not stored: every row
+        computed, _ = attribute_each(model, images, todo, device=job.device, seed=job.seed("roar/attributions"))
+        maps.update(computed)
+    if reuse and not have.all():  # stored methods: the rows the store lacks (the training images)
+        computed, _ = attribute_each(model, images[~have], {m: methods[m] for m in reuse}, device=job.device,
+                                     seed=job.seed("roar/attributions/new_rows"))  # fmt: skip
+        for m in reuse:
+            maps[m][~have] = computed[m]
+    return maps
+
+
+def main(job):
+    p = job.params["roar"]
+    rows, split = roar_rows(job.input.data, p["n_train"], p["n_test"])
+    images = read_rows(job.input.data, "images", rows)
+    image_shape = tuple(store_attrs(job.input.data)["image_shape"])
+    attributions = job.params["attributions"]
+    wanted = [m for m in p["methods"] if m in attributions]
+    if "blurred_gradient" in p["methods"] and "gradient" not in wanted:
+        wanted.append("gradient")
+    maps = attribution_maps(job, rows, images, {m: attributions[m] for m in wanted})
+    importance = {}
+    for method in p["methods"]:
+        if method == "tangent":
+            importance[method] = leverage(job, rows, image_shape)
+        elif method == "blurred_gradient":
+            importance[method] = blurred(pixel_importance(maps["gradient"]), p["blur_sigma"])
+        elif method == "random":
+            importance[method] = random_importance((len(rows), *image_shape[1:]), job.seed("roar/random"))
+        else:
+            importance[method] = pixel_importance(maps[method])
+    ds = xr.Dataset(
+        {"importance": (("method", "sample", "y", "x"), np.stack([importance[m] for m in p["methods"]]).astype(np.float32)),
+         "split": (("sample",), split), "sample_index": (("sample",), rows)},
+        coords={"method": list(p["methods"])},
+        attrs={"dataset": job.wildcards["dataset"], "seed": int(job.wildcards["seed"]), "blur_sigma": p["blur_sigma"]},
+    )  # fmt: skip
+    with atomic_path(job.output.store) as tmp:
+        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+    job.metrics = {"n_train": int((split == TRAIN).sum()), "n_test": int((split == TEST).sum()), "methods": list(p["methods"])}
+
+
+run_job(snakemake, main)

@@ -1,0 +1,36 @@
+"""Rule summarize_tangent_sources: ``summary/tangent_accuracy.csv`` (principal angles of each tangent
+source to the dataset's own, per run) and ``summary/tangent_fractions.csv`` (the fraction of every
+attribution method under every tangent source, per run and regime)."""
+
+import pandas as pd
+import xarray as xr
+
+from manifold_xai.alignment import SUMMARY_COLUMNS, summary_rows
+from manifold_xai.jobs import run_job
+from manifold_xai.store import atomic_path
+from manifold_xai.tangent_sources import ACCURACY_COLUMNS, accuracy_rows
+
+
+def _write_csv(table, path):
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+
+
+def main(job):
+    n_resamples = job.params["bootstrap_resamples"]
+    accuracy = []
+    for path, (dataset, seed) in zip(job.input.angles, job.params["angle_runs"], strict=True):
+        ds = xr.open_zarr(path, consolidated=False).load()
+        accuracy += accuracy_rows(ds, dataset=dataset, seed=seed, n_resamples=n_resamples)
+    fractions = []
+    for path, (dataset, seed, regime, source) in zip(job.input.stores, job.params["source_runs"], strict=True):
+        ds = xr.open_zarr(path, consolidated=False).load()
+        fractions += [{**row, "source": source}
+                      for row in summary_rows(ds, dataset=dataset, seed=seed, regime=regime, n_resamples=n_resamples)]  # fmt: skip
+    columns = SUMMARY_COLUMNS[:3] + ["source"] + SUMMARY_COLUMNS[3:]
+    _write_csv(pd.DataFrame(accuracy, columns=ACCURACY_COLUMNS), job.output.accuracy)
+    _write_csv(pd.DataFrame(fractions, columns=columns), job.output.fractions)
+    job.metrics = {"accuracy_rows": len(accuracy), "fraction_rows": len(fractions)}
+
+
+run_job(snakemake, main)

@@ -1,0 +1,68 @@
+"""The Theorem 1 simulation (Figure 8) and the user-study kit (Table 1): neither belongs to one dataset."""
+
+
+rule theorem1:
+    output:
+        **with_prov(
+            result="results/summary/theorem1.json",
+            figure=report(
+                "results/figures/fig8_simulation.png",
+                caption="../report/fig8.rst",
+                category="Figure 8: Theorem 1 simulation",
+                labels={"figure": "fig8"},
+            ),
+        ),
+    log:
+        f"{LOGS}/theorem1.log",
+    conda:
+        PIPELINE_ENV
+    threads: torch_threads()
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        theorem1=config["theorem1"],
+        dpi=config["figures"]["dpi"],
+    script:
+        "../../scripts/theorem1.py"
+
+
+rule study_stimuli:
+    input:
+        **study_inputs(),
+    output:
+        **with_prov(
+            page="results/study/index.html",
+            stimuli="results/study/stimuli.json",
+        ),
+    log:
+        f"{LOGS}/study_stimuli.log",
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        study=study_params(),
+    script:
+        "../../scripts/study_stimuli.py"
+
+
+rule analyze_study:
+    input:
+        stimuli="results/study/stimuli.json",
+        stimuli_prov=prov("results/study/stimuli.json"),
+        responses=study_responses(),
+    output:
+        **with_prov(table="results/study/analysis.csv"),
+    log:
+        f"{LOGS}/analyze_study.log",
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../../scripts/analyze_study.py"

@@ -1,0 +1,157 @@
+"""Tangent sources (issue: ground truth): the same test points' tangent spaces from the renderer (exact,
+torus only), a decoder (vae) and local PCA of the training images; their principal angles to the
+dataset's own tangent space and the fraction of every attribution under each. The dataset's own source
+is `tangent.zarr` and `alignment/`; the others are `tangent_{source}.zarr` and `alignment_{source}/`.
+"""
+
+
+rule train_tangent_vae:
+    input:
+        **with_prov(source="results/{dataset}/source.zarr"),
+    output:
+        **with_prov(
+            model=f"{RUN}/vae/model.pt",
+            metrics=f"{RUN}/vae/metrics.json",
+        ),
+    log:
+        f"{LOGS}/train_tangent_vae/{{dataset}}_seed{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train_tangent_vae/{{dataset}}_seed{{seed}}.tsv"
+    wildcard_constraints:
+        dataset=datasets_with("analytic"),
+    conda:
+        PIPELINE_ENV
+    threads: torch_threads()
+    resources:
+        **torch_resources(mem_mb=4000, runtime=240),
+    params:
+        manifold=dataset_params("manifold"),
+        device=config["device"],
+    script:
+        "../../scripts/train_manifold.py"
+
+
+rule compute_tangent_source:
+    input:
+        unpack(tangent_source_inputs),
+    output:
+        **with_prov(store=directory(f"{RUN}/tangent_{{source}}.zarr")),
+    log:
+        f"{LOGS}/compute_tangent_source/{{dataset}}_seed{{seed}}_{{source}}.log",
+    benchmark:
+        f"{BENCH}/compute_tangent_source/{{dataset}}_seed{{seed}}_{{source}}.tsv"
+    conda:
+        PIPELINE_ENV
+    threads: torch_threads()
+    resources:
+        **torch_resources(mem_mb=4000, runtime=60),
+    params:
+        n_test=dataset_params("evaluation", "n_test"),
+        settings=tangent_source_settings,
+        device=config["device"],
+    script:
+        "../../scripts/compute_tangent_source.py"
+
+
+rule compute_alignment_source:
+    input:
+        unpack(alignment_source_inputs),
+    output:
+        **with_prov(store=directory(f"{RUN}/alignment_{{source}}/{{regime}}.zarr")),
+    log:
+        f"{LOGS}/compute_alignment_source/{{dataset}}_seed{{seed}}_{{source}}_{{regime}}.log",
+    conda:
+        PIPELINE_ENV
+    threads: torch_threads()
+    resources:
+        **torch_resources(mem_mb=4000, runtime=60),
+    params:
+        n_test=dataset_params("evaluation", "n_test"),
+        lsqr=dataset_params("tangent", "lsqr"),
+        device=config["device"],
+        dask=config["dask"],
+    script:
+        "../../scripts/compute_alignment.py"
+
+
+rule compare_tangent_sources:
+    input:
+        reference=f"{RUN}/tangent.zarr",
+        reference_prov=prov(f"{RUN}/tangent.zarr"),
+        others=compared_tangents,
+        others_prov=lambda w: [prov(p) for p in compared_tangents(w)],
+    output:
+        **with_prov(store=directory(f"{RUN}/tangent_angles.zarr")),
+    log:
+        f"{LOGS}/compare_tangent_sources/{{dataset}}_seed{{seed}}.log",
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        **dataset_resources(mem_mb=4000, runtime=30),
+    params:
+        sources=lambda w: tangent_sources(config, w.dataset)[1:],
+    script:
+        "../../scripts/compare_tangent_sources.py"
+
+
+rule summarize_tangent_sources:
+    input:
+        angles=[angles_path(d, s) for d, s in compared_runs()],
+        angles_provs=[prov(angles_path(d, s)) for d, s in compared_runs()],
+        stores=[alignment_path(*run) for run in source_runs()],
+        provs=[prov(alignment_path(*run)) for run in source_runs()],
+    output:
+        **with_prov(
+            accuracy=report(
+                "results/summary/tangent_accuracy.csv",
+                caption="../report/tangent_accuracy_csv.rst",
+                category="Summary tables",
+                labels={"table": "tangent_accuracy"},
+            ),
+            fractions="results/summary/tangent_fractions.csv",
+        ),
+    log:
+        f"{LOGS}/summarize_tangent_sources.log",
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        angle_runs=[list(run) for run in compared_runs()],
+        source_runs=[list(run) for run in source_runs()],
+        bootstrap_resamples=config["bootstrap_resamples"],
+    script:
+        "../../scripts/summarize_tangent_sources.py"
+
+
+rule plot_tangent_sources:
+    input:
+        unpack(tangent_source_figure_inputs),
+    output:
+        **with_prov(
+            figure=report(
+                "results/figures/tangent_sources_{dataset}.png",
+                caption="../report/tangent_sources.rst",
+                category="Tangent sources",
+                subcategory="{dataset}",
+                labels={"dataset": "{dataset}", "figure": "tangent_sources"},
+            )
+        ),
+    log:
+        f"{LOGS}/plot_tangent_sources/{{dataset}}.log",
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        sources=lambda w: tangent_sources(config, w.dataset),
+        regime=lambda w: source_figure_regime(w.dataset),
+        bootstrap_resamples=config["bootstrap_resamples"],
+        dpi=config["figures"]["dpi"],
+    script:
+        "../../scripts/plot_tangent_sources.py"
