@@ -163,6 +163,7 @@ def estimate(cfg, name, device, repeats, lsqr_iterations) -> dict:
         checkpoints = len(tracking_steps(steps, clf["checkpoints"]))
         curve_cost = curves["n_test"] * (curve_passes * backward + (per_projection if matrix_free else 0) * len(curves["methods"]))
         hours[f"evaluate_checkpoints/{regime}"] = seeds * checkpoints * curve_cost / 3600
+    hours.update(evaluation_hours(cfg, name, shape, n_train, n_eval, step, backward, passes, net))
     return {
         "k": k, "d": d, "n_train": n_train, "n_eval": n_eval, "seeds": seeds, "matrix_free": matrix_free,
         "measured_s": {"classifier_step": step, "attribution_backward_per_image": backward, "decoder_jvp": jvp,
@@ -170,6 +171,36 @@ def estimate(cfg, name, device, repeats, lsqr_iterations) -> dict:
         "hours": {key: round(val, 3) for key, val in hours.items()},
         "total_hours": round(sum(hours.values()), 2),
     }  # fmt: skip
+
+
+def evaluation_hours(cfg, name, shape, n_train, n_eval, step, backward, passes, net) -> dict:
+    """ROAR (retrainings, importance maps, ROAD's imputation) and the sanity checks, where configured."""
+    import numpy as np
+
+    from manifold_xai.config import evaluation_seeds
+    from manifold_xai.roar import noisy_linear_impute, removal_mask
+    from manifold_xai.sanity import parameter_layers
+
+    ds, clf, hours = cfg["datasets"][name], cfg["datasets"][name]["classifier"], {}
+    roar = ds["roar"]
+    if roar is not None:
+        seeds = len(evaluation_seeds(cfg, name, "roar"))
+        n_tr, n_te = roar["n_train"] or n_train, roar["n_test"] or n_eval
+        retrainings = len(roar["methods"]) * len(roar["fractions"]) + 1
+        steps = roar["epochs"] * math.ceil(n_tr / roar["batch_size"])
+        hours["roar_retrain"] = seeds * retrainings * steps * step * roar["batch_size"] / clf["batch_size"] / 3600
+        hours["roar_importance"] = seeds * (n_tr + n_te) * passes * backward / 3600
+        image, rng = np.random.default_rng(0).random(shape), np.random.default_rng(0)
+        mask = removal_mask(rng.random((1, *shape[1:])), 0.5, seed=0)[0]
+        impute = timed(lambda: noisy_linear_impute(image, mask, noise=0.01, rng=rng), 1, torch.device("cpu"))
+        levels = len(roar["methods"]) * len(roar["road"]["orders"]) * len(roar["road"]["fractions"])
+        hours["road"] = seeds * n_te * levels * impute / 3600  # CPU imputation at half the pixels removed
+    sanity = ds["sanity"]
+    if sanity is not None:
+        layers = len(parameter_layers(net, torch.zeros(2, *shape, device=next(net.parameters()).device)))
+        states = 1 + layers * len(sanity["modes"])
+        hours["sanity_checks"] = len(evaluation_seeds(cfg, name, "sanity")) * states * sanity["n_test"] * passes * backward / 3600
+    return hours
 
 
 def main() -> None:

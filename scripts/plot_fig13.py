@@ -19,8 +19,8 @@ def main(job):
     images = read_rows(job.input.data, "images", np.asarray(tangent["sample_index"][:n]))
     d = basis.shape[2]
     seed = job.seed("fig13")
-    vectors = {"random N(0, I)": np.random.default_rng(seed).standard_normal((n, d)),
-               "random in tangent space": random_tangent_attribution(basis, rank, seed).astype(np.float64)}  # fmt: skip
+    vectors = {"random_gaussian": np.random.default_rng(seed).standard_normal((n, d)),
+               "random_tangent": random_tangent_attribution(basis, rank, seed).astype(np.float64)}  # fmt: skip
     parts = {}
     for name, v in vectors.items():
         t, o = project(basis, v)

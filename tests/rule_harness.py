@@ -39,7 +39,7 @@ def with_prov(**paths):
 def run_rule(script: str, *, input: dict, output: dict, params: dict, wildcards: dict, log) -> tuple[int, str]:
     """``(exit status, stderr)`` of ``scripts/<script>.py`` run as a Snakemake job."""
     smk = FakeSnakemake(
-        rule=script, input=Named(**{k: str(v) for k, v in input.items()}),
+        rule=script, input=Named(**{k: [str(x) for x in v] if isinstance(v, list) else str(v) for k, v in input.items()}),
         output=Named(**{k: str(v) for k, v in with_prov(**output).items()}), params=Named(**params),
         wildcards=Named(**wildcards), log=[str(log)], threads=1, scriptdir=str(REPO / "scripts"),
     )  # fmt: skip

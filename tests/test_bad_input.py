@@ -40,13 +40,11 @@ def _set(path, value):
     return edit
 
 
+# One case per kind of check (schema key, type, cross-field); tests/test_config.py holds the full table.
 CONFIG_CASES = {
     "unknown-key": (_set("datasets.digits.manifold.latnt_dim", 3), "unknown key 'datasets.digits.manifold.latnt_dim'"),
     "wrong-type": (_set("datasets.digits.classifier.epochs", "ten"), "classifier.epochs: 'ten' is not of type 'integer'"),
-    "latent-dim-zero": (_set("datasets.digits.manifold.latent_dim", 0), "latent_dim: 0 is less than the minimum of 1"),
     "latent-dim-too-large": (_set("datasets.digits.manifold.latent_dim", 1024), "latent_dim: 1024 must be smaller than the image dimension 1024"),
-    "unknown-attribution-method": (_set("datasets.digits.attributions.lrp", {}), "unknown key 'datasets.digits.attributions.lrp'"),
-    "unknown-source-kind": (_set("datasets.digits.source.kind", "svhn"), "datasets.digits.source.kind: 'svhn' is not one of"),
 }  # fmt: skip
 
 
@@ -212,6 +210,34 @@ def _full_disk(monkeypatch):
     monkeypatch.setattr(dataset_store, "write_array", write_until_full)
 
 
+def _torus_source_for_another_renderer(tmp):
+    from manifold_xai.data.torus import TorusRenderer
+
+    status, err = run_rule("prepare_source", input={}, output={"store": tmp / "source.zarr"},
+                           params={"source": {"kind": "torus", "n_train": 20, "n_test": 5, "seed": 0, "image_size": 16,
+                                              "n_classes": 4, "orbit": 0.35, "axes": [0.28, 0.12], "sharpness": 12.0}},
+                           wildcards={"dataset": "t"}, log=tmp / "src.log")  # fmt: skip
+    assert status == 0, err
+    renderer = TorusRenderer(size=16, orbit=0.2)  # rendered with another orbit than the source
+    save_model(tmp / "renderer.pt", "torus_renderer", renderer.constructor_kwargs(), renderer)
+    return ("render_dataset", {"source": tmp / "source.zarr", "manifold": tmp / "renderer.pt"},
+            {"store": tmp / "out" / "data.zarr"}, {"device": "cpu"}, {"dataset": "t", "seed": "0"})  # fmt: skip
+
+
+def _local_pca_with_too_few_images(tmp):
+    _digits_data(tmp / "data.zarr")  # 30 training images
+    return ("compute_tangent_source", {"data": tmp / "data.zarr"}, {"store": tmp / "out" / "tangent_local_pca.zarr"},
+            {"n_test": None, "settings": {"k": 4, "neighbours": 40, "batch_size": 8}, "device": "cpu"},
+            {"dataset": "d", "seed": "0", "source": "local_pca"})  # fmt: skip
+
+
+def _responses_not_from_the_page(tmp):
+    write_json(tmp / "stimuli.json", {"tasks": [{"name": "T", "cases": []}]})
+    write_json(tmp / "responses-x.json", {"answers": [1, 2]})
+    return ("analyze_study", {"stimuli": tmp / "stimuli.json", "responses": [tmp / "responses-x.json"]},
+            {"table": tmp / "out" / "analysis.csv"}, {}, {})  # fmt: skip
+
+
 JOB_CASES = {
     "missing-data-directory": (source_case(lambda tmp: {"kind": "mnist", "root": str(tmp / "nowhere"), "download": False,
                                "image_size": 32}), "no MNIST data under .*nowhere"),
@@ -228,6 +254,9 @@ JOB_CASES = {
     "checkpoint-of-another-architecture": (_checkpoint_of_another_architecture, r"step0000002.pt holds a 'simplenet' model, expected one of \['lenet'\]"),
     "model-file-not-a-model": (_attributions_case(lambda p: p.write_bytes(b"\x00" * 64)), "model.pt is not a readable model file"),
     "store-not-a-dataset": (_attributions_case(_lenet_file), None),  # replaced below: data.zarr emptied
+    "torus-source-of-another-renderer": (_torus_source_for_another_renderer, "source.zarr images differ from the renderer's"),
+    "local-pca-with-too-few-images": (_local_pca_with_too_few_images, "local PCA with 40 neighbours needs more than 40 training images"),
+    "responses-not-from-the-page": (_responses_not_from_the_page, "responses-x.json is not a response file saved by the study page"),
     "full-disk-while-writing": (source_case(lambda tmp: {"kind": "digits", "image_size": 8, "test_fraction": 0.2,
                                 "split_seed": 0}), r"OSError: \[Errno 28\] No space left on device"),
 }  # fmt: skip

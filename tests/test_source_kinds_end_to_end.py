@@ -72,7 +72,7 @@ def tiny_config(data):
                 "source": {"kind": "torus", "n_train": 80, "n_test": 10},
                 "approach": "analytic", "manifold": {"latent_dim": 2, "epochs": 1, "reg_anneal_steps": 10},
                 "tangent_sources": {"sources": ["exact", "vae", "local_pca"], "local_pca": {"neighbours": 6}},
-                "roar": {"methods": ["gradient", "tangent", "blurred_gradient", "random"], "fractions": [0.5],
+                "roar": {"methods": ["tangent", "blurred_gradient", "random"], "fractions": [0.5],
                          "n_train": 40, "n_test": 10, "epochs": 1, "road": {"fractions": [0.5], "orders": ["morf", "lerf"]}},
                 "sanity": {"n_test": 4},
                 **COMMON,
@@ -178,11 +178,11 @@ def test_torus_tangent_sources_are_compared_with_the_exact_tangent_space(sources
 def test_roar_road_and_sanity_checks_run_on_the_torus(sources_run):
     results = sources_run / "results"
     roar = pd.read_csv(results / "summary" / "roar.csv")
-    assert sorted(zip(roar["method"], roar["fraction"])) == sorted(
-        [("none", 0.0)] + [(m, 0.5) for m in ("gradient", "tangent", "blurred_gradient", "random")])
+    assert sorted(zip(roar["method"], roar["fraction"], strict=True)) == sorted(
+        [("none", 0.0)] + [(m, 0.5) for m in ("tangent", "blurred_gradient", "random")])
     assert roar["accuracy"].between(0, 1).all() and (roar["n_test"] == 10).all() and (roar["n_train"] == 40).all()
     road = pd.read_csv(results / "summary" / "road.csv")
-    assert len(road) == 1 + 4 * 2 and set(road["order"]) == {"none", "morf", "lerf"}
+    assert len(road) == 1 + 3 * 2 and set(road["order"]) == {"none", "morf", "lerf"}
     sanity = pd.read_csv(results / "summary" / "sanity.csv")
     assert set(sanity["mode"]) == {"cascading", "independent"} and set(sanity["method"]) == {"gradient", "smoothgrad", "random_tangent"}
     random_tangent = sanity[sanity["method"] == "random_tangent"]
@@ -202,7 +202,8 @@ def test_theorem1_and_the_study_kit_run_and_the_responses_are_analysed(sources_r
     assert theorem["d"] == 4 and theorem["n_test"] == 100
     stimuli = json.loads((results / "study" / "stimuli.json").read_text())
     tasks = {t["name"]: t for t in stimuli["tasks"]}
-    assert len(tasks["MNIST 1"]["cases"]) == 4 and len(tasks["CIFAR 1"]["cases"]) == 3  # 4 classes × 1; 3 images
+    # at most one per class (of the correctly classified images above the class median); 3 images
+    assert 1 <= len(tasks["MNIST 1"]["cases"]) <= 4 and len(tasks["CIFAR 1"]["cases"]) == 3
     assert all(c["fraction_a"] == 0 and c["fraction_b"] == 1 for c in tasks["MNIST 1"]["cases"])
     assert "data:image/png;base64," in (results / "study" / "index.html").read_text()
     answers = sources_run / "answers"
@@ -214,9 +215,10 @@ def test_theorem1_and_the_study_kit_run_and_the_responses_are_analysed(sources_r
     (sources_run / "config_responses.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(sources_run, "results/study/analysis.csv", configfile=sources_run / "config_responses.yaml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert scheduled_jobs(result.stdout) == {"analyze_study": 1}  # the stimuli are not rebuilt
+    assert scheduled_jobs(result.stdout + result.stderr) == {"analyze_study": 1}  # the stimuli are not rebuilt
     table = pd.read_csv(results / "study" / "analysis.csv").set_index("task")
-    assert table.loc["MNIST 1", "B"] == 4 and table.loc["CIFAR 1", "N"] == 3 and table.loc["MNIST 1", "T_B"] == 1
+    assert table.loc["MNIST 1", "B"] == len(tasks["MNIST 1"]["cases"]) and table.loc["MNIST 1", "T_B"] == 1
+    assert table.loc["CIFAR 1", "N"] == 3 and table.loc["CIFAR 1", "A"] == 0
 
 
 def test_paper_config_dry_run_schedules_every_dataset(tmp_path):

@@ -28,6 +28,8 @@ METHOD_LABELS = {
     "smoothgrad": "SmoothGrad",
     "integrated_gradients": "Integrated Gradients",
     "input_x_gradient": "Input × Gradient",
+    "random_gaussian": "Random N(0, I)",
+    "random_tangent": "Random in tangent space",
 }
 # The paper's hue order: Gradient blue, SmoothGrad orange, IG green, IxG red.
 METHOD_COLORS = {
@@ -286,7 +288,10 @@ def fig2_decomposition(
         _show_image(axes[0, j], images[j])
     for m, (method, (tangent, orthogonal, fraction)) in enumerate(parts.items()):
         for j in range(n):
-            maps = _normalise_and_clip(np.stack([tangent[j], orthogonal[j]]).sum(axis=1), clip)
+            pair = np.stack([tangent[j], orthogonal[j]]).sum(axis=1)
+            norms = np.linalg.norm(pair.reshape(2, -1), axis=1)
+            pair[norms < 1e-5 * norms.max()] = 0.0  # a part that is zero up to rounding is shown as zero
+            maps = _normalise_and_clip(pair, clip)
             v = np.abs(maps).max() or 1.0
             for r, part in enumerate(maps):
                 ax = axes[1 + 2 * m + r, j]

@@ -1,4 +1,9 @@
-"""Seeds, devices and threads for a job: everything that makes a CPU run repeatable."""
+"""Seeds, devices and threads for a job: everything that makes a CPU run repeatable.
+
+torch is imported inside the functions that need it: the Snakefile imports this module (for
+``prepend_pythonpath``), and every Snakemake invocation, dry runs included, would otherwise pay torch's
+two-second import.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,12 @@ import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 def derive_seed(base_seed: int, *keys: str | int) -> int:
@@ -21,6 +29,8 @@ def derive_seed(base_seed: int, *keys: str | int) -> int:
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) and ask torch for deterministic kernels."""
+    import torch
+
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002  (libraries may still draw from the legacy global RNG)
     torch.manual_seed(seed)
@@ -60,6 +70,8 @@ def resolve_device(request: str = "auto") -> torch.device:
 
     ``auto`` or ``cuda`` with several visible GPUs and no ``CUDA_VISIBLE_DEVICES`` (a local machine;
     SLURM sets it to the job's own GPUs) takes a GPU that no other job holds (``acquire_gpu``)."""
+    import torch
+
     if request in ("auto", "cuda") and torch.cuda.is_available():
         count = torch.cuda.device_count()
         if count > 1 and "CUDA_VISIBLE_DEVICES" not in os.environ:
@@ -75,12 +87,16 @@ def resolve_device(request: str = "auto") -> torch.device:
 
 
 def describe_device(device: torch.device) -> str:
+    import torch
+
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
     return "cpu"
 
 
 def set_threads(n: int) -> None:
+    import torch
+
     torch.set_num_threads(max(1, int(n)))
 
 
