@@ -8,7 +8,7 @@ from manifold_xai.data.dataset_store import read_rows, store_attrs, test_rows
 from manifold_xai.data.torus import TorusRenderer
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
-from manifold_xai.tangent import prepare_decoder, write_tangent_store
+from manifold_xai.tangent import prepare_decoder, store_options, write_tangent_store
 
 log = logging.getLogger("manifold_xai")
 
@@ -27,9 +27,7 @@ def main(job):
     )
     job.metrics = write_tangent_store(
         job.output.store, decoder.decode, latents, index, image_shape, device=job.device,
-        rtol=p["rank_rtol"], method=p["orthonormalisation"], rank_rule=p["rank_rule"],
-        batch_size=None if p["batch_size"] == "auto" else p["batch_size"], chunk_mb=p["chunk_mb"],
-        storage_dtype=p["storage_dtype"], matrix_free=matrix_free, attrs={"tangent_source": source},
+        matrix_free=matrix_free, attrs={"tangent_source": source}, **store_options(p),
     )  # fmt: skip
     degenerate = job.metrics.get("rank_counts", {}).get("0", 0)
     if degenerate:  # e.g. an autoencoder whose ReLUs are all off at E(x): every fraction there is 0

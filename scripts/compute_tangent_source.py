@@ -8,7 +8,7 @@ from manifold_xai.data.dataset_store import read_rows, store_attrs, test_rows
 from manifold_xai.data.splits import TRAIN
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
-from manifold_xai.tangent import prepare_decoder, write_tangent_store
+from manifold_xai.tangent import prepare_decoder, store_options, write_tangent_store
 from manifold_xai.tangent_sources import local_pca_store
 from manifold_xai.training import reconstruct
 
@@ -21,13 +21,9 @@ def main(job):
     if source == "vae":
         vae = load_model(job.input.model, job.device, expect="burgess_vae")
         latents, _ = reconstruct(vae, images, job.device)
-        t = p["tangent"]
-        job.metrics = write_tangent_store(
-            job.output.store, prepare_decoder(vae).decode, latents, index, image_shape, device=job.device,
-            rtol=t["rank_rtol"], method=t["orthonormalisation"], rank_rule=t["rank_rule"],
-            batch_size=None if t["batch_size"] == "auto" else t["batch_size"], chunk_mb=t["chunk_mb"],
-            attrs={"tangent_source": "vae"},
-        )  # fmt: skip
+        options = {**store_options(p["tangent"]), "storage_dtype": "float32"}  # compared with float32 sources
+        job.metrics = write_tangent_store(job.output.store, prepare_decoder(vae).decode, latents, index, image_shape,
+                                          device=job.device, attrs={"tangent_source": "vae"}, **options)  # fmt: skip
     else:
         split = read_rows(job.input.data, "split")
         reference = read_rows(job.input.data, "images", np.flatnonzero(split == TRAIN))

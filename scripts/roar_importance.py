@@ -4,7 +4,6 @@ images' stored attributions are reused), the tangent space's leverage, the Gauss
 random scores."""
 
 import numpy as np
-import torch
 import xarray as xr
 
 from manifold_xai.attributions import attribute_each
@@ -14,7 +13,7 @@ from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
 from manifold_xai.roar import blurred, pixel_importance, random_importance, tangent_importance
 from manifold_xai.store import atomic_path, open_store
-from manifold_xai.tangent import decoder_jacobian, orthonormal_basis, prepare_decoder
+from manifold_xai.tangent import decoder_bases, prepare_decoder
 
 
 def roar_rows(data_path, n_train, n_test) -> tuple[np.ndarray, np.ndarray]:
@@ -31,14 +30,11 @@ def leverage(job, rows, image_shape) -> np.ndarray:
     if latents.shape[1] * int(np.prod(image_shape)) > t["matrix_free_above"] or t["projection"] == "matrix_free":
         raise ValueError("roar method 'tangent' needs tangent bases, but this dataset's tangent spaces are "
                          "projected matrix-free (k·d too large); leave 'tangent' out of roar.methods")  # fmt: skip
-    out = []
-    for start in range(0, len(latents), 64):
-        z = torch.from_numpy(latents[start : start + 64]).to(job.device)
-        with torch.no_grad():
-            basis, _, _ = orthonormal_basis(decoder_jacobian(decoder.decode, z), t["rank_rtol"],
-                                            t["orthonormalisation"], t["rank_rule"])  # fmt: skip
-        out.append(tangent_importance(basis.cpu().numpy(), image_shape))
-    return np.concatenate(out)
+    options = {"rtol": t["rank_rtol"], "method": t["orthonormalisation"], "rank_rule": t["rank_rule"]}
+    return np.concatenate([
+        tangent_importance(decoder_bases(decoder.decode, latents[i : i + 64], job.device, **options)[0], image_shape)
+        for i in range(0, len(latents), 64)
+    ])  # fmt: skip
 
 
 def attribution_maps(job, rows, images, methods) -> dict[str, np.ndarray]:

@@ -197,6 +197,25 @@ def random_baseline(k: int, d: int) -> float:
 BasisBatch = Callable[[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
+def store_options(tangent: dict) -> dict:
+    """The keyword arguments of ``write_tangent_store`` from a dataset's ``tangent:`` config block."""
+    return {"rtol": tangent["rank_rtol"], "method": tangent["orthonormalisation"], "rank_rule": tangent["rank_rule"],
+            "batch_size": None if tangent["batch_size"] == "auto" else tangent["batch_size"],
+            "chunk_mb": tangent["chunk_mb"], "storage_dtype": tangent["storage_dtype"]}  # fmt: skip
+
+
+def decoder_bases(
+    decode: Callable[[torch.Tensor], torch.Tensor], latents: np.ndarray, device: torch.device, *,
+    rtol: float = DEFAULT_RTOL, method: str = "qr", rank_rule: str = "rtol",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """``(basis (n, k, d), singular_values (n, k), rank (n,))`` as NumPy arrays at ``latents (n, k)``: one
+    batch of ``decoder_jacobian`` + ``orthonormal_basis``."""
+    z = torch.from_numpy(np.ascontiguousarray(latents)).to(device)
+    with torch.no_grad():  # forward-mode AD inside torch.func ignores the outer no_grad
+        basis, s, rank = orthonormal_basis(decoder_jacobian(decode, z), rtol, method, rank_rule)
+    return basis.cpu().numpy(), s.cpu().numpy(), rank.cpu().numpy()
+
+
 def write_basis_store(
     path,
     bases_of: BasisBatch,
@@ -291,10 +310,7 @@ def write_tangent_store(
         return {"n": n, "k": k, "d": d, "projection": "matrix_free"}
 
     def bases_of(start: int, stop: int):
-        z = torch.from_numpy(latents[start:stop]).to(device)
-        with torch.no_grad():  # forward-mode AD inside torch.func ignores the outer no_grad
-            basis, s, rank = orthonormal_basis(decoder_jacobian(decode, z), rtol, method, rank_rule)
-        return basis.cpu().numpy(), s.cpu().numpy(), rank.cpu().numpy()
+        return decoder_bases(decode, latents[start:stop], device, rtol=rtol, method=method, rank_rule=rank_rule)
 
     return write_basis_store(path, bases_of, n=n, k=k, d=d, sample_index=sample_index, attrs=store_attrs,
                              batch=batch_size or auto_batch_size(k, d, device), chunk_mb=chunk_mb,
