@@ -5,7 +5,7 @@ is chosen over A (exact sign test; the paper's t-test)."""
 import pandas as pd
 
 from manifold_xai.jobs import run_job
-from manifold_xai.store import atomic_path, read_json
+from manifold_xai.store import read_json, write_csv
 from manifold_xai.study import analyze
 
 
@@ -15,8 +15,7 @@ def main(job):
         if r.get("format") != "manifold-xai/study-responses/1":
             raise ValueError(f"{path} is not a response file saved by the study page")
     table = pd.DataFrame(analyze(responses, read_json(job.input.stimuli)))
-    with atomic_path(job.output.table) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6g")
+    write_csv(job.output.table, table)
     job.metrics = {"participants": len(responses), "rows": table.to_dict("records")}
 
 

@@ -10,7 +10,7 @@ from manifold_xai.data.splits import TEST
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
 from manifold_xai.roar import removal_mask, road_images
-from manifold_xai.store import atomic_path
+from manifold_xai.store import write_csv
 from manifold_xai.training import accuracy, predict_logits
 
 
@@ -35,8 +35,7 @@ def main(job):
     table = pd.DataFrame(records)
     table.insert(0, "seed", int(job.wildcards["seed"]))
     table.insert(0, "dataset", job.wildcards["dataset"])
-    with atomic_path(job.output.table) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6g")
+    write_csv(job.output.table, table)
     job.metrics = {"rows": len(table), "n_test": len(rows)}
 
 

@@ -6,7 +6,7 @@ import xarray as xr
 from manifold_xai.alignment import SUMMARY_COLUMNS, summary_rows
 from manifold_xai.jobs import run_job
 from manifold_xai.reductions import stack_runs
-from manifold_xai.store import atomic_path
+from manifold_xai.store import atomic_path, write_csv
 
 
 def main(job):
@@ -17,8 +17,7 @@ def main(job):
         rows += summary_rows(ds, dataset=dataset, seed=seed, regime=regime,
                              n_resamples=job.params["bootstrap_resamples"])  # fmt: skip
     table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-    with atomic_path(job.output.csv) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6g")
+    write_csv(job.output.csv, table)
     stacked = stack_runs(runs, ["fraction", "random_fraction"])
     with atomic_path(job.output.store) as tmp:
         stacked.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)

@@ -6,7 +6,7 @@ import xarray as xr
 from manifold_xai.curves import curve_rows, summarize_curves
 from manifold_xai.jobs import run_job
 from manifold_xai.runtime import dask_scheduler
-from manifold_xai.store import atomic_path
+from manifold_xai.store import atomic_path, write_csv
 
 
 def main(job):
@@ -17,8 +17,7 @@ def main(job):
     with dask_scheduler(job.threads, job.params["dask"]["address"]):
         summary = summarize_curves(runs).compute()
     table = curve_rows(summary)
-    with atomic_path(job.output.csv) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6g")
+    write_csv(job.output.csv, table)
     with atomic_path(job.output.store) as tmp:
         summary.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
     job.metrics = {"rows": len(table)}

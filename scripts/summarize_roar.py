@@ -5,7 +5,7 @@ classifier per row; method ``none`` is the unmodified baseline at fraction 0) an
 import pandas as pd
 
 from manifold_xai.jobs import run_job
-from manifold_xai.store import atomic_path, read_json
+from manifold_xai.store import read_json, write_csv
 
 ROAR_COLUMNS = ["dataset", "seed", "method", "fraction", "accuracy", "train_accuracy", "n_train", "n_test",
                 "fill", "order"]  # fmt: skip
@@ -16,8 +16,7 @@ def main(job):
     roar = roar.sort_values(["dataset", "seed", "method", "fraction"], kind="stable")
     road = pd.concat([pd.read_csv(p) for p in job.input.road], ignore_index=True)
     for table, path in ((roar, job.output.roar), (road, job.output.road)):
-        with atomic_path(path) as tmp:
-            table.to_csv(tmp, index=False, float_format="%.6g")
+        write_csv(path, table)
     job.metrics = {"roar_rows": len(roar), "road_rows": len(road)}
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import xarray as xr
 
 from manifold_xai.jobs import run_job
-from manifold_xai.store import atomic_path
+from manifold_xai.store import write_csv
 
 
 def sanity_rows(ds: xr.Dataset) -> list[dict]:
@@ -25,8 +25,7 @@ def sanity_rows(ds: xr.Dataset) -> list[dict]:
 def main(job):
     rows = [row for p in job.input.stores for row in sanity_rows(xr.open_zarr(p, consolidated=False).load())]
     table = pd.DataFrame(rows)
-    with atomic_path(job.output.table) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6g")
+    write_csv(job.output.table, table)
     job.metrics = {"rows": len(table)}
 
 

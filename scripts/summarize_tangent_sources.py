@@ -7,13 +7,8 @@ import xarray as xr
 
 from manifold_xai.alignment import SUMMARY_COLUMNS, summary_rows
 from manifold_xai.jobs import run_job
-from manifold_xai.store import atomic_path
+from manifold_xai.store import write_csv
 from manifold_xai.tangent_sources import ACCURACY_COLUMNS, accuracy_rows
-
-
-def _write_csv(table, path):
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6g")
 
 
 def main(job):
@@ -28,8 +23,8 @@ def main(job):
         fractions += [{**row, "source": source}
                       for row in summary_rows(ds, dataset=dataset, seed=seed, regime=regime, n_resamples=n_resamples)]  # fmt: skip
     columns = SUMMARY_COLUMNS[:3] + ["source"] + SUMMARY_COLUMNS[3:]
-    _write_csv(pd.DataFrame(accuracy, columns=ACCURACY_COLUMNS), job.output.accuracy)
-    _write_csv(pd.DataFrame(fractions, columns=columns), job.output.fractions)
+    write_csv(job.output.accuracy, pd.DataFrame(accuracy, columns=ACCURACY_COLUMNS))
+    write_csv(job.output.fractions, pd.DataFrame(fractions, columns=columns))
     job.metrics = {"accuracy_rows": len(accuracy), "fraction_rows": len(fractions)}
 
 

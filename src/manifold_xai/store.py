@@ -74,6 +74,12 @@ def _json_default(obj: object):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+def write_csv(path: str | os.PathLike, table) -> None:
+    """A pandas table written atomically as CSV (no index, 6 significant digits): every summary table."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+
+
 def read_json(path: str | os.PathLike) -> dict:
     try:
         return json.loads(Path(path).read_text())
