@@ -3,27 +3,32 @@
 from manifold_xai.alignment import alignment_dataset
 from manifold_xai.data.dataset_store import read_rows, test_rows
 from manifold_xai.jobs import run_job
-from manifold_xai.models.io import load_model
 from manifold_xai.store import atomic_path, open_store
-from manifold_xai.tangent import prepare_decoder
 
 
 def main(job):
     labels = read_rows(job.input.data, "labels", test_rows(job.input.data, job.params["n_test"]))
-    decoder, tangent_attrs = None, open_store(job.input.tangent).attrs
-    if tangent_attrs.get("projection") == "matrix_free":
-        decoder = prepare_decoder(load_model(job.input.manifold, job.device)).decode
+    tangent_attrs = open_store(job.input.tangent).attrs
     ds = alignment_dataset(
-        job.input.tangent, job.input.attributions, labels=labels,
-        seed=job.seed(f"alignment/{job.wildcards['regime']}"), threads=job.threads,
-        decoder=decoder, lsqr=job.params["lsqr"], device=job.device, dask_address=job.params["dask"]["address"],
-    )  # fmt: skip
+        job.input.tangent,
+        job.input.attributions,
+        labels=labels,
+        seed=job.seed(f"alignment/{job.wildcards['regime']}"),
+        threads=job.threads,
+        manifold=job.input.get("manifold"),
+        device=job.device,
+        dask_address=job.params["dask"]["address"],
+    )
     ds.attrs.update({"dataset": job.wildcards["dataset"], "seed": int(job.wildcards["seed"]),
                      "regime": job.wildcards["regime"], "tangent_source": tangent_attrs.get("tangent_source", "vae")})  # fmt: skip
     with atomic_path(job.output.store) as tmp:
         ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
-    job.metrics = {"mean_fraction": {str(m): float(ds["fraction"].sel({"method": m}).mean()) for m in ds["method"].values},
-                   "random_mean": float(ds["random_fraction"].mean()), "baseline": ds.attrs["baseline"]}  # fmt: skip
+    job.metrics = {
+        "mean_fraction": {str(m): float(ds["fraction"].sel({"method": m}).mean()) for m in ds["method"].values},
+        "random_mean": float(ds["random_fraction"].mean()),
+        "baseline": ds.attrs["baseline"],
+        "undefined": int((~ds["converged"].values | (ds["rank"].values == 0)).sum()),
+    }
 
 
 run_job(snakemake, main)

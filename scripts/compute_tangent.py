@@ -29,10 +29,10 @@ def main(job):
         job.output.store, decoder.decode, latents, index, image_shape, device=job.device,
         matrix_free=matrix_free, attrs={"tangent_source": source}, **store_options(p),
     )  # fmt: skip
-    degenerate = job.metrics.get("rank_counts", {}).get("0", 0)
-    if degenerate:  # e.g. an autoencoder whose ReLUs are all off at E(x): every fraction there is 0
-        log.warning("%d of %d samples have a tangent space of rank 0 (zero decoder Jacobian); their "
-                    "fraction in tangent space is 0", degenerate, len(index))  # fmt: skip
+    degenerate = job.metrics.get("rank_counts", {}).get(0, 0)
+    if degenerate:  # e.g. an autoencoder whose ReLUs are all off at E(x)
+        log.warning("%d of %d samples have a tangent space of rank 0 (zero decoder Jacobian): their fraction "
+                    "in tangent space is undefined (NaN) and counted as n_undefined", degenerate, len(index))  # fmt: skip
 
 
 run_job(snakemake, main)

@@ -6,9 +6,7 @@ from manifold_xai.curves import evaluate_checkpoints
 from manifold_xai.data.dataset_store import read_dataset
 from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.jobs import run_job
-from manifold_xai.models.io import load_model
 from manifold_xai.store import atomic_path, open_store
-from manifold_xai.tangent import prepare_decoder
 from manifold_xai.training import random_label_set
 
 
@@ -25,11 +23,7 @@ def main(job):
     n_train_error = curves["n_train_error"]
     n = min(curves["n_test"], len(test_x))
     tangent = open_store(job.input.tangent)
-    decoder = None
-    if tangent.attrs.get("projection") == "matrix_free":
-        decoder = prepare_decoder(load_model(job.input.manifold, job.device)).decode
-    fractions = first_n_fractions(job.input.tangent, n, decoder=decoder, lsqr=job.params["lsqr"],
-                                  device=job.device)  # fmt: skip
+    fractions = first_n_fractions(job.input.tangent, n, manifold=job.input.get("manifold"), device=job.device)
     ds = evaluate_checkpoints(
         job.input.checkpoints, images=test_x[:n], fractions=fractions,
         methods={m: job.params["attributions"][m] for m in curves["methods"]},

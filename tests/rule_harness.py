@@ -23,6 +23,9 @@ class Named(list):
     def items(self):
         return self._kw.items()
 
+    def get(self, key, default=None):
+        return self._kw.get(key, default)
+
 
 class FakeSnakemake(SimpleNamespace):
     """The attributes of the `snakemake` object that manifold_xai.jobs uses."""

@@ -176,7 +176,7 @@ def _alignment_with_other_tangent(tmp):
     return ("compute_alignment", {"data": tmp / "data.zarr", "tangent": tmp / "tangent.zarr",
             "attributions": tmp / "attributions.zarr", "manifold": tmp / "model.pt"},
             {"store": tmp / "out" / "alignment.zarr"},
-            {"n_test": None, "lsqr": {"atol": 1e-7, "max_iter": 100, "damp": 0}, "device": "cpu", "dask": {"address": None}},
+            {"n_test": None, "device": "cpu", "dask": {"address": None}},
             {"dataset": "d", "seed": "0", "regime": "standard"})  # fmt: skip
 
 
@@ -193,7 +193,7 @@ def _checkpoint_of_another_architecture(tmp):
     return ("evaluate_checkpoints", {"data": tmp / "data.zarr", "tangent": tmp / "tangent.zarr", "checkpoints": ckpt,
             "manifold": tmp / "manifold.pt"}, {"store": tmp / "out" / "curves.zarr"},
             {"curves": {"n_test": 5, "n_train_error": 10, "methods": ["gradient"]}, "attributions": {"gradient": {"batch_size": 10}},
-             "random_labels_n_train": None, "lsqr": {"atol": 1e-7, "max_iter": 100, "damp": 0}, "device": "cpu"},
+             "random_labels_n_train": None, "device": "cpu"},
             {"dataset": "d", "seed": "0", "regime": "standard"})  # fmt: skip
 
 

@@ -171,7 +171,7 @@ def test_matrix_free_projection_in_the_pipeline_matches_the_basis_path(tiny_run,
     store = "results/digits/seed0/alignment/standard.zarr"
     basis = xr.open_zarr(workdir / store, consolidated=False).load()
     free = xr.open_zarr(copy / store, consolidated=False).load()
-    assert (free["rank"] == -1).all() and "lsqr_iterations" in free
+    assert (free["rank"] == basis["rank"]).all() and free["converged"].all()  # the same subspace, per sample
     diff = abs(free["fraction"] - basis["fraction"]).max().item()
     assert diff < 1e-4, diff
     curves = "results/digits/seed0/curves/standard.zarr"

@@ -1,15 +1,17 @@
 """Alignment of attributions with the tangent space, reduced with Dask and xarray.
 
-For stores too large for a basis (``projection: matrix_free``) the fractions come from LSQR on the
-decoder's JVPs and VJPs instead (``manifold_xai.matrix_free``), one sample at a time.
+Tangent stores open through the one tangent-space interface (``manifold_xai.tangent_space``): stored
+bases, or, for stores too large for a basis (``projection: matrix_free``), the same subspace from the
+decoder's JVPs and VJPs (``manifold_xai.matrix_free``), one sample at a time.
 
 ``alignment_dataset`` reads ``tangent.zarr`` and ``attributions/{regime}.zarr`` as Dask arrays chunked
 like the tangent store (samples), computes per chunk the fraction in tangent space of every method's
 attribution and of one seeded Gaussian random vector per sample, and returns an ``xarray.Dataset``:
 
-- ``fraction (method, sample) float64``: ||P_T a|| / ||a|| (NaN where the attribution is zero);
+- ``fraction (method, sample) float64``: ||P_T a|| / ||a|| (NaN where the attribution is zero or the
+  tangent space is undefined: rank 0 or not converged);
 - ``random_fraction (sample,) float64``: the same for N(0, I_d) vectors (the measured random baseline);
-- ``rank (sample,)`` (-1 when projected matrix-free), ``predicted (sample,)``, ``label (sample,)``;
+- ``rank (sample,)``, ``converged (sample,) bool``, ``predicted (sample,)``, ``label (sample,)``;
 - attrs ``k``, ``d``, ``baseline`` = sqrt(k/d).
 
 Select a method with ``ds["fraction"].sel({"method": "gradient"})``: the keyword form
@@ -33,10 +35,11 @@ from scipy import stats
 
 from manifold_xai.runtime import dask_scheduler
 from manifold_xai.store import open_store
-from manifold_xai.tangent import fraction_in_tangent_space, random_baseline
+from manifold_xai.tangent import fraction_in_tangent_space
+from manifold_xai.tangent_space import BasisTangentSpace, open_tangent_space
 
-SUMMARY_COLUMNS = ["dataset", "seed", "regime", "method", "n", "mean", "median", "ci_low", "ci_high",
-                   "baseline", "random_mean"]  # fmt: skip
+SUMMARY_COLUMNS = ["dataset", "seed", "regime", "method", "n", "n_undefined", "mean", "median", "ci_low",
+                   "ci_high", "baseline", "random_mean"]  # fmt: skip
 
 
 def _fraction_block(
@@ -50,54 +53,21 @@ def _fraction_block(
     return fraction_in_tangent_space(basis, np.concatenate([attribution, gaussian]))
 
 
-def _matrix_free_fractions(
-    latents, vectors, decoder, lsqr: dict, device, seed: int | None = None
-) -> tuple:
-    """Fractions by LSQR, one sample at a time (memory: one sample's vectors and the linearised decoder).
-
-    ``latents (n, k)`` and ``vectors (m, n, ...)`` may be Zarr arrays (read one sample at a time).
-    Returns ``(fraction (m, n), random_fraction (n,) or None, iterations (m [+ 1], n))``; with a ``seed``
-    a seeded Gaussian vector per sample is projected too (the measured random baseline).
-    """
-    import torch
-
-    from manifold_xai.matrix_free import project_matrix_free
-
-    m, n = vectors.shape[:2]
-    d = int(np.prod(vectors.shape[2:]))
-    extra = 0 if seed is None else 1
-    fraction, iterations = np.zeros((m + extra, n)), np.zeros((m + extra, n), np.int64)
-    for i in range(n):
-        rows = np.asarray(vectors[:, i]).reshape(m, d).astype(np.float64)
-        if seed is not None:
-            rows = np.concatenate([rows, np.random.default_rng([seed, i]).standard_normal((1, d))])
-        z = torch.from_numpy(np.asarray(latents[i])).to(device)
-        res = project_matrix_free(decoder, z, rows, damp=lsqr["damp"], atol=lsqr["atol"],
-                                  max_iter=lsqr["max_iter"])  # fmt: skip
-        fraction[:, i], iterations[:, i] = res.fraction, res.iterations
-    return fraction[:m], (fraction[m] if extra else None), iterations
-
-
 def first_n_fractions(
-    tangent_path, n: int, *, decoder=None, lsqr: dict | None = None, device=None
+    tangent_path, n: int, *, manifold=None, device=None
 ) -> Callable[[np.ndarray], np.ndarray]:
     """A function mapping ``vectors (m, n, d)`` at the first ``n`` samples of a tangent store to their
-    fractions in tangent space ``(m, n) float64`` (the basis is read once; a matrix-free store needs the
-    decoder and lsqr settings, as in ``alignment_dataset``)."""
-    matrix_free = open_store(tangent_path).attrs.get("projection") == "matrix_free"
-    tangent = open_store(tangent_path, required=("latents",) if matrix_free else ("basis",))
-    n_store = tangent["latents" if matrix_free else "basis"].shape[0]
-    if n > n_store:
-        raise ValueError(f"{tangent_path} has {n_store} tangent spaces, {n} requested")
-    if matrix_free:
-        if decoder is None or lsqr is None:
-            raise ValueError(
-                f"{tangent_path} needs matrix-free projection: pass the decoder and lsqr settings"
-            )
-        latents = np.asarray(tangent["latents"][:n])
-        return lambda vectors: _matrix_free_fractions(latents, vectors, decoder, lsqr, device)[0]
-    basis = np.asarray(tangent["basis"][:n], dtype=np.float32)
-    return lambda vectors: fraction_in_tangent_space(basis, vectors.reshape(*vectors.shape[:2], -1))
+    fractions in tangent space ``(m, n) float64`` (NaN where undefined). Stored bases are read once; a
+    matrix-free store needs the manifold model (``tangent_space.open_tangent_space``)."""
+    space = open_tangent_space(tangent_path, manifold=manifold, device=device)
+    if n > space.n:
+        raise ValueError(f"{tangent_path} has {space.n} tangent spaces, {n} requested")
+    samples = np.arange(n)
+    if isinstance(space, BasisTangentSpace):
+        space = BasisTangentSpace(
+            np.asarray(space.bases(samples), dtype=np.float32), space.rank(samples)
+        )
+    return lambda vectors: space.fractions(vectors, samples)
 
 
 def alignment_dataset(
@@ -107,54 +77,38 @@ def alignment_dataset(
     labels: np.ndarray,
     seed: int,
     threads: int = 1,
-    decoder=None,
-    lsqr: dict | None = None,
+    manifold=None,
     device=None,
     dask_address: str | None = None,
 ) -> xr.Dataset:
     """Per-sample fractions for one run (see module docstring). ``labels (n,)`` are the true classes.
 
-    A tangent store written for matrix-free projection (attrs ``projection: matrix_free``) holds no
-    basis: then ``decoder`` (latents → images) and ``lsqr`` settings are required. The Dask graph runs
-    on ``threads`` local threads, or on the distributed scheduler at ``dask_address``.
+    The tangent store opens as a ``TangentSpace`` (``open_tangent_space``): stored bases are reduced with
+    Dask over their Zarr chunks (on ``threads`` local threads, or the distributed scheduler at
+    ``dask_address``); a matrix-free store, which needs the ``manifold`` model, one sample at a time.
     """
-    tangent = open_store(tangent_path, required=("sample_index",))
+    space = open_tangent_space(tangent_path, manifold=manifold, device=device)
     attrib = open_store(attribution_path, required=("attribution", "predicted"))
     methods = list(attrib.attrs["methods"])
-    if tangent.attrs.get("projection") == "matrix_free":
-        tangent = open_store(tangent_path, required=("latents",))
-        if decoder is None or lsqr is None:
-            raise ValueError(
-                f"{tangent_path} needs matrix-free projection: pass the decoder and lsqr settings"
-            )
-        k, d = int(tangent.attrs["k"]), int(tangent.attrs["d"])
-        n = tangent["latents"].shape[0]
-        _check_shapes(
-            attrib["attribution"].shape, n, d, len(labels), tangent_path, attribution_path
-        )
-        fraction, random, iterations = _matrix_free_fractions(tangent["latents"], attrib["attribution"], decoder,
-                                                              lsqr, device, seed)  # fmt: skip
-        return _as_dataset(methods, fraction, random, np.full(n, -1), attrib, labels, k, d,
-                           {"lsqr_iterations": (("lsqr_vector", "sample"), iterations)})  # fmt: skip
-    tangent = open_store(tangent_path, required=("basis", "rank"))
-    basis = da.from_zarr(tangent["basis"])  # (n, k, d), chunked by samples
-    n, k, d = basis.shape
-    attribution = da.from_zarr(attrib["attribution"])  # (m, n, c, h, w)
-    _check_shapes(attribution.shape, n, d, len(labels), tangent_path, attribution_path)
-    attribution = attribution.reshape(len(methods), n, d).rechunk(
-        (len(methods), basis.chunks[0], d)
-    )
-    # Block i of the result needs sample-chunk i of both stores: index notation aligns them.
-    attribution = attribution.rechunk((len(methods), basis.chunks[0], d))
-    sample = da.arange(n, chunks=basis.chunks[0])
-    both = da.blockwise(_fraction_block, "rn", basis, "nkd", attribution, "mnd", sample, "n", seed, None,
-                        new_axes={"r": len(methods) + 1}, dtype=np.float64, concatenate=True)  # fmt: skip
-    with dask_scheduler(threads, dask_address):
-        both = both.compute()
-    fraction, random = both[:-1], both[-1]
-    return _as_dataset(
-        methods, fraction, random, np.asarray(tangent["rank"][...]), attrib, labels, k, d
-    )
+    n, d = space.n, space.d
+    _check_shapes(attrib["attribution"].shape, n, d, len(labels), tangent_path, attribution_path)
+    if isinstance(space, BasisTangentSpace):
+        basis = da.from_zarr(space.basis)  # (n, k, d), chunked by samples
+        # Block i of the result needs sample-chunk i of both stores: index notation aligns them.
+        attribution = da.from_zarr(attrib["attribution"]).reshape(len(methods), n, d)
+        attribution = attribution.rechunk((len(methods), basis.chunks[0], d))
+        sample = da.arange(n, chunks=basis.chunks[0])
+        both = da.blockwise(_fraction_block, "rn", basis, "nkd", attribution, "mnd", sample, "n", seed, None,
+                            new_axes={"r": len(methods) + 1}, dtype=np.float64, concatenate=True)  # fmt: skip
+        with dask_scheduler(threads, dask_address):
+            both = both.compute()
+    else:
+        both = np.empty((len(methods) + 1, n))
+        for i in range(n):
+            rows = np.asarray(attrib["attribution"][:, i]).reshape(len(methods), 1, d)
+            gaussian = np.random.default_rng([seed, i]).standard_normal((1, 1, d))
+            both[:, i] = space.fractions(np.concatenate([rows, gaussian]), [i])[:, 0]
+    return _as_dataset(methods, both[:-1], both[-1], space, attrib, labels)
 
 
 def _check_shapes(attribution_shape, n, d, n_labels, tangent_path, attribution_path) -> None:
@@ -167,18 +121,21 @@ def _check_shapes(attribution_shape, n, d, n_labels, tangent_path, attribution_p
         raise ValueError(f"{n_labels} labels for {n} tangent spaces")
 
 
-def _as_dataset(methods, fraction, random, rank, attrib, labels, k, d, extra=None) -> xr.Dataset:
+def _as_dataset(methods, fraction, random, space, attrib, labels) -> xr.Dataset:
+    # rows of undefined tangent spaces are NaN already; the mask makes that exact for any projection
+    defined = space.defined()
+    fraction, random = np.where(defined, fraction, np.nan), np.where(defined, random, np.nan)
     return xr.Dataset(
         {
             "fraction": (("method", "sample"), fraction),
             "random_fraction": (("sample",), random),
-            "rank": (("sample",), rank),
+            "rank": (("sample",), space.rank()),
+            "converged": (("sample",), space.converged()),
             "predicted": (("sample",), np.asarray(attrib["predicted"][...])),
             "label": (("sample",), np.asarray(labels)),
-            **(extra or {}),
         },
-        coords={"method": methods, "sample": np.arange(len(rank))},
-        attrs={"k": k, "d": d, "baseline": random_baseline(k, d)},
+        coords={"method": methods, "sample": np.arange(space.n)},
+        attrs={"k": space.k, "d": space.d, "baseline": space.baseline},
     )
 
 
@@ -197,18 +154,34 @@ def bootstrap_ci(
 def summary_rows(
     ds: xr.Dataset, *, dataset: str, seed: int, regime: str, n_resamples: int
 ) -> list[dict]:
-    """One row per method: n, mean, median, 95% bootstrap CI, baseline sqrt(k/d), random-vector mean."""
+    """One row per method: n (samples with a fraction), n_undefined (samples whose tangent space is
+    undefined: rank 0 or not converged; left out of every statistic), mean, median, 95% bootstrap CI over
+    images, baseline sqrt(k/d), random-vector mean."""
     rows = []
-    random_mean = float(np.nanmean(ds["random_fraction"].values))
+    undefined = int((~defined_samples(ds)).sum())
+    random = ds["random_fraction"].values
+    random_mean = float(np.nanmean(random)) if np.isfinite(random).any() else math.nan
     for method in ds["method"].values:
         values = ds["fraction"].sel({"method": method}).values
         values = values[np.isfinite(values)]
         low, high = bootstrap_ci(values, n_resamples=n_resamples, seed=seed)
         rows.append({
             "dataset": dataset, "seed": seed, "regime": regime, "method": str(method), "n": len(values),
+            "n_undefined": undefined,
             "mean": float(np.mean(values)) if len(values) else math.nan,
             "median": float(np.median(values)) if len(values) else math.nan,
             "ci_low": low, "ci_high": high, "baseline": float(ds.attrs["baseline"]),
             "random_mean": random_mean,
         })  # fmt: skip
     return rows
+
+
+def defined_samples(ds: xr.Dataset) -> np.ndarray:
+    """``(sample,) bool``: tangent space defined (rank > 0 and converged; stores without the variables:
+    all defined)."""
+    defined = np.ones(ds.sizes["sample"], dtype=bool)
+    if "rank" in ds:
+        defined &= ds["rank"].values != 0
+    if "converged" in ds:
+        defined &= ds["converged"].values.astype(bool)
+    return defined

@@ -59,3 +59,51 @@ def seed_band(values: xr.DataArray, level: float = 0.9) -> xr.Dataset:
             "high": q.isel(quantile=1, drop=True),
         }
     )
+
+
+SEED_COLUMNS = ["n_seeds", "seed_mean", "seed_sd", "seed_ci_low", "seed_ci_high"]
+
+
+def t_interval(values, level: float = 0.95) -> dict:
+    """Mean of the finite ``values`` with a two-sided Student-t interval ``mean ± t · sd / sqrt(n)``:
+    ``{"n", "mean", "sd", "low", "high"}`` (interval NaN for fewer than two values)."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    n = len(values)
+    mean = float(values.mean()) if n else np.nan
+    sd = float(values.std(ddof=1)) if n >= 2 else np.nan
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n)) if n >= 2 else np.nan
+    return {"n": n, "mean": mean, "sd": sd, "low": mean - half, "high": mean + half}
+
+
+def across_seeds(
+    table: pd.DataFrame, by: list[str], value: str = "mean", level: float = 0.95
+) -> pd.DataFrame:
+    """The estimate across seeds: per group of ``by`` (a table with one row per seed and group), the
+    mean of ``value`` over seeds with a t-interval over seeds (``SEED_COLUMNS``). Seeds, not images, are
+    the replicates: each seed's model is an independent draw of the training procedure."""
+    rows = []
+    for key, group in table.groupby(by, sort=True, dropna=False):
+        est = t_interval(group[value].to_numpy(), level)
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip(by, key, strict=True)), "n_seeds": est["n"], "seed_mean": est["mean"],
+                     "seed_sd": est["sd"], "seed_ci_low": est["low"], "seed_ci_high": est["high"]})  # fmt: skip
+    return pd.DataFrame(rows, columns=[*by, *SEED_COLUMNS])
+
+
+def with_seed_columns(table: pd.DataFrame, by: list[str], value: str = "mean") -> pd.DataFrame:
+    """``table`` with the across-seed columns (``across_seeds``) of its group on every row."""
+    if table.empty:
+        return table.assign(**{c: pd.Series(dtype=float) for c in SEED_COLUMNS})
+    return table.merge(across_seeds(table, by, value), on=by, how="left")
+
+
+def paired_by_seed(
+    table: pd.DataFrame, by: list[str], column: str, a, b, value: str = "mean"
+) -> pd.DataFrame:
+    """Per group of ``by``: ``value`` at ``column == a`` minus at ``column == b``, paired by seed (seeds
+    where both exist), with the t-interval over seeds: columns ``[*by, n_seeds, seed_mean, …]``."""
+    left = table[table[column] == a].set_index([*by, "seed"])[value]
+    right = table[table[column] == b].set_index([*by, "seed"])[value]
+    diff = (left - right).dropna().rename(value).reset_index()
+    return across_seeds(diff, by, value)

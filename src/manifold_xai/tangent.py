@@ -165,7 +165,8 @@ def fraction_in_tangent_space(basis: np.ndarray, vectors: np.ndarray) -> np.ndar
     ``basis (n, k, d)`` with orthonormal (or zero) rows, ``vectors (..., n, d)`` (leading axes, e.g. methods,
     broadcast). Computed in the inputs' precision (float32 for float32 stores, relative error ~1e-7; float16
     bases in float32) as one ``(k, d) @ (d, m)`` product per sample, so the basis is read once for all
-    vectors. A zero vector has no direction: its fraction is NaN.
+    vectors. A zero vector has no direction, and an all-zero basis (rank 0) no tangent space: both give
+    NaN, never 0.
     """
     basis, vectors = np.asarray(basis), np.asarray(vectors)
     dtype = np.result_type(basis.dtype, vectors.dtype, np.float32)
@@ -176,8 +177,9 @@ def fraction_in_tangent_space(basis: np.ndarray, vectors: np.ndarray) -> np.ndar
     tangent_norm = np.sqrt(np.einsum("nkm,nkm->mn", coefficients, coefficients)).astype(np.float64)
     norm = np.sqrt(np.einsum("nd,nd->n", *(columns.transpose(2, 0, 1).reshape(-1, d),) * 2))
     norm = norm.reshape(-1, n).astype(np.float64)
+    defined = np.any(basis != 0, axis=(1, 2))  # (n,): rank > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        fraction = np.where(norm > 0, tangent_norm / norm, np.nan)
+        fraction = np.where((norm > 0) & defined, tangent_norm / norm, np.nan)
     return np.clip(fraction, 0.0, 1.0).reshape(*lead, n)
 
 
@@ -201,7 +203,8 @@ def store_options(tangent: dict) -> dict:
     """The keyword arguments of ``write_tangent_store`` from a dataset's ``tangent:`` config block."""
     return {"rtol": tangent["rank_rtol"], "method": tangent["orthonormalisation"], "rank_rule": tangent["rank_rule"],
             "batch_size": None if tangent["batch_size"] == "auto" else tangent["batch_size"],
-            "chunk_mb": tangent["chunk_mb"], "storage_dtype": tangent["storage_dtype"]}  # fmt: skip
+            "chunk_mb": tangent["chunk_mb"], "storage_dtype": tangent["storage_dtype"],
+            "matrix_free_dtype": tangent["matrix_free_dtype"]}  # fmt: skip
 
 
 def decoder_bases(
@@ -287,13 +290,15 @@ def write_tangent_store(
     chunk_mb: float = 32.0,
     storage_dtype: str = "float32",
     matrix_free: bool = False,
+    matrix_free_dtype: str = "float64",
     attrs: dict | None = None,
 ) -> dict:
     """Orthonormal decoder-Jacobian bases at ``latents (n, k)``, written as a tangent store
     (``write_basis_store``) with the latents; ``batch_size=None`` chooses it from free memory.
 
     With ``matrix_free`` only the latents and sample index are stored (no basis, singular values or
-    rank): fractions are then computed from the latents by ``manifold_xai.matrix_free``.
+    rank): ``tangent_space.open_tangent_space`` then computes the same subspace (rank cut-off ``rtol``)
+    from the decoder run in ``matrix_free_dtype`` (``manifold_xai.matrix_free``).
     """
     n, k = latents.shape
     d = int(np.prod(image_shape))
@@ -303,8 +308,11 @@ def write_tangent_store(
                    "orthonormalisation": method, **(attrs or {})}  # fmt: skip
     if matrix_free:
         with atomic_path(path) as tmp:
-            group = create_store(tmp, {"k": k, "d": d, "projection": "matrix_free",
-                                       "random_baseline": random_baseline(k, d), **store_attrs})  # fmt: skip
+            group = create_store(
+                tmp,
+                {"k": k, "d": d, "projection": "matrix_free", "matrix_free_dtype": matrix_free_dtype,
+                 "random_baseline": random_baseline(k, d), **store_attrs},
+            )
             write_array(group, "latents", np.asarray(latents, dtype=np.float32), ("sample", "latent"))
             write_array(group, "sample_index", np.asarray(sample_index, dtype=np.int64), ("sample",))
         return {"n": n, "k": k, "d": d, "projection": "matrix_free"}

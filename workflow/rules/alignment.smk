@@ -20,7 +20,6 @@ rule compute_alignment:
         **torch_resources(mem_mb=4000, runtime=60),
     params:
         n_test=dataset_params("evaluation", "n_test"),
-        lsqr=dataset_params("tangent", "lsqr"),
         device=config["device"],
         dask=config["dask"],
     script:

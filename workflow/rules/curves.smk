@@ -24,7 +24,6 @@ rule evaluate_checkpoints:
         curves=dataset_params("evaluation", "curves"),
         attributions=tracked_attributions,
         random_labels_n_train=random_labels_n_train,
-        lsqr=dataset_params("tangent", "lsqr"),
         device=config["device"],
     script:
         "../../scripts/evaluate_checkpoints.py"

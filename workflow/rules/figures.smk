@@ -61,7 +61,6 @@ rule plot_fig2:
         dpi=config["figures"]["dpi"],
         columns=config["figures"]["fig2_columns"],
         quantile=0.25,
-        lsqr=dataset_params("tangent", "lsqr"),
         device=config["device"],
     script:
         "../../scripts/plot_fig2.py"
@@ -98,7 +97,6 @@ rule plot_fig11:
         dpi=config["figures"]["dpi"],
         columns=config["figures"]["fig2_columns"],
         quantile=0.9,
-        lsqr=dataset_params("tangent", "lsqr"),
         device=config["device"],
     script:
         "../../scripts/plot_fig2.py"
