@@ -24,6 +24,7 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/roar.smk"
 include: "workflow/rules/sanity.smk"
 include: "workflow/rules/study.smk"
+include: "workflow/rules/claims.smk"
 
 
 wildcard_constraints:

@@ -1,16 +1,17 @@
 """Rule plot_fig5: Figure 5 for one dataset: ROAR test accuracy against the fraction of removed pixels per
-method (mean over the ROAR seeds), and ROAD accuracy (most important first solid, least important first
+method (mean over repeated retrainings with its 95% t-interval; over seeds when there are several), and ROAD accuracy (most important first solid, least important first
 dashed)."""
 
 import pandas as pd
 
 from manifold_xai.figures import fig5_roar
 from manifold_xai.jobs import run_job
+from manifold_xai.roar import roar_rows
 from manifold_xai.store import read_json
 
 
 def main(job):
-    roar = pd.DataFrame([read_json(p) for p in job.input.results])
+    roar = roar_rows([read_json(p) for p in job.input.results])
     road = pd.concat([pd.read_csv(p) for p in job.input.road], ignore_index=True)
     fig5_roar(roar, road, job.output.figure, title=job.wildcards["dataset"], dpi=job.params["dpi"])
     curves = roar[roar["method"] != "none"].groupby("method")["accuracy"].mean()

@@ -1,6 +1,6 @@
 """Rule roar_retrain: remove the given fraction of each image's most important pixels under one method,
-retrain a fresh classifier on the modified training images, and test it on the equally modified test
-images (ROAR, PAPER.md §8). Method ``none`` at fraction 0 is the unmodified baseline."""
+retrain a fresh classifier on the modified training images ``repeats`` times (distinct seeds), and test
+each on the equally modified test images (ROAR). Method ``none`` at fraction 0 is the unmodified baseline."""
 
 import torch
 import xarray as xr
@@ -9,7 +9,7 @@ from manifold_xai.data.dataset_store import read_rows, store_attrs
 from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.jobs import run_job
 from manifold_xai.models.classifiers import build_classifier
-from manifold_xai.roar import removal_mask, remove
+from manifold_xai.roar import removal_mask, remove, repeat_seeds
 from manifold_xai.store import write_json
 from manifold_xai.training import accuracy, predict_logits, train_classifier
 
@@ -23,24 +23,41 @@ def main(job):
     labels = read_rows(job.input.data, "labels", rows)
     if method != "none":
         importance = ds["importance"].sel({"method": method}).values
-        mask = removal_mask(importance, fraction, seed=job.seed(f"roar/mask/{method}/{fraction}"), order=p["order"])
+        mask = removal_mask(
+            importance, fraction, seed=job.seed(f"roar/mask/{method}/{fraction}"), order=p["order"]
+        )
         fill = images[split == TRAIN].mean(axis=(0, 2, 3)) if p["fill"] == "mean" else 0.0
         images = remove(images, mask, fill)
     train_x, train_y = images[split == TRAIN], labels[split == TRAIN]
-    kwargs = {"channels": images.shape[1], "image_size": images.shape[-1],
-              "n_classes": int(store_attrs(job.input.data)["n_classes"])}
+    test_x, test_y = images[split == TEST], labels[split == TEST]
+    kwargs = {
+        "channels": images.shape[1],
+        "image_size": images.shape[-1],
+        "n_classes": int(store_attrs(job.input.data)["n_classes"]),
+    }
     if clf["arch"] in ("simplenet", "vgg16"):
         kwargs["width"] = clf["width"]
-    model = build_classifier(clf["arch"], **kwargs)
-    generator = torch.Generator().manual_seed(job.seed(f"roar/train/{method}/{fraction}"))
-    history = train_classifier(model, train_x, train_y, epochs=p["epochs"], lr=p["lr"], batch_size=p["batch_size"],
-                               lr_step_epochs=p["lr_step_epochs"], lr_gamma=p["lr_gamma"], generator=generator,
-                               device=job.device)  # fmt: skip
-    test_accuracy = accuracy(predict_logits(model, images[split == TEST], job.device), labels[split == TEST])
+    accuracies, train_accuracies, seeds = (
+        [],
+        [],
+        repeat_seeds(job.seed, method, fraction, p["repeats"]),
+    )
+    for (
+        seed
+    ) in seeds:  # each repeat: a fresh classifier with its own initialisation and batch order
+        torch.manual_seed(seed)
+        model = build_classifier(clf["arch"], **kwargs)
+        history = train_classifier(model, train_x, train_y, epochs=p["epochs"], lr=p["lr"],
+                                   batch_size=p["batch_size"], lr_step_epochs=p["lr_step_epochs"],
+                                   lr_gamma=p["lr_gamma"], generator=torch.Generator().manual_seed(seed),
+                                   device=job.device)  # fmt: skip
+        accuracies.append(accuracy(predict_logits(model, test_x, job.device), test_y))
+        train_accuracies.append(history[-1]["train_accuracy"])
     job.metrics = {"dataset": job.wildcards["dataset"], "seed": int(job.wildcards["seed"]), "method": method,
-                   "fraction": fraction, "accuracy": test_accuracy, "train_accuracy": history[-1]["train_accuracy"],
+                   "fraction": fraction, "accuracies": accuracies, "train_accuracies": train_accuracies,
+                   "repeat_seeds": seeds,
                    "removed_pixels_per_image": int(round(fraction * images.shape[2] * images.shape[3])),
-                   "n_train": len(train_x), "n_test": int((split == TEST).sum()), "fill": p["fill"], "order": p["order"]}  # fmt: skip
+                   "n_train": len(train_x), "n_test": len(test_x), "fill": p["fill"], "order": p["order"]}  # fmt: skip
     write_json(job.output.result, job.metrics)
 
 

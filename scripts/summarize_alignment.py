@@ -5,7 +5,7 @@ import xarray as xr
 
 from manifold_xai.alignment import SUMMARY_COLUMNS, summary_rows
 from manifold_xai.jobs import run_job
-from manifold_xai.reductions import stack_runs
+from manifold_xai.reductions import stack_runs, with_seed_columns
 from manifold_xai.store import atomic_path, write_csv
 
 
@@ -15,8 +15,12 @@ def main(job):
         ds = xr.open_zarr(path, consolidated=False).load()
         runs[(dataset, seed, regime)] = ds
         rows += summary_rows(ds, dataset=dataset, seed=seed, regime=regime,
-                             n_resamples=job.params["bootstrap_resamples"])  # fmt: skip
-    table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+                             n_resamples=job.params["bootstrap_resamples"],
+                             correct_only=job.params["correct_only"][dataset])  # fmt: skip
+    # the estimate across seeds (the replicates of the training procedure) beside each per-seed row
+    table = with_seed_columns(
+        pd.DataFrame(rows, columns=SUMMARY_COLUMNS), ["dataset", "regime", "method"]
+    )
     write_csv(job.output.csv, table)
     stacked = stack_runs(runs, ["fraction", "random_fraction"])
     with atomic_path(job.output.store) as tmp:

@@ -5,6 +5,7 @@ import xarray as xr
 
 from manifold_xai.curves import curve_rows, summarize_curves
 from manifold_xai.jobs import run_job
+from manifold_xai.reductions import with_seed_columns
 from manifold_xai.runtime import dask_scheduler
 from manifold_xai.store import atomic_path, write_csv
 
@@ -16,7 +17,8 @@ def main(job):
     }
     with dask_scheduler(job.threads, job.params["dask"]["address"]):
         summary = summarize_curves(runs).compute()
-    table = curve_rows(summary)
+    # beside each run's interval over images: the estimate across seeds at the same step
+    table = with_seed_columns(curve_rows(summary), ["dataset", "regime", "method", "step"])
     write_csv(job.output.csv, table)
     with atomic_path(job.output.store) as tmp:
         summary.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)

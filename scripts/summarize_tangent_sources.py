@@ -7,6 +7,7 @@ import xarray as xr
 
 from manifold_xai.alignment import SUMMARY_COLUMNS, summary_rows
 from manifold_xai.jobs import run_job
+from manifold_xai.reductions import with_seed_columns
 from manifold_xai.store import write_csv
 from manifold_xai.tangent_sources import ACCURACY_COLUMNS, accuracy_rows
 
@@ -18,13 +19,20 @@ def main(job):
         ds = xr.open_zarr(path, consolidated=False).load()
         accuracy += accuracy_rows(ds, dataset=dataset, seed=seed, n_resamples=n_resamples)
     fractions = []
-    for path, (dataset, seed, regime, source) in zip(job.input.stores, job.params["source_runs"], strict=True):
+    for path, (dataset, seed, regime, source) in zip(
+        job.input.stores, job.params["source_runs"], strict=True
+    ):
         ds = xr.open_zarr(path, consolidated=False).load()
         fractions += [{**row, "source": source}
                       for row in summary_rows(ds, dataset=dataset, seed=seed, regime=regime, n_resamples=n_resamples)]  # fmt: skip
     columns = SUMMARY_COLUMNS[:3] + ["source"] + SUMMARY_COLUMNS[3:]
-    write_csv(job.output.accuracy, pd.DataFrame(accuracy, columns=ACCURACY_COLUMNS))
-    write_csv(job.output.fractions, pd.DataFrame(fractions, columns=columns))
+    accuracy = with_seed_columns(pd.DataFrame(accuracy, columns=ACCURACY_COLUMNS), ["dataset", "source"],
+                                 value="principal_angle_mean_deg")  # fmt: skip
+    fractions = with_seed_columns(
+        pd.DataFrame(fractions, columns=columns), ["dataset", "regime", "source", "method"]
+    )
+    write_csv(job.output.accuracy, accuracy)
+    write_csv(job.output.fractions, fractions)
     job.metrics = {"accuracy_rows": len(accuracy), "fraction_rows": len(fractions)}
 
 

@@ -10,7 +10,7 @@ from manifold_xai.attributions import attribute
 DEVICE = torch.device("cpu")
 METHODS = {
     "gradient": {},
-    "integrated_gradients": {"steps": 16, "method": "gausslegendre", "multiply_by_inputs": False},
+    "path_averaged_gradient": {"steps": 16, "method": "gausslegendre"},
     "input_x_gradient": {},
     "smoothgrad": {"stdev": 0.05, "samples": 8},
 }
@@ -55,11 +55,11 @@ def test_linear_model_attributions_equal_closed_forms():
     )  # noise does not move a constant gradient
 
 
-def test_integrated_gradients_multiplied_by_inputs_is_x_times_gradient_for_linear_model():
+def test_integrated_gradients_is_x_times_gradient_for_linear_model():
     w, b = torch.randn(2, 9), torch.zeros(2)
     x = torch.rand(5, 1, 3, 3).numpy()
     methods = {
-        "integrated_gradients": {"steps": 8, "method": "gausslegendre", "multiply_by_inputs": True}
+        "integrated_gradients": {"steps": 8, "method": "gausslegendre"}
     }
     attr, predicted = attribute(Linear(w, b), x, methods, device=DEVICE, batch_size=5, seed=0)
     np.testing.assert_allclose(

@@ -21,7 +21,7 @@ def test_defaults_are_filled_with_the_paper_values():
     ds = cfg["datasets"]["digits"]
     assert ds["manifold"] == {"model": "btcvae", "latent_dim": 10, "alpha": 1, "beta": 6, "gamma": 1,
                               "epochs": 400, "lr": 0.0005, "batch_size": 64, "reg_anneal_steps": 10000}  # fmt: skip
-    assert ds["attributions"]["integrated_gradients"]["multiply_by_inputs"] is False
+    assert ds["attributions"]["integrated_gradients"] == {"steps": 50, "method": "gausslegendre", "batch_size": 20}
     assert ds["attributions"]["smoothgrad"] == {"stdev": 0.02, "samples": 25, "batch_size": 20}
     assert ds["sampling"]["rejection_power"] == 2
     assert cfg["device"] == "auto"

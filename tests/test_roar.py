@@ -74,3 +74,31 @@ def test_noisy_linear_imputation_keeps_the_rest_and_reproduces_a_linear_image():
         noisy_linear_impute(image, np.ones((12, 12), bool), noise=0.0, rng=np.random.default_rng(0))
     batch = road_images(image[None].repeat(2, 0), np.stack([mask, mask]), noise=0.0, seed=0)
     assert batch.shape == (2, 2, 12, 12)
+
+
+def test_roar_repeats_have_distinct_seeds_and_the_interval_is_the_t_interval():
+    from scipy import stats
+
+    from manifold_xai.roar import repeat_seeds, roar_rows
+
+    def seed_of(name):  # the job's derivation: a hash of the name
+        import hashlib
+
+        return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "little")
+
+    seeds = repeat_seeds(seed_of, "gradient", 0.3, 5)
+    assert len(set(seeds)) == 5 and set(seeds).isdisjoint(repeat_seeds(seed_of, "gradient", 0.6, 5))
+    skewed = [0.91, 0.90, 0.905, 0.60]  # one failed retraining: a skewed sample
+    base = {"dataset": "d", "method": "gradient", "fraction": 0.3, "n_train": 1, "n_test": 1, "fill": "zero",
+            "order": "morf", "train_accuracies": [1.0] * 4}  # fmt: skip
+    results = [{**base, "seed": 0, "accuracies": skewed}, {**base, "seed": 1, "accuracies": [0.8, 0.7, 0.75, 0.85]}]
+    table = roar_rows(results)
+    row = table[table["seed"] == 0].iloc[0]
+    a = np.array(skewed)
+    half = stats.t.ppf(0.975, 3) * a.std(ddof=1) / np.sqrt(4)
+    assert row["repeats"] == 4 and row["accuracy"] == pytest.approx(a.mean())
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((a.mean() - half, a.mean() + half))
+    means = np.array([a.mean(), 0.775])
+    half = stats.t.ppf(0.975, 1) * means.std(ddof=1) / np.sqrt(2)
+    assert row["n_seeds"] == 2 and row["seed_mean"] == pytest.approx(means.mean())
+    assert (row["seed_ci_low"], row["seed_ci_high"]) == pytest.approx((means.mean() - half, means.mean() + half))

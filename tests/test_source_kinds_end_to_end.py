@@ -73,7 +73,7 @@ def tiny_config(data):
                 "approach": "analytic", "manifold": {"latent_dim": 2, "epochs": 1, "reg_anneal_steps": 10},
                 "tangent_sources": {"sources": ["exact", "vae", "local_pca"], "local_pca": {"neighbours": 6}},
                 "roar": {"methods": ["tangent", "blurred_gradient", "random"], "fractions": [0.5],
-                         "n_train": 40, "n_test": 10, "epochs": 1, "road": {"fractions": [0.5], "orders": ["morf", "lerf"]}},
+                         "n_train": 40, "n_test": 10, "epochs": 1, "repeats": 2, "road": {"fractions": [0.5], "orders": ["morf", "lerf"]}},
                 "sanity": {"n_test": 4},
                 **COMMON,
             },
@@ -181,6 +181,9 @@ def test_roar_road_and_sanity_checks_run_on_the_torus(sources_run):
     assert sorted(zip(roar["method"], roar["fraction"], strict=True)) == sorted(
         [("none", 0.0)] + [(m, 0.5) for m in ("tangent", "blurred_gradient", "random")])
     assert roar["accuracy"].between(0, 1).all() and (roar["n_test"] == 10).all() and (roar["n_train"] == 40).all()
+    assert (roar["repeats"] == 2).all() and (roar["ci_low"] <= roar["accuracy"]).all()
+    repeats = pd.read_csv(results / "summary" / "roar_repeats.csv")
+    assert len(repeats) == 2 * len(roar) and repeats["repeat_seed"].is_unique
     road = pd.read_csv(results / "summary" / "road.csv")
     assert len(road) == 1 + 3 * 2 and set(road["order"]) == {"none", "morf", "lerf"}
     sanity = pd.read_csv(results / "summary" / "sanity.csv")
@@ -230,5 +233,5 @@ def test_paper_config_dry_run_schedules_every_dataset(tmp_path):
     assert jobs["train_classifier"] == 10 * 3 + 5  # mnist32: 10 seeds x 3 regimes; the rest: 1 x standard
     assert jobs["reconstruct_dataset"] == 4 and jobs["sample_dataset"] == 10 and jobs["upsample_dataset"] == 1
     assert jobs["plot_fig3_all"] == 1 and jobs["plot_fig7_all"] == 1 and jobs["plot_fig11"] == 1
-    assert jobs["roar_retrain"] == 7 * 19 + 1 and jobs["road"] == 1 and jobs["sanity_checks"] == 1  # mnist32, seed 0
+    assert jobs["roar_retrain"] == 8 * 19 + 1 and jobs["road"] == 1 and jobs["sanity_checks"] == 1  # mnist32, seed 0
     assert jobs["compute_tangent_source"] == 10 and jobs["theorem1"] == 1 and jobs["study_stimuli"] == 1

@@ -152,12 +152,15 @@ def bootstrap_ci(
 
 
 def summary_rows(
-    ds: xr.Dataset, *, dataset: str, seed: int, regime: str, n_resamples: int
+    ds: xr.Dataset, *, dataset: str, seed: int, regime: str, n_resamples: int, correct_only: bool = False
 ) -> list[dict]:
     """One row per method: n (samples with a fraction), n_undefined (samples whose tangent space is
     undefined: rank 0 or not converged; left out of every statistic), mean, median, 95% bootstrap CI over
-    images, baseline sqrt(k/d), random-vector mean."""
+    images, baseline sqrt(k/d), random-vector mean. ``correct_only``: only test images whose prediction
+    equals the label count (the paper's medical notebooks)."""
     rows = []
+    if correct_only:
+        ds = ds.isel(sample=np.flatnonzero(ds["predicted"].values == ds["label"].values))
     undefined = int((~defined_samples(ds)).sum())
     random = ds["random_fraction"].values
     random_mean = float(np.nanmean(random)) if np.isfinite(random).any() else math.nan

@@ -27,6 +27,7 @@ METHOD_LABELS = {
     "gradient": "Gradient",
     "smoothgrad": "SmoothGrad",
     "integrated_gradients": "Integrated Gradients",
+    "path_averaged_gradient": "Path-averaged gradient (IG without × input)",
     "input_x_gradient": "Input × Gradient",
     "random_gaussian": "Random N(0, I)",
     "random_tangent": "Random in tangent space",
@@ -36,6 +37,7 @@ METHOD_COLORS = {
     "gradient": "tab:blue",
     "smoothgrad": "tab:orange",
     "integrated_gradients": "tab:green",
+    "path_averaged_gradient": "tab:olive",
     "input_x_gradient": "tab:red",
 }
 
@@ -374,17 +376,30 @@ ROAR_LABELS = {"tangent": "Tangent space", "blurred_gradient": "Blurred gradient
 
 
 def fig5_roar(roar, road, path, *, title: str, dpi: int = 150) -> None:
-    """Figure 5: ``roar`` (columns method, fraction, accuracy; method ``none`` = the baseline at fraction 0)
-    as accuracy against the removed fraction per method, averaged over seeds; ``road`` (method, order,
-    fraction, accuracy) likewise, morf solid and lerf dashed."""
+    """Figure 5: ``roar`` (the rows of ``roar.csv``: method, fraction, accuracy = mean over the repeated
+    retrainings, ci_low/ci_high = its 95% t-interval over repeats; with several seeds, seed_mean and
+    seed_ci_* over seeds; method ``none`` = the baseline at fraction 0) as accuracy against the removed
+    fraction per method, with the interval as a band; ``road`` (method, order, fraction, accuracy)
+    likewise, morf solid and lerf dashed."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.8), sharey=True)
-    base = roar[roar["method"] == "none"]["accuracy"].mean()
-    for method, rows in roar[roar["method"] != "none"].groupby("method", sort=False):
-        curve = rows.groupby("fraction")["accuracy"].mean()
-        x, y = np.r_[0.0, curve.index.values], np.r_[base, curve.values]
-        left.plot(x, y, "o-", ms=3, color=ROAR_COLORS.get(method), label=ROAR_LABELS.get(method, _label(method)))
-    left.set(xlabel="Fraction of removed pixels", ylabel="Test accuracy (retrained)", title=f"ROAR: {title}",
-             xlim=(0, 1), ylim=(0, 1.02))  # fmt: skip
+    across = roar["seed"].nunique() > 1
+    mean, low, high = ("seed_mean", "seed_ci_low", "seed_ci_high") if across else ("accuracy", "ci_low", "ci_high")
+    curves = roar.groupby(["method", "fraction"], sort=False)[[mean, low, high]].first().reset_index()
+    base = curves[curves["method"] == "none"].iloc[0]
+    for method, rows in curves[curves["method"] != "none"].groupby("method", sort=False):
+        rows = rows.sort_values("fraction")
+        x = np.r_[0.0, rows["fraction"].values]
+        color = ROAR_COLORS.get(method)
+        left.plot(x, np.r_[base[mean], rows[mean].values], "o-", ms=3, color=color,
+                  label=ROAR_LABELS.get(method, _label(method)))  # fmt: skip
+        left.fill_between(x, np.r_[base[low], rows[low].values], np.r_[base[high], rows[high].values],
+                          color=color, alpha=0.15, lw=0)  # fmt: skip
+    repeats = int(roar["repeats"].min())
+    band = (f"band: 95% t-interval over {roar['seed'].nunique()} seeds" if across
+            else f"band: 95% t-interval over {repeats} retrainings")  # fmt: skip
+    left.set(xlabel="Fraction of removed pixels", ylabel="Test accuracy (retrained)",
+             title=f"ROAR: {title} ({band})", xlim=(0, 1), ylim=(0, 1.02))  # fmt: skip
+    left.title.set_fontsize(8)
     left.legend(fontsize=7, frameon=False)
     road_base = road[road["method"] == "none"]["accuracy"].mean()
     for (method, order), rows in road[road["method"] != "none"].groupby(["method", "order"], sort=False):

@@ -21,6 +21,7 @@ ROAD; the paper's MNIST has one channel). Besides the attribution methods:
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from scipy.ndimage import gaussian_filter
 from scipy.sparse.linalg import splu
@@ -45,14 +46,18 @@ def tangent_importance(basis: np.ndarray, image_shape: tuple[int, int, int]) -> 
 
 def blurred(importance: np.ndarray, sigma: float) -> np.ndarray:
     """Each ``(h, w)`` map of ``importance (n, h, w)`` blurred with a Gaussian of ``sigma`` pixels."""
-    return gaussian_filter(np.asarray(importance, np.float64), sigma=(0, sigma, sigma), mode="nearest")
+    return gaussian_filter(
+        np.asarray(importance, np.float64), sigma=(0, sigma, sigma), mode="nearest"
+    )
 
 
 def random_importance(shape: tuple[int, int, int], seed: int) -> np.ndarray:
     return np.random.default_rng(seed).random(shape)
 
 
-def removal_mask(importance: np.ndarray, fraction: float, *, seed: int, order: str = "morf") -> np.ndarray:
+def removal_mask(
+    importance: np.ndarray, fraction: float, *, seed: int, order: str = "morf"
+) -> np.ndarray:
     """``(n, h, w) bool``: True at the ``round(fraction · h · w)`` pixels of each image to remove, the
     largest importance first (``morf``) or the smallest first (``lerf``)."""
     if not 0 <= fraction <= 1:
@@ -83,7 +88,9 @@ def remove(images: np.ndarray, mask: np.ndarray, fill: np.ndarray | float = 0.0)
     return out
 
 
-def noisy_linear_impute(image: np.ndarray, mask: np.ndarray, *, noise: float, rng: np.random.Generator) -> np.ndarray:
+def noisy_linear_impute(
+    image: np.ndarray, mask: np.ndarray, *, noise: float, rng: np.random.Generator
+) -> np.ndarray:
     """ROAD's noisy linear imputation of one ``image (c, h, w)``: every removed pixel (``mask (h, w)``)
     equals the weighted mean of its in-image 8 neighbours (removed or not), one sparse linear system
     shared by the channels; then Gaussian noise of std ``noise`` is added to the imputed pixels.
@@ -121,4 +128,40 @@ def noisy_linear_impute(image: np.ndarray, mask: np.ndarray, *, noise: float, rn
 def road_images(images: np.ndarray, masks: np.ndarray, *, noise: float, seed: int) -> np.ndarray:
     """``noisy_linear_impute`` of every image ``(n, c, h, w)`` under ``masks (n, h, w)`` (seeded per call)."""
     rng = np.random.default_rng(seed)
-    return np.stack([noisy_linear_impute(x, m, noise=noise, rng=rng) for x, m in zip(images, masks, strict=True)])
+    return np.stack(
+        [
+            noisy_linear_impute(x, m, noise=noise, rng=rng)
+            for x, m in zip(images, masks, strict=True)
+        ]
+    )
+
+
+def repeat_seeds(seed_of, method: str, fraction: float, repeats: int) -> list[int]:
+    """The training seeds of a (method, fraction)'s ``repeats`` retrainings: ``seed_of(name)`` (the job's
+    seed derivation) of a distinct name per repeat, so repeats, methods and fractions never share one."""
+    seeds = [int(seed_of(f"roar/train/{method}/{fraction}/repeat{r}")) for r in range(repeats)]
+    if len(set(seeds)) != repeats:
+        raise ValueError(f"ROAR repeats of {method} at {fraction} got colliding seeds {seeds}")
+    return seeds
+
+
+ROAR_COLUMNS = ["dataset", "seed", "method", "fraction", "repeats", "accuracy", "accuracy_sd", "ci_low", "ci_high",
+                "train_accuracy", "n_train", "n_test", "fill", "order"]  # fmt: skip
+
+
+def roar_rows(results: list[dict]) -> pd.DataFrame:
+    """``roar.csv``: per (dataset, seed, method, fraction) the mean test accuracy over the repeated
+    retrainings with its 95% t-interval over repeats (``reductions.t_interval``), then the across-seed
+    columns of each (dataset, method, fraction) (``reductions.SEED_COLUMNS``, over the seeds' means)."""
+    from manifold_xai.reductions import t_interval, with_seed_columns
+
+    rows = []
+    for r in results:
+        est = t_interval(r["accuracies"])
+        rows.append({**{k: r[k] for k in ("dataset", "seed", "method", "fraction", "n_train", "n_test", "fill", "order")},
+                     "repeats": est["n"], "accuracy": est["mean"], "accuracy_sd": est["sd"], "ci_low": est["low"],
+                     "ci_high": est["high"], "train_accuracy": float(np.mean(r["train_accuracies"]))})  # fmt: skip
+    table = pd.DataFrame(rows, columns=ROAR_COLUMNS).sort_values(
+        ["dataset", "seed", "method", "fraction"], kind="stable"
+    )
+    return with_seed_columns(table, ["dataset", "method", "fraction"], value="accuracy")

@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from manifold_xai.tangent import fraction_in_tangent_space, random_baseline
+from manifold_xai.tangent import FLOAT32_EPS, fraction_in_tangent_space, random_baseline
 
 
 def _as_rows(vectors, n: int, d: int) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -234,12 +234,15 @@ def open_tangent_space(path, *, manifold=None, device=None) -> TangentSpace:
 
         manifold = load_model(manifold, device or torch.device("cpu"))
     dtype = str(attrs.get("matrix_free_dtype", "float64"))
+    rtol = float(attrs["rank_rtol"])
+    if attrs.get("rank_rule") == "scipy_orth_float32":  # the paper's code: orth's float32 cut-off
+        rtol = FLOAT32_EPS * max(int(attrs["d"]), int(attrs["k"]))
     model = prepare_decoder(manifold).to(dtype=getattr(torch, dtype))
     return MatrixFreeTangentSpace(
         model.decode,
         store["latents"],
         int(attrs["d"]),
-        rtol=float(attrs["rank_rtol"]),
+        rtol=rtol,
         device=device,
         dtype=dtype,
         block_size=int(attrs.get("matrix_free_block_size", 64)),

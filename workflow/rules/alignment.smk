@@ -51,5 +51,6 @@ rule summarize_alignment:
     params:
         runs=[list(run) for run in runs()],
         bootstrap_resamples=config["bootstrap_resamples"],
+        correct_only={d: config["datasets"][d]["evaluation"]["correct_only"] for d in DATASETS},
     script:
         "../../scripts/summarize_alignment.py"

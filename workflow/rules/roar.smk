@@ -51,7 +51,15 @@ rule roar_retrain:
         **torch_resources(mem_mb=4000, runtime=60),
     params:
         roar=lambda w: roar_block(
-            w, "order", "fill", "epochs", "lr", "batch_size", "lr_step_epochs", "lr_gamma"
+            w,
+            "order",
+            "fill",
+            "epochs",
+            "repeats",
+            "lr",
+            "batch_size",
+            "lr_step_epochs",
+            "lr_gamma",
         ),
         classifier=lambda w: {
             k: config["datasets"][w.dataset]["classifier"][k] for k in ("arch", "width")
@@ -100,6 +108,7 @@ rule summarize_roar:
                 category="Summary tables",
                 labels={"table": "roar"},
             ),
+            repeats="results/summary/roar_repeats.csv",
             road="results/summary/road.csv",
         ),
     log:
