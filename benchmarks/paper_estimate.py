@@ -4,14 +4,15 @@ For each dataset it builds the configured models at the paper's image size and t
 device: one manifold-training step, one classifier-training step (forward + backward at the configured
 batch size), one attribution backward pass per image, and one decoder JVP + VJP (the unit of the tangent
 computation). It multiplies them by the step counts the config implies (epochs × samples / batch, PGD
-iterations, SmoothGrad/IG samples, k JVPs per basis or ~2 per LSQR iteration, checkpoints × curve images)
+iterations, SmoothGrad/IG samples, k JVPs per basis, or for matrix-free stores one Gram factorisation per
+image (k JVPs + k VJPs in float64, assumed 2× the float32 timings, and an eigendecomposition of k × k
+scaled as k³ from one measured at k = 1000) plus one JVP + VJP per vector, checkpoints × curve images)
 and prints JSON: per dataset and job kind the estimated hours on this device.
 
     uv run python benchmarks/paper_estimate.py [--device cuda] [--repeats 3] [--datasets mnist32 ...]
 
 Dataset sizes not in the config (the image folders) are the public datasets' (pneumonia: Kaggle
-chest-xray 5216 train / 624 test; retinopathy: the paper's 3000 / 400 subset). LSQR iterations are
-assumed (``--lsqr-iterations``, default 60: measured 20–80 on the tests' decoders at atol 1e-7).
+chest-xray 5216 train / 624 test; retinopathy: the paper's 3000 / 400 subset).
 """
 
 from __future__ import annotations
@@ -98,7 +99,17 @@ def manifold_model(cfg, name, shape):
     return ae, m
 
 
-def estimate(cfg, name, device, repeats, lsqr_iterations) -> dict:
+def eigh_seconds(k: int) -> float:
+    """Seconds for a float64 symmetric eigendecomposition of k × k, scaled as k³ from k = 1000."""
+    import numpy as np
+
+    a = np.random.default_rng(0).standard_normal((1000, 1000))
+    start = time.perf_counter()
+    np.linalg.eigh(a + a.T)
+    return (time.perf_counter() - start) * (k / 1000) ** 3
+
+
+def estimate(cfg, name, device, repeats) -> dict:
     ds = cfg["datasets"][name]
     shape, k = image_shape(cfg, name), latent_dim(cfg, name)
     d = math.prod(shape)
@@ -125,7 +136,8 @@ def estimate(cfg, name, device, repeats, lsqr_iterations) -> dict:
     matrix_free = ds["tangent"]["projection"] == "matrix_free" or (
         ds["tangent"]["projection"] == "auto" and k * d > ds["tangent"]["matrix_free_above"]
     )
-    per_projection = lsqr_iterations * (jvp + vjp)
+    per_vector = jvp + vjp  # matrix-free: one VJP and one JVP per projected vector
+    factor = 2 * k * (jvp + vjp) + eigh_seconds(k) if matrix_free else 0.0  # per image, float64
     if not matrix_free:
         hours["compute_tangent"] = seeds * n_eval * k * jvp / 3600  # k JVPs per image (+ a cheap QR)
 
@@ -143,9 +155,11 @@ def estimate(cfg, name, device, repeats, lsqr_iterations) -> dict:
     attr = ds["attributions"]
     passes = sum({"gradient": 1, "input_x_gradient": 1}.get(mth, 0) for mth in attr)
     passes += attr.get("integrated_gradients", {}).get("steps", 0) + attr.get("smoothgrad", {}).get("samples", 0)
+    passes += attr.get("path_averaged_gradient", {}).get("steps", 0)
     curves = ds["evaluation"]["curves"]
     curve_passes = sum(
         {"gradient": 1, "input_x_gradient": 1, "integrated_gradients": attr.get("integrated_gradients", {}).get("steps", 0),
+         "path_averaged_gradient": attr.get("path_averaged_gradient", {}).get("steps", 0),
          "smoothgrad": attr.get("smoothgrad", {}).get("samples", 0)}[mth] for mth in curves["methods"]
     )  # fmt: skip
     for regime in clf["regimes"]:
@@ -158,10 +172,11 @@ def estimate(cfg, name, device, repeats, lsqr_iterations) -> dict:
             cost *= 1 + r["steps"]  # each step attacks with `steps` forward+backward passes
         hours[f"train_classifier/{regime}"] = seeds * steps * cost / 3600
         hours[f"compute_attributions/{regime}"] = seeds * n_eval * passes * backward / 3600
-        projections = len(attr) * (per_projection if matrix_free else 0)
+        projections = factor + (len(attr) + 1) * per_vector if matrix_free else 0.0
         hours[f"compute_alignment/{regime}"] = seeds * n_eval * projections / 3600
         checkpoints = len(tracking_steps(steps, clf["checkpoints"]))
-        curve_cost = curves["n_test"] * (curve_passes * backward + (per_projection if matrix_free else 0) * len(curves["methods"]))
+        curve_projection = factor + len(curves["methods"]) * per_vector if matrix_free else 0.0
+        curve_cost = curves["n_test"] * (curve_passes * backward + curve_projection)
         hours[f"evaluate_checkpoints/{regime}"] = seeds * checkpoints * curve_cost / 3600
     hours.update(evaluation_hours(cfg, name, shape, n_train, n_eval, step, backward, passes, net))
     return {
@@ -209,7 +224,6 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--lsqr-iterations", type=int, default=60)
     parser.add_argument("--datasets", nargs="*")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -221,7 +235,7 @@ def main() -> None:
     device = torch.device(args.device)
     results = {}
     for name in args.datasets or list(cfg["datasets"]):
-        results[name] = estimate(cfg, name, device, args.repeats, args.lsqr_iterations)
+        results[name] = estimate(cfg, name, device, args.repeats)
         print(json.dumps({name: results[name]["total_hours"]}), flush=True)
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.processor() or 'cpu'}, {args.threads} threads"
     print(json.dumps({"device": device_name, "config": args.config, "datasets": results,

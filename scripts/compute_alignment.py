@@ -1,5 +1,7 @@
 """Rule compute_alignment: fraction in tangent space per method and sample (Dask over the Zarr chunks)."""
 
+import numpy as np
+
 from manifold_xai.alignment import alignment_dataset
 from manifold_xai.data.dataset_store import read_rows, test_rows
 from manifold_xai.jobs import run_job
@@ -24,10 +26,16 @@ def main(job):
     with atomic_path(job.output.store) as tmp:
         ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
     job.metrics = {
-        "mean_fraction": {str(m): float(ds["fraction"].sel({"method": m}).mean()) for m in ds["method"].values},
+        "mean_fraction": {
+            str(m): float(ds["fraction"].sel({"method": m}).mean()) for m in ds["method"].values
+        },
         "random_mean": float(ds["random_fraction"].mean()),
         "baseline": ds.attrs["baseline"],
         "undefined": int((~ds["converged"].values | (ds["rank"].values == 0)).sum()),
+        "rank_counts": {
+            int(r): int(c)
+            for r, c in zip(*np.unique(ds["rank"].values, return_counts=True), strict=True)
+        },
     }
 
 

@@ -47,17 +47,34 @@ def main(job):
     ) in seeds:  # each repeat: a fresh classifier with its own initialisation and batch order
         torch.manual_seed(seed)
         model = build_classifier(clf["arch"], **kwargs)
-        history = train_classifier(model, train_x, train_y, epochs=p["epochs"], lr=p["lr"],
-                                   batch_size=p["batch_size"], lr_step_epochs=p["lr_step_epochs"],
-                                   lr_gamma=p["lr_gamma"], generator=torch.Generator().manual_seed(seed),
-                                   device=job.device)  # fmt: skip
+        history = train_classifier(
+            model,
+            train_x,
+            train_y,
+            epochs=p["epochs"],
+            lr=p["lr"],
+            batch_size=p["batch_size"],
+            lr_step_epochs=p["lr_step_epochs"],
+            lr_gamma=p["lr_gamma"],
+            generator=torch.Generator().manual_seed(seed),
+            device=job.device,
+        )
         accuracies.append(accuracy(predict_logits(model, test_x, job.device), test_y))
         train_accuracies.append(history[-1]["train_accuracy"])
-    job.metrics = {"dataset": job.wildcards["dataset"], "seed": int(job.wildcards["seed"]), "method": method,
-                   "fraction": fraction, "accuracies": accuracies, "train_accuracies": train_accuracies,
-                   "repeat_seeds": seeds,
-                   "removed_pixels_per_image": int(round(fraction * images.shape[2] * images.shape[3])),
-                   "n_train": len(train_x), "n_test": len(test_x), "fill": p["fill"], "order": p["order"]}  # fmt: skip
+    job.metrics = {
+        "dataset": job.wildcards["dataset"],
+        "seed": int(job.wildcards["seed"]),
+        "method": method,
+        "fraction": fraction,
+        "accuracies": accuracies,
+        "train_accuracies": train_accuracies,
+        "repeat_seeds": seeds,
+        "removed_pixels_per_image": int(round(fraction * images.shape[2] * images.shape[3])),
+        "n_train": len(train_x),
+        "n_test": len(test_x),
+        "fill": p["fill"],
+        "order": p["order"],
+    }
     write_json(job.output.result, job.metrics)
 
 

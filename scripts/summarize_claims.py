@@ -13,7 +13,9 @@ def main(job):
     table = claims_table(
         pd.read_csv(job.input.alignment),
         curves=pd.read_csv(job.input.curves),
-        roar_repeats=pd.read_csv(job.input.roar_repeats) if "roar_repeats" in job.input.keys() else None,
+        roar_repeats=pd.read_csv(job.input.roar_repeats)
+        if "roar_repeats" in job.input.keys()
+        else None,
         theorem1=read_json(job.input.theorem1) if "theorem1" in job.input.keys() else None,
     )
     write_csv(job.output.claims, table)

@@ -25,13 +25,20 @@ def main(job):
     results = [read_json(p) for p in job.input.results]
     repeats = pd.DataFrame(
         [
-            {**{k: r[k] for k in ("dataset", "seed", "method", "fraction")}, "repeat": i, "repeat_seed": s,
-             "accuracy": a, "train_accuracy": t}
+            {
+                **{k: r[k] for k in ("dataset", "seed", "method", "fraction")},
+                "repeat": i,
+                "repeat_seed": s,
+                "accuracy": a,
+                "train_accuracy": t,
+            }
             for r in results
-            for i, (s, a, t) in enumerate(zip(r["repeat_seeds"], r["accuracies"], r["train_accuracies"], strict=True))
+            for i, (s, a, t) in enumerate(
+                zip(r["repeat_seeds"], r["accuracies"], r["train_accuracies"], strict=True)
+            )
         ],
         columns=REPEAT_COLUMNS,
-    )  # fmt: skip
+    )
     road = pd.concat([pd.read_csv(p) for p in job.input.road], ignore_index=True)
     roar = roar_rows(results)
     for table, path in (

@@ -11,21 +11,42 @@ from manifold_xai.reductions import paired_by_seed
 
 
 def test_verdict_rule():
-    assert verdict(0.01, 0.2) == "holds" and verdict(-0.2, -0.01) == "fails" and verdict(-0.1, 0.1) == "inconclusive"
+    assert (
+        verdict(0.01, 0.2) == "holds"
+        and verdict(-0.2, -0.01) == "fails"
+        and verdict(-0.1, 0.1) == "inconclusive"
+    )
     assert verdict(np.nan, np.nan) == "inconclusive"
     assert verdict(-0.01, 0.015, "equivalent", 0.02) == "holds"
-    assert verdict(0.03, 0.05, "equivalent", 0.02) == "fails" and verdict(-0.05, -0.03, "equivalent", 0.02) == "fails"
+    assert (
+        verdict(0.03, 0.05, "equivalent", 0.02) == "fails"
+        and verdict(-0.05, -0.03, "equivalent", 0.02) == "fails"
+    )
     assert verdict(0.01, 0.03, "equivalent", 0.02) == "inconclusive"
-    assert verdict(-0.05, 0.01, "below", 0.02) == "holds" and verdict(0.03, 0.1, "below", 0.02) == "fails"
+    assert (
+        verdict(-0.05, 0.01, "below", 0.02) == "holds"
+        and verdict(0.03, 0.1, "below", 0.02) == "fails"
+    )
 
 
-def alignment_table(means: dict[tuple[str, str], list[float]], random=0.1, baseline=0.11) -> pd.DataFrame:
+def alignment_table(
+    means: dict[tuple[str, str], list[float]], random=0.1, baseline=0.11
+) -> pd.DataFrame:
     """``means[(regime, method)]`` = per-seed mean fractions."""
     rows = []
     for (regime, method), values in means.items():
         for seed, value in enumerate(values):
-            rows.append({"dataset": "synthetic", "seed": seed, "regime": regime, "method": method, "mean": value,
-                         "random_mean": random, "baseline": baseline})  # fmt: skip
+            rows.append(
+                {
+                    "dataset": "synthetic",
+                    "seed": seed,
+                    "regime": regime,
+                    "method": method,
+                    "mean": value,
+                    "random_mean": random,
+                    "baseline": baseline,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -38,8 +59,18 @@ def test_alignment_claims_hold_fail_and_stay_inconclusive_as_constructed():
     means = {
         ("standard", "gradient"): grad,
         ("standard", "input_x_gradient"): [0.40, 0.43, 0.41, 0.42],  # clearly above: holds
-        ("standard", "integrated_gradients"): [0.25, 0.26, 0.27, 0.24],  # clearly below the gradient: fails
-        ("standard", "smoothgrad"): [0.35, 0.25, 0.36, 0.28],  # noisy around the gradient: inconclusive
+        ("standard", "integrated_gradients"): [
+            0.25,
+            0.26,
+            0.27,
+            0.24,
+        ],  # clearly below the gradient: fails
+        ("standard", "smoothgrad"): [
+            0.35,
+            0.25,
+            0.36,
+            0.28,
+        ],  # noisy around the gradient: inconclusive
         ("adversarial", "gradient"): [0.60, 0.70, 0.66, 0.68],
     }
     claims = by_claim(claims_table(alignment_table(means)))
@@ -48,14 +79,22 @@ def test_alignment_claims_hold_fail_and_stay_inconclusive_as_constructed():
     assert claims["post-hoc method above the gradient: integrated_gradients"]["verdict"] == "fails"
     assert claims["post-hoc method above the gradient: smoothgrad"]["verdict"] == "inconclusive"
     assert claims["MNIST32 ordering: IxG > IG"]["verdict"] == "holds"
-    assert claims["MNIST32 ordering: IG ≳ SmoothGrad"]["verdict"] == "inconclusive"  # SmoothGrad is noisy
+    assert (
+        claims["MNIST32 ordering: IG ≳ SmoothGrad"]["verdict"] == "inconclusive"
+    )  # SmoothGrad is noisy
     assert claims["MNIST32 ordering: SmoothGrad ≈ gradient"]["verdict"] == "inconclusive"
-    assert claims["random vectors slightly below sqrt(k/d)"]["verdict"] == "holds"  # constant across seeds
+    assert (
+        claims["random vectors slightly below sqrt(k/d)"]["verdict"] == "holds"
+    )  # constant across seeds
     robust = claims["robust model above standard"]
     diff = np.array([0.60, 0.70, 0.66, 0.68]) - np.array(grad)
     half = stats.t.ppf(0.975, 3) * diff.std(ddof=1) / 2
-    assert robust["verdict"] == "holds" and robust["n"] == 4 and robust["interval"] == "t over 4 seeds"
-    assert (robust["ci_low"], robust["ci_high"]) == pytest.approx((diff.mean() - half, diff.mean() + half))
+    assert (
+        robust["verdict"] == "holds" and robust["n"] == 4 and robust["interval"] == "t over 4 seeds"
+    )
+    assert (robust["ci_low"], robust["ci_high"]) == pytest.approx(
+        (diff.mean() - half, diff.mean() + half)
+    )
 
 
 def test_one_seed_gives_no_interval_across_seeds():
@@ -67,8 +106,12 @@ def test_one_seed_gives_no_interval_across_seeds():
 def test_comparisons_are_paired_by_seed():
     """Seed effects shared by both methods cancel: paired, the difference is certain; unpaired it is not."""
     seed_effect = np.array([0.0, 0.2, -0.15, 0.1])
-    table = alignment_table({("standard", "gradient"): list(0.3 + seed_effect),
-                             ("standard", "input_x_gradient"): list(0.32 + seed_effect + [0.0, 0.001, -0.001, 0.0])})  # fmt: skip
+    table = alignment_table(
+        {
+            ("standard", "gradient"): list(0.3 + seed_effect),
+            ("standard", "input_x_gradient"): list(0.32 + seed_effect + [0.0, 0.001, -0.001, 0.0]),
+        }
+    )
     row = by_claim(claims_table(table))["post-hoc method above the gradient: input_x_gradient"]
     assert row["verdict"] == "holds" and row["ci_high"] - row["ci_low"] < 0.01
     paired = paired_by_seed(table, ["dataset", "regime"], "method", "input_x_gradient", "gradient")
@@ -79,19 +122,40 @@ def curve_table(values_per_seed: dict[str, list[list[float]]]) -> pd.DataFrame:
     rows = []
     for regime, seeds in values_per_seed.items():
         for seed, values in enumerate(seeds):
-            rows += [{"dataset": "synthetic", "seed": seed, "regime": regime, "method": "gradient", "step": 10 * i,
-                      "mean": v} for i, v in enumerate(values)]  # fmt: skip
+            rows += [
+                {
+                    "dataset": "synthetic",
+                    "seed": seed,
+                    "regime": regime,
+                    "method": "gradient",
+                    "step": 10 * i,
+                    "mean": v,
+                }
+                for i, v in enumerate(values)
+            ]
     return pd.DataFrame(rows)
 
 
 def test_curve_claims():
-    curves = curve_table({
-        "standard": [[0.1, 0.5, 0.3], [0.1, 0.55, 0.32], [0.12, 0.5, 0.31]],  # rises, then declines
-        "adversarial": [[0.1, 0.5, 0.2], [0.1, 0.6, 0.3], [0.1, 0.55, 0.25]],  # declines by 0.3: fails "no decline"
-        "random_labels": [[0.1, 0.2, 0.15], [0.1, 0.19, 0.16], [0.1, 0.21, 0.14]],
-    })  # fmt: skip
-    alignment = alignment_table({(r, "gradient"): [0.3, 0.3, 0.3] for r in ("standard", "adversarial", "random_labels")},
-                                random=0.1)  # fmt: skip
+    curves = curve_table(
+        {
+            "standard": [
+                [0.1, 0.5, 0.3],
+                [0.1, 0.55, 0.32],
+                [0.12, 0.5, 0.31],
+            ],  # rises, then declines
+            "adversarial": [
+                [0.1, 0.5, 0.2],
+                [0.1, 0.6, 0.3],
+                [0.1, 0.55, 0.25],
+            ],  # declines by 0.3: fails "no decline"
+            "random_labels": [[0.1, 0.2, 0.15], [0.1, 0.19, 0.16], [0.1, 0.21, 0.14]],
+        }
+    )
+    alignment = alignment_table(
+        {(r, "gradient"): [0.3, 0.3, 0.3] for r in ("standard", "adversarial", "random_labels")},
+        random=0.1,
+    )
     claims = by_claim(claims_table(alignment, curves=curves))
     assert claims["training curve rises (standard)"]["verdict"] == "holds"
     assert claims["training curve then declines (standard)"]["verdict"] == "holds"
@@ -104,27 +168,47 @@ def test_curve_claims():
 
 def test_roar_claim_uses_repeats_with_one_seed_and_names_the_competitor():
     rows = []
-    accuracy = {"tangent": [0.2, 0.25, 0.22], "input_x_gradient": [0.5, 0.55, 0.52], "gradient": [0.8, 0.82, 0.79],
-                "blurred_gradient": [0.1, 0.1, 0.1]}  # the control is not one of the paper's methods  # fmt: skip
+    accuracy = {
+        "tangent": [0.2, 0.25, 0.22],
+        "input_x_gradient": [0.5, 0.55, 0.52],
+        "gradient": [0.8, 0.82, 0.79],
+        "blurred_gradient": [0.1, 0.1, 0.1],
+    }  # the control is not one of the paper's methods
     for method, values in accuracy.items():
         for repeat, a in enumerate(values):
             for fraction in (0.3, 0.6):
-                rows.append({"dataset": "synthetic", "seed": 0, "method": method, "fraction": fraction,
-                             "repeat": repeat, "accuracy": a})  # fmt: skip
-    claims = by_claim(claims_table(alignment_table({("standard", "gradient"): [0.3]}),
-                                   roar_repeats=pd.DataFrame(rows)))  # fmt: skip
+                rows.append(
+                    {
+                        "dataset": "synthetic",
+                        "seed": 0,
+                        "method": method,
+                        "fraction": fraction,
+                        "repeat": repeat,
+                        "accuracy": a,
+                    }
+                )
+    claims = by_claim(
+        claims_table(
+            alignment_table({("standard", "gradient"): [0.3]}), roar_repeats=pd.DataFrame(rows)
+        )
+    )
     row = claims["ROAR: tangent-space importance hurts most"]
     assert "input_x_gradient − tangent" in row["statistic"] and row["verdict"] == "holds"
     assert row["interval"] == "t over 3 retrainings, 1 seed" and row["value"] == pytest.approx(0.3)
     rows = [{**r, "accuracy": 1 - r["accuracy"]} if r["method"] == "tangent" else r for r in rows]
-    row = by_claim(claims_table(alignment_table({("standard", "gradient"): [0.3]}), roar_repeats=pd.DataFrame(rows)))[
-        "ROAR: tangent-space importance hurts most"]  # fmt: skip
+    row = by_claim(
+        claims_table(
+            alignment_table({("standard", "gradient"): [0.3]}), roar_repeats=pd.DataFrame(rows)
+        )
+    )["ROAR: tangent-space importance hurts most"]
     assert row["verdict"] == "fails"
 
 
 def test_theorem1_claims_use_an_exact_binomial_interval():
-    claims = claims_table(alignment_table({("standard", "gradient"): [0.3]}),
-                          theorem1={"p_grad_in_tangent": 0.5, "p_grad_orthogonal": 0.3, "n_test": 2000})  # fmt: skip
+    claims = claims_table(
+        alignment_table({("standard", "gradient"): [0.3]}),
+        theorem1={"p_grad_in_tangent": 0.5, "p_grad_orthogonal": 0.3, "n_test": 2000},
+    )
     rows = by_claim(claims)
     inside = rows["Theorem 1: gradient in the tangent space on half the curve"]
     ci = stats.binomtest(1000, 2000).proportion_ci(0.95, method="exact")

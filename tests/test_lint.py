@@ -15,6 +15,7 @@ def test_snakemake_lint_reports_nothing_else():
     )  # fmt: skip
     lints = set(re.findall(r"^\s+\* (.+?):\s*$", result.stdout + result.stderr, flags=re.M))
     assert not lints, lints
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]  # a crashing linter is no pass
 
 
 def test_rule_scripts_never_read_config():

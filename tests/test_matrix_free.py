@@ -93,7 +93,9 @@ def test_gram_matrix_from_jvps_and_vjps_equals_jtj():
 
 def test_matrix_free_equals_dense_basis_for_a_small_conv_autoencoder():
     torch.manual_seed(0)
-    ae = ConvAutoEncoder(channels=3, image_size=(32, 32), stride=8).eval().double()  # k = 128, d = 3072
+    ae = (
+        ConvAutoEncoder(channels=3, image_size=(32, 32), stride=8).eval().double()
+    )  # k = 128, d = 3072
     for p in ae.parameters():
         p.requires_grad_(False)
     z = ae.encode(torch.rand(1, 3, 32, 32, dtype=torch.float64))

@@ -11,8 +11,10 @@ import yaml
 
 from conftest import REPO
 from manifold_xai.alignment import SUMMARY_COLUMNS
+from manifold_xai.claims import CLAIM_COLUMNS
 from manifold_xai.curves import CURVE_COLUMNS
 from manifold_xai.provenance import sidecar_path
+from manifold_xai.reductions import SEED_COLUMNS
 from manifold_xai.store import read_json, sha256_path
 
 pytestmark = pytest.mark.e2e
@@ -49,7 +51,13 @@ def test_tiny_run_writes_summary_figures_stores_and_provenance(tiny_run):
     workdir, result = tiny_run
     results = workdir / "results"
     table = pd.read_csv(results / "summary" / "alignment.csv")
-    assert list(table.columns) == SUMMARY_COLUMNS
+    assert list(table.columns) == SUMMARY_COLUMNS + SEED_COLUMNS
+    assert (table["n_seeds"] == 1).all() and (table["seed_mean"] == table["mean"]).all() and (table["n_undefined"] == 0).all()
+    claims = pd.read_csv(results / "summary" / "claims.csv")
+    assert list(claims.columns) == CLAIM_COLUMNS and set(claims["verdict"]) <= {"holds", "fails", "inconclusive"}
+    assert {"gradient above the random baseline", "robust model above standard",
+            "training curve rises (standard)"} <= set(claims["claim"])  # fmt: skip
+    assert "The paper's claims" in result.stdout + result.stderr
     assert sorted(set(table["method"])) == ["gradient", "integrated_gradients", "smoothgrad"]
     assert sorted(set(table["regime"])) == ["adversarial", "random_labels", "standard"]
     assert len(table) == 9 and (table["n"] == 40).all()
@@ -62,7 +70,7 @@ def test_tiny_run_writes_summary_figures_stores_and_provenance(tiny_run):
         results / "digits" / "source.zarr", run / "manifold" / "model.pt", run / "labeller" / "model.pt",
         run / "data.zarr", run / "tangent.zarr", run / "classifier" / "standard" / "model.pt",
         run / "attributions" / "standard.zarr", run / "alignment" / "standard.zarr",
-        results / "summary" / "alignment.csv", results / "summary" / "alignment.zarr",
+        results / "summary" / "alignment.csv", results / "summary" / "alignment.zarr", results / "summary" / "claims.csv",
         results / "figures" / "fig3_digits.png", results / "figures" / "fig2_digits_seed0.png",
         results / "figures" / "fig10_digits_seed0.png", run / "classifier" / "random_labels" / "checkpoints",
         run / "curves" / "adversarial.zarr", results / "summary" / "curves.csv", results / "summary" / "curves.zarr",
@@ -203,7 +211,7 @@ def test_tiny_run_writes_training_curves_from_every_checkpoint(tiny_run):
     workdir, _ = tiny_run
     results = workdir / "results"
     curves = pd.read_csv(results / "summary" / "curves.csv")
-    assert list(curves.columns) == CURVE_COLUMNS
+    assert list(curves.columns) == CURVE_COLUMNS + SEED_COLUMNS
     for regime in ("standard", "adversarial", "random_labels"):
         index = read_json(
             results / "digits" / "seed0" / "classifier" / regime / "checkpoints" / "index.json"

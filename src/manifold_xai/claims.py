@@ -30,12 +30,29 @@ from scipy import stats
 
 from manifold_xai.reductions import t_interval
 
-CLAIM_COLUMNS = ["claim", "dataset", "statistic", "value", "ci_low", "ci_high", "interval", "n", "paper_value",
-                 "verdict", "rule"]  # fmt: skip
+CLAIM_COLUMNS = [
+    "claim",
+    "dataset",
+    "statistic",
+    "value",
+    "ci_low",
+    "ci_high",
+    "interval",
+    "n",
+    "paper_value",
+    "verdict",
+    "rule",
+]
 EQUIVALENCE_MARGIN = 0.02
 POSTHOC = ("integrated_gradients", "path_averaged_gradient", "input_x_gradient", "smoothgrad")
-ROAR_PAPER_METHODS = ("gradient", "integrated_gradients", "path_averaged_gradient", "input_x_gradient", "smoothgrad",
-                      "random")  # fmt: skip
+ROAR_PAPER_METHODS = (
+    "gradient",
+    "integrated_gradients",
+    "path_averaged_gradient",
+    "input_x_gradient",
+    "smoothgrad",
+    "random",
+)
 
 
 def verdict(low: float, high: float, kind: str = "greater", margin: float = 0.0) -> str:
@@ -60,8 +77,18 @@ RULES = {
 }
 
 
-def claim_row(claim, dataset, statistic, per_seed, *, kind="greater", margin=0.0, paper_value="",
-              replicates=None, replicate_name="") -> dict:  # fmt: skip
+def claim_row(
+    claim,
+    dataset,
+    statistic,
+    per_seed,
+    *,
+    kind="greater",
+    margin=0.0,
+    paper_value="",
+    replicates=None,
+    replicate_name="",
+) -> dict:
     """One row: ``per_seed`` values of the statistic (one per seed); with a single seed, ``replicates``
     (the within-run values, e.g. per retraining) give the interval instead."""
     per_seed = np.asarray([v for v in per_seed if np.isfinite(v)], dtype=np.float64)
@@ -71,9 +98,19 @@ def claim_row(claim, dataset, statistic, per_seed, *, kind="greater", margin=0.0
         est = t_interval(replicates)
         est["mean"] = float(per_seed[0]) if len(per_seed) else math.nan
         over = f"t over {est['n']} {replicate_name}, 1 seed"
-    return {"claim": claim, "dataset": dataset, "statistic": statistic, "value": est["mean"],
-            "ci_low": est["low"], "ci_high": est["high"], "interval": over, "n": est["n"], "paper_value": paper_value,
-            "verdict": verdict(est["low"], est["high"], kind, margin), "rule": RULES[kind].format(m=margin)}  # fmt: skip
+    return {
+        "claim": claim,
+        "dataset": dataset,
+        "statistic": statistic,
+        "value": est["mean"],
+        "ci_low": est["low"],
+        "ci_high": est["high"],
+        "interval": over,
+        "n": est["n"],
+        "paper_value": paper_value,
+        "verdict": verdict(est["low"], est["high"], kind, margin),
+        "rule": RULES[kind].format(m=margin),
+    }
 
 
 def _per_seed(table: pd.DataFrame, value: str = "mean") -> pd.Series:
@@ -90,34 +127,85 @@ def alignment_claims(alignment: pd.DataFrame) -> list[dict]:
             continue
         grad = _per_seed(standard[standard["method"] == "gradient"])
         random = _per_seed(standard[standard["method"] == "gradient"], "random_mean")
-        rows.append(claim_row("gradient above the random baseline", dataset,
-                              "mean fraction: gradient − random vectors (standard)", grad - random,
-                              paper_value="0.3118 − 0.0962 = 0.2156 (MNIST32)"))  # fmt: skip
+        rows.append(
+            claim_row(
+                "gradient above the random baseline",
+                dataset,
+                "mean fraction: gradient − random vectors (standard)",
+                grad - random,
+                paper_value="0.3118 − 0.0962 = 0.2156 (MNIST32)",
+            )
+        )
         baseline = _per_seed(standard[standard["method"] == "gradient"], "baseline")
-        rows.append(claim_row("random vectors slightly below sqrt(k/d)", dataset,
-                              "mean fraction of N(0, I) vectors − sqrt(k/d)", baseline - random,
-                              paper_value="0.0988 − 0.0962 = 0.0026 (MNIST32)"))  # fmt: skip
+        rows.append(
+            claim_row(
+                "random vectors slightly below sqrt(k/d)",
+                dataset,
+                "mean fraction of N(0, I) vectors − sqrt(k/d)",
+                baseline - random,
+                paper_value="0.0988 − 0.0962 = 0.0026 (MNIST32)",
+            )
+        )
         for method in POSTHOC:
             if method in methods:
                 diff = _per_seed(standard[standard["method"] == method]) - grad
-                rows.append(claim_row(f"post-hoc method above the gradient: {method}", dataset,
-                                      f"mean fraction: {method} − gradient (standard, paired by seed)", diff,
-                                      paper_value="> 0 on every dataset (paper text); SmoothGrad ≈ gradient on MNIST32"))  # fmt: skip
-        ig = next((m for m in ("integrated_gradients", "path_averaged_gradient") if m in methods), None)
+                rows.append(
+                    claim_row(
+                        f"post-hoc method above the gradient: {method}",
+                        dataset,
+                        f"mean fraction: {method} − gradient (standard, paired by seed)",
+                        diff,
+                        paper_value="> 0 on every dataset (paper text); SmoothGrad ≈ gradient on MNIST32",
+                    )
+                )
+        ig = next(
+            (m for m in ("integrated_gradients", "path_averaged_gradient") if m in methods), None
+        )
         if {"input_x_gradient", "smoothgrad"} <= methods and ig:
-            mean = {m: _per_seed(standard[standard["method"] == m]) for m in ("input_x_gradient", ig, "smoothgrad")}
-            rows.append(claim_row("MNIST32 ordering: IxG > IG", dataset, f"mean fraction: input_x_gradient − {ig}",
-                                  mean["input_x_gradient"] - mean[ig], paper_value="0.40 vs ≈0.34 (KDE modes)"))  # fmt: skip
-            rows.append(claim_row("MNIST32 ordering: IG ≳ SmoothGrad", dataset, f"mean fraction: {ig} − smoothgrad",
-                                  mean[ig] - mean["smoothgrad"], paper_value="≈0.34 vs ≈0.28–0.31"))  # fmt: skip
-            rows.append(claim_row("MNIST32 ordering: SmoothGrad ≈ gradient", dataset,
-                                  "mean fraction: smoothgrad − gradient", mean["smoothgrad"] - grad, kind="equivalent",
-                                  margin=EQUIVALENCE_MARGIN, paper_value="≈ 0 (SmoothGrad does not beat the gradient)"))  # fmt: skip
+            mean = {
+                m: _per_seed(standard[standard["method"] == m])
+                for m in ("input_x_gradient", ig, "smoothgrad")
+            }
+            rows.append(
+                claim_row(
+                    "MNIST32 ordering: IxG > IG",
+                    dataset,
+                    f"mean fraction: input_x_gradient − {ig}",
+                    mean["input_x_gradient"] - mean[ig],
+                    paper_value="0.40 vs ≈0.34 (KDE modes)",
+                )
+            )
+            rows.append(
+                claim_row(
+                    "MNIST32 ordering: IG ≳ SmoothGrad",
+                    dataset,
+                    f"mean fraction: {ig} − smoothgrad",
+                    mean[ig] - mean["smoothgrad"],
+                    paper_value="≈0.34 vs ≈0.28–0.31",
+                )
+            )
+            rows.append(
+                claim_row(
+                    "MNIST32 ordering: SmoothGrad ≈ gradient",
+                    dataset,
+                    "mean fraction: smoothgrad − gradient",
+                    mean["smoothgrad"] - grad,
+                    kind="equivalent",
+                    margin=EQUIVALENCE_MARGIN,
+                    paper_value="≈ 0 (SmoothGrad does not beat the gradient)",
+                )
+            )
         adversarial = table[(table["regime"] == "adversarial") & (table["method"] == "gradient")]
         if len(adversarial):
-            rows.append(claim_row("robust model above standard", dataset,
-                                  "mean gradient fraction: adversarial − standard (paired by seed)",
-                                  _per_seed(adversarial) - grad, paper_value="0.6754 − 0.3118 = 0.3636 (MNIST32)"))  # fmt: skip
+            rows.append(
+                claim_row(
+                    "robust model above standard",
+                    dataset,
+                    "mean gradient fraction: adversarial − standard (paired by seed)",
+                    _per_seed(adversarial) - grad,
+                    paper_value="0.6754 − 0.3118 = 0.3636 (MNIST32)",
+                )
+            )
     return rows
 
 
@@ -131,22 +219,56 @@ def curve_claims(curves: pd.DataFrame, alignment: pd.DataFrame) -> list[dict]:
         rise = [v.max() - v[0] for v in per_seed.values()]
         decline = [v.max() - v[-1] for v in per_seed.values()]
         if regime == "standard":
-            rows.append(claim_row("training curve rises (standard)", dataset, "peak − step 0 of the gradient's mean fraction",
-                                  rise, paper_value="rapid rise early with Adam"))  # fmt: skip
-            rows.append(claim_row("training curve then declines (standard)", dataset,
-                                  "peak − last checkpoint of the gradient's mean fraction", decline,
-                                  paper_value="declines as the model fits the labels"))  # fmt: skip
+            rows.append(
+                claim_row(
+                    "training curve rises (standard)",
+                    dataset,
+                    "peak − step 0 of the gradient's mean fraction",
+                    rise,
+                    paper_value="rapid rise early with Adam",
+                )
+            )
+            rows.append(
+                claim_row(
+                    "training curve then declines (standard)",
+                    dataset,
+                    "peak − last checkpoint of the gradient's mean fraction",
+                    decline,
+                    paper_value="declines as the model fits the labels",
+                )
+            )
         elif regime == "adversarial":
-            rows.append(claim_row("no decline under adversarial training", dataset,
-                                  "peak − last checkpoint of the gradient's mean fraction", decline, kind="below",
-                                  margin=EQUIVALENCE_MARGIN, paper_value="adversarial training avoids the decline"))  # fmt: skip
+            rows.append(
+                claim_row(
+                    "no decline under adversarial training",
+                    dataset,
+                    "peak − last checkpoint of the gradient's mean fraction",
+                    decline,
+                    kind="below",
+                    margin=EQUIVALENCE_MARGIN,
+                    paper_value="adversarial training avoids the decline",
+                )
+            )
         elif regime == "random_labels":
-            random = alignment[(alignment["dataset"] == dataset) & (alignment["regime"] == regime)
-                               & (alignment["method"] == "gradient")].set_index("seed")["random_mean"]  # fmt: skip
-            above = [per_seed[s][1:].min() - random.get(s, math.nan) for s in per_seed if len(per_seed[s]) > 1]
-            rows.append(claim_row("random-label models stay above random", dataset,
-                                  "lowest gradient mean fraction after step 0 − random vectors", above,
-                                  paper_value="still above random"))  # fmt: skip
+            random = alignment[
+                (alignment["dataset"] == dataset)
+                & (alignment["regime"] == regime)
+                & (alignment["method"] == "gradient")
+            ].set_index("seed")["random_mean"]
+            above = [
+                per_seed[s][1:].min() - random.get(s, math.nan)
+                for s in per_seed
+                if len(per_seed[s]) > 1
+            ]
+            rows.append(
+                claim_row(
+                    "random-label models stay above random",
+                    dataset,
+                    "lowest gradient mean fraction after step 0 − random vectors",
+                    above,
+                    paper_value="still above random",
+                )
+            )
     return rows
 
 
@@ -166,10 +288,17 @@ def roar_claims(repeats: pd.DataFrame) -> list[dict]:
         closest = area[others].mean().idxmin()  # the competitor that hurts most
         diff = (area[closest] - area["tangent"]).dropna()
         per_seed = diff.groupby(level="seed").mean()
-        rows.append(claim_row("ROAR: tangent-space importance hurts most", dataset,
-                              f"area under the ROAR accuracy curve: {closest} − tangent", per_seed,
-                              replicates=diff.to_numpy(), replicate_name="retrainings",
-                              paper_value="Tangent ≫ IxG > Grad > IG > SG > Random"))  # fmt: skip
+        rows.append(
+            claim_row(
+                "ROAR: tangent-space importance hurts most",
+                dataset,
+                f"area under the ROAR accuracy curve: {closest} − tangent",
+                per_seed,
+                replicates=diff.to_numpy(),
+                replicate_name="retrainings",
+                paper_value="Tangent ≫ IxG > Grad > IG > SG > Random",
+            )
+        )
     return rows
 
 
@@ -178,14 +307,27 @@ def theorem1_claims(result: dict) -> list[dict]:
     it on the other half (each share > 0.49 in the limit), at 100% test accuracy. Interval: Clopper–Pearson
     over the simulation's test points (one trained network)."""
     rows, n = [], int(result["n_test"])
-    for key, claim in (("p_grad_in_tangent", "Theorem 1: gradient in the tangent space on half the curve"),
-                       ("p_grad_orthogonal", "Theorem 1: gradient orthogonal on the other half")):  # fmt: skip
+    for key, claim in (
+        ("p_grad_in_tangent", "Theorem 1: gradient in the tangent space on half the curve"),
+        ("p_grad_orthogonal", "Theorem 1: gradient orthogonal on the other half"),
+    ):
         p = float(result[key])
         ci = stats.binomtest(round(p * n), n).proportion_ci(0.95, method="exact")
-        rows.append({"claim": claim, "dataset": "theorem1", "statistic": f"{key} − 0.49", "value": p - 0.49,
-                     "ci_low": ci.low - 0.49, "ci_high": ci.high - 0.49, "interval": f"Clopper-Pearson over {n} test points",
-                     "n": n, "paper_value": "> 0.49", "verdict": verdict(ci.low - 0.49, ci.high - 0.49),
-                     "rule": RULES["greater"]})  # fmt: skip
+        rows.append(
+            {
+                "claim": claim,
+                "dataset": "theorem1",
+                "statistic": f"{key} − 0.49",
+                "value": p - 0.49,
+                "ci_low": ci.low - 0.49,
+                "ci_high": ci.high - 0.49,
+                "interval": f"Clopper-Pearson over {n} test points",
+                "n": n,
+                "paper_value": "> 0.49",
+                "verdict": verdict(ci.low - 0.49, ci.high - 0.49),
+                "rule": RULES["greater"],
+            }
+        )
     return rows
 
 

@@ -243,7 +243,10 @@ def training_curves(
         ax.set(xlabel="gradient steps", ylabel="Fraction in tangent space", ylim=(0, 1),
                title=REGIME_TITLES.get(regime, regime))  # fmt: skip
         ax.legend(fontsize=7, frameon=False, loc="upper left")
-    fig.suptitle(f"{title} ({note})" if note else title, fontsize=10)
+    n_seeds = int(np.isfinite(summary["mean"]).any([d for d in summary["mean"].dims if d != "seed"]).sum())
+    what = f"line: mean over {n_seeds} seed{'s' if n_seeds != 1 else ''}"
+    what += "; band: central 90% of the seeds' curves" if n_seeds > 1 else "; no band (one seed)"
+    fig.suptitle(f"{title} ({note}; {what})" if note else f"{title} ({what})", fontsize=10)
     fig.tight_layout()
     _save(fig, path, dpi)
 
@@ -356,7 +359,7 @@ def tangent_sources_figure(
         left.hlines(baselines[source], pos[0] - width / 2, pos[-1] + width / 2, colors=SOURCE_COLORS.get(source),
                     linestyles="--", lw=1)  # fmt: skip
     left.set_xticks(x, [_label(m) for m in methods], fontsize=8)
-    left.set(ylabel="Mean fraction in tangent space", ylim=(0, 1), title=title)
+    left.set(ylabel="Mean fraction (bars: 95% CI over test images)", ylim=(0, 1), title=title)
     left.legend(fontsize=7, frameon=False, title="tangent source (dashed: sqrt(k/d))", title_fontsize=7)
     bins = np.linspace(0, 90, 46)
     for source, values in angles.items():

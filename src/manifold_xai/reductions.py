@@ -86,8 +86,16 @@ def across_seeds(
     for key, group in table.groupby(by, sort=True, dropna=False):
         est = t_interval(group[value].to_numpy(), level)
         key = key if isinstance(key, tuple) else (key,)
-        rows.append({**dict(zip(by, key, strict=True)), "n_seeds": est["n"], "seed_mean": est["mean"],
-                     "seed_sd": est["sd"], "seed_ci_low": est["low"], "seed_ci_high": est["high"]})  # fmt: skip
+        rows.append(
+            {
+                **dict(zip(by, key, strict=True)),
+                "n_seeds": est["n"],
+                "seed_mean": est["mean"],
+                "seed_sd": est["sd"],
+                "seed_ci_low": est["low"],
+                "seed_ci_high": est["high"],
+            }
+        )
     return pd.DataFrame(rows, columns=[*by, *SEED_COLUMNS])
 
 

@@ -443,6 +443,18 @@ def robust_datasets():
     return [d for d in DATASETS if {"standard", "adversarial"} <= set(regimes(d))]
 
 
+def claims_inputs(wildcards):
+    inputs = {
+        "alignment": "results/summary/alignment.csv",
+        "curves": "results/summary/curves.csv",
+    }
+    if roar_datasets():
+        inputs["roar_repeats"] = "results/summary/roar_repeats.csv"
+    if config["theorem1"] is not None:
+        inputs["theorem1"] = "results/summary/theorem1.json"
+    return {**inputs, **{f"{k}_prov": prov(v) for k, v in inputs.items()}}
+
+
 def print_summary_table():
     """At the end of a run: the fraction in tangent space across seeds, and the claims' verdicts."""
     import pandas as pd
