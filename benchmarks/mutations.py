@@ -285,8 +285,8 @@ MUTATIONS = [
     (
         "Theorem 1 in-tangent share with the sine",
         M + "theorem1.py",
-        '"p_grad_in_tangent": float(np.mean(fractions >= math.cos(tol))),',
-        '"p_grad_in_tangent": float(np.mean(fractions >= math.sin(tol))),',
+        "return float(np.mean(fractions >= math.cos(tol))),",
+        "return float(np.mean(fractions >= math.sin(tol))),",
         ["tests/test_theorem1.py"],
     ),
     (

@@ -108,3 +108,48 @@ def test_first_n_fractions_projects_at_the_first_samples_only(run_stores):
     np.testing.assert_allclose(project(vectors), fraction_in_tangent_space(basis, vectors))
     with pytest.raises(ValueError, match="37 tangent spaces, 38 requested"):
         first_n_fractions(tangent, 38)
+
+
+def _basis_store(path, basis: np.ndarray, rank: np.ndarray) -> None:
+    from manifold_xai.tangent import write_basis_store
+
+    n, k, d = basis.shape
+    write_basis_store(path, lambda a, b: (basis[a:b], np.ones((b - a, k)), rank[a:b]), n=n, k=k, d=d,
+                      sample_index=np.arange(n), attrs={"image_shape": [1, 1, d]}, batch=n)  # fmt: skip
+
+
+def _attribution_store(path, attribution: np.ndarray, predicted: np.ndarray) -> None:
+    with atomic_path(path) as tmp:
+        group = create_store(tmp, {"methods": ["gradient"]})
+        write_array(group, "attribution", attribution, ("method", "sample", "channel", "y", "x"))
+        write_array(group, "predicted", predicted, ("sample",))
+
+
+def test_the_measured_random_baseline_uses_isotropic_gaussian_vectors(tmp_path):
+    """A tangent space containing the constant direction: isotropic vectors have fraction ≈ sqrt(k/d), any
+    non-centred distribution (e.g. uniform [0, 1)) would have most of its norm along (1, …, 1)."""
+    n, k, d = 200, 4, 256
+    rng = np.random.default_rng(0)
+    frame = np.linalg.qr(np.c_[np.ones(d), rng.standard_normal((d, k - 1))])[0].T  # (k, d), row 0 ∝ 1
+    _basis_store(tmp_path / "t.zarr", np.repeat(frame[None], n, 0).astype(np.float32), np.full(n, k))
+    _attribution_store(tmp_path / "a.zarr", rng.standard_normal((1, n, 1, 1, d)).astype(np.float32), np.zeros(n, int))
+    ds = alignment_dataset(tmp_path / "t.zarr", tmp_path / "a.zarr", labels=np.zeros(n, int), seed=0)
+    assert float(ds["random_fraction"].mean()) == pytest.approx(np.sqrt(k / d), abs=0.02)
+
+
+def test_summary_counts_undefined_tangent_spaces_and_can_keep_correct_predictions_only(tmp_path):
+    n, d = 6, 16
+    basis = np.zeros((n, 1, d), np.float32)
+    basis[1:, 0, 0] = 1.0  # sample 0: rank 0, no tangent space
+    _basis_store(tmp_path / "t.zarr", basis, np.r_[0, np.ones(n - 1, int)])
+    attribution = np.zeros((1, n, 1, 1, d), np.float32)
+    attribution[0, :, 0, 0, 0] = 1.0
+    attribution[0, 3:, 0, 0, 1] = np.sqrt(3.0)  # samples 3-5: fraction 1/2; samples 1-2: fraction 1
+    labels, predicted = np.zeros(n, int), np.array([0, 0, 1, 0, 0, 0])  # sample 2 is misclassified
+    _attribution_store(tmp_path / "a.zarr", attribution, predicted)
+    ds = alignment_dataset(tmp_path / "t.zarr", tmp_path / "a.zarr", labels=labels, seed=0)
+    assert np.isnan(ds["fraction"].values[0, 0]) and np.isnan(ds["random_fraction"].values[0])
+    (row,) = summary_rows(ds, dataset="d", seed=0, regime="standard", n_resamples=100)
+    assert (row["n"], row["n_undefined"]) == (5, 1) and row["mean"] == pytest.approx((1 + 1 + 3 * 0.5) / 5)
+    (row,) = summary_rows(ds, dataset="d", seed=0, regime="standard", n_resamples=100, correct_only=True)
+    assert (row["n"], row["n_undefined"]) == (4, 1) and row["mean"] == pytest.approx((1 + 3 * 0.5) / 4)

@@ -211,6 +211,7 @@ def test_theorem1_claims_use_an_exact_binomial_interval():
     )
     rows = by_claim(claims)
     inside = rows["Theorem 1: gradient in the tangent space on half the curve"]
+    assert inside["value"] == pytest.approx(0.5 - 0.49)
     ci = stats.binomtest(1000, 2000).proportion_ci(0.95, method="exact")
     assert (inside["ci_low"], inside["ci_high"]) == pytest.approx((ci.low - 0.49, ci.high - 0.49))
     assert inside["verdict"] == "inconclusive"  # 0.5 ± 0.022 straddles 0.49

@@ -92,3 +92,9 @@ def test_a_random_attribution_in_tangent_space_lies_in_it():
     vectors = random_tangent_attribution(basis, np.array([3, 2]), seed=0)
     np.testing.assert_allclose(fraction_in_tangent_space(basis, vectors), 1, atol=1e-5)
     np.testing.assert_array_equal(vectors, random_tangent_attribution(basis, np.array([3, 2]), seed=0))
+
+
+def test_ssim_compares_absolute_maps():
+    """Sign flips do not change |a|: SSIM of a and −a is 1 (the maps of the check are absolute)."""
+    a = np.random.default_rng(3).standard_normal((2, 1, 12, 12))
+    np.testing.assert_allclose(ssim(a, -a), 1)

@@ -109,3 +109,16 @@ def test_the_page_records_clicks_and_saves_them_as_json(tmp_path):
                          for t in tasks]}  # fmt: skip
     rows = {r["task"]: r for r in analyze([saved], stimuli)}
     assert rows["T1"]["N"] == 2 and rows["T2"]["none"] == 1
+
+
+def test_choice_tests_are_one_sided_against_one_half():
+    """3 A and 7 B choices: the one-sided sign test is P(X >= 7 | 10, 1/2) = 176/1024 (two-sided would
+    double it); the t-test is of the B indicator against 1/2, computed here from its definition."""
+    from scipy import stats
+
+    result = choice_test(12, 3, 7)
+    assert result["p_value"] == pytest.approx(176 / 1024)
+    indicator = np.r_[np.zeros(3), np.ones(7)]
+    t = (indicator.mean() - 0.5) / (indicator.std(ddof=1) / np.sqrt(10))
+    assert result["p_value_ttest"] == pytest.approx(stats.t.sf(t, 9))
+    assert result["none"] == 2

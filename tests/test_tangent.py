@@ -191,3 +191,12 @@ def test_matrix_free_store_keeps_latents_only(tmp_path):
     group = open_store(tmp_path / "t.zarr", required=("latents", "sample_index"))
     assert "basis" not in group and group.attrs["projection"] == "matrix_free"
     np.testing.assert_array_equal(group["latents"][...], latents)
+
+
+def test_a_rank_zero_basis_has_no_fraction():
+    """An all-zero basis (rank 0) is an undefined tangent space: NaN, never a fraction of 0."""
+    basis = np.zeros((2, 3, 8), np.float32)
+    basis[1, 0, 0] = 1.0
+    vectors = np.ones((2, 8), np.float32)
+    fraction = fraction_in_tangent_space(basis, vectors)
+    assert np.isnan(fraction[0]) and fraction[1] == pytest.approx(1 / np.sqrt(8))

@@ -57,3 +57,12 @@ def test_simulation_record_has_the_documented_keys():
     assert r["test_accuracy"] == 1.0 and r["d"] == 4 and r["n_test"] == 200
     assert 0 <= r["p_grad_in_tangent"] + r["p_grad_orthogonal"] <= 1
     assert r["p_grad_orthogonal"] == pytest.approx(np.mean(r["fractions"] <= math.sin(math.radians(10))))
+
+
+def test_tangent_shares_count_within_the_tolerance_of_the_line_and_of_orthogonal():
+    from manifold_xai.theorem1 import tangent_shares
+
+    cos10, sin10 = np.cos(np.radians(10)), np.sin(np.radians(10))
+    fractions = np.array([1.0, cos10 + 1e-9, 0.9, 0.5, sin10 - 1e-9, 0.0, 0.3, 0.95])
+    p_in, p_orthogonal = tangent_shares(fractions, 10)
+    assert (p_in, p_orthogonal) == (2 / 8, 2 / 8)

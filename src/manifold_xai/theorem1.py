@@ -123,6 +123,13 @@ def gradient_fractions(model: nn.Module, points: np.ndarray, tangents: np.ndarra
         return np.where(norm > 0, np.abs((g * tangents).sum(1)) / norm, np.nan)
 
 
+def tangent_shares(fractions: np.ndarray, tolerance_deg: float) -> tuple[float, float]:
+    """Shares of test points whose gradient is within ``tolerance_deg`` of the tangent line (fraction
+    ``>= cos(tol)``) and of orthogonal to it (fraction ``<= sin(tol)``)."""
+    tol = math.radians(tolerance_deg)
+    return float(np.mean(fractions >= math.cos(tol))), float(np.mean(fractions <= math.sin(tol)))
+
+
 def simulate(*, d: int, n_train: int, n_test: int, epsilon: float, width: int, epochs: int, lr: float,
              seed: int, tolerance_deg: float) -> dict:  # fmt: skip
     """Run the simulation; returns the ``theorem1.json`` record plus the test arrays (``test_points``,
@@ -134,10 +141,10 @@ def simulate(*, d: int, n_train: int, n_test: int, epsilon: float, width: int, e
     with torch.no_grad():
         test_accuracy = float((np.sign(model(torch.from_numpy(x_test).double()).numpy()) == y_test).mean())
     fractions = gradient_fractions(model, x_test, t_test)
-    tol = math.radians(tolerance_deg)
+    p_in, p_orthogonal = tangent_shares(fractions, tolerance_deg)
     return {
-        "p_grad_in_tangent": float(np.mean(fractions >= math.cos(tol))),
-        "p_grad_orthogonal": float(np.mean(fractions <= math.sin(tol))),
+        "p_grad_in_tangent": p_in,
+        "p_grad_orthogonal": p_orthogonal,
         "test_accuracy": test_accuracy, "train_accuracy": history[-1]["train_accuracy"], "d": d,
         "n_test": n_test, "n_train": n_train, "epsilon": epsilon, "width": width, "epochs": epochs,
         "tolerance_deg": tolerance_deg, "share_of_curve_along_e1": _share_along_e1(d),
