@@ -119,7 +119,7 @@ def test_changing_one_attribution_parameter_reruns_only_downstream_jobs(tiny_run
         "plot_fig6",
         "plot_fig15",
     ]  # smoothgrad is tracked
-    assert set(jobs) == {*downstream, *curves, "all"} and jobs["compute_attributions"] == 3
+    assert set(jobs) == {*downstream, *curves, "summarize_claims", "all"} and jobs["compute_attributions"] == 3
 
 
 def test_bad_config_is_rejected_before_any_job_runs(tmp_path):
@@ -168,7 +168,7 @@ def test_matrix_free_projection_in_the_pipeline_matches_the_basis_path(tiny_run,
     assert set(scheduled_jobs(dry.stdout + dry.stderr)) == {
         "compute_tangent", "compute_alignment", "summarize_alignment", "plot_fig2", "plot_fig3", "plot_fig7",
         "plot_fig14", "evaluate_checkpoints", "summarize_curves", "plot_fig6", "plot_fig15", "plot_fig4",
-        "plot_fig3_all", "plot_fig7_all", "all",
+        "plot_fig3_all", "plot_fig7_all", "summarize_claims", "all",
     }  # fmt: skip
     compared = [
         "results/digits/seed0/alignment/standard.zarr",
@@ -233,6 +233,7 @@ def test_changing_the_curve_evaluation_never_retrains(tiny_run, tmp_path):
     assert jobs == {
         "evaluate_checkpoints": 3,
         "summarize_curves": 1,
+        "summarize_claims": 1,
         "plot_fig6": 1,
         "plot_fig15": 1,
         "all": 1,
@@ -246,7 +247,8 @@ def test_changing_one_regime_reruns_only_that_regimes_jobs(tiny_run, tmp_path):
     )
     jobs, outputs = dry_run_jobs(workdir, config)
     assert jobs == {"train_classifier": 1, "compute_attributions": 1, "compute_alignment": 1, "evaluate_checkpoints": 1,
-                    "summarize_alignment": 1, "summarize_curves": 1, "plot_fig6": 1, "plot_fig15": 1, "all": 1}  # fmt: skip
+                    "summarize_alignment": 1, "summarize_curves": 1, "summarize_claims": 1, "plot_fig6": 1,
+                    "plot_fig15": 1, "all": 1}  # fmt: skip
     per_run = [p for p in outputs if "/seed0/" in p]
     assert per_run and all("random_labels" in p for p in per_run)
 
@@ -260,7 +262,8 @@ def test_adding_a_seed_reruns_only_that_seeds_jobs_and_the_summaries(tiny_run, t
                 "plot_fig10": 1, "train_classifier": 3, "compute_attributions": 3, "compute_alignment": 3,
                 "evaluate_checkpoints": 3}  # fmt: skip
     summaries = {"summarize_alignment": 1, "summarize_curves": 1, "plot_fig3": 1, "plot_fig14": 1, "plot_fig7": 1,
-                 "plot_fig6": 1, "plot_fig15": 1, "plot_fig3_all": 1, "plot_fig7_all": 1, "all": 1}  # fmt: skip
+                 "plot_fig6": 1, "plot_fig15": 1, "plot_fig3_all": 1, "plot_fig7_all": 1, "summarize_claims": 1,
+                 "all": 1}  # fmt: skip
     assert jobs == {**per_seed, **summaries}
     assert not [p for p in outputs if "seed0" in p]
 
@@ -392,7 +395,8 @@ def test_adding_an_attribution_method_reruns_only_attribution_alignment_and_figu
     )
     jobs, _ = dry_run_jobs(workdir, config)
     assert set(jobs) == {"compute_attributions", "compute_alignment", "summarize_alignment", "plot_fig2", "plot_fig3",
-                         "plot_fig7", "plot_fig14", "plot_fig4", "plot_fig3_all", "plot_fig7_all", "all"}  # fmt: skip
+                         "plot_fig7", "plot_fig14", "plot_fig4", "plot_fig3_all", "plot_fig7_all", "summarize_claims",
+                         "all"}  # fmt: skip
 
 
 def test_slurm_profile_dry_run(tiny_run):
