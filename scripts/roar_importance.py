@@ -19,7 +19,9 @@ from manifold_xai.tangent import decoder_bases, prepare_decoder
 def roar_rows(data_path, n_train, n_test) -> tuple[np.ndarray, np.ndarray]:
     split = read_rows(data_path, "split")
     train, test = np.flatnonzero(split == TRAIN)[:n_train], np.flatnonzero(split == TEST)[:n_test]
-    return np.concatenate([train, test]), np.r_[np.full(len(train), TRAIN), np.full(len(test), TEST)].astype(np.int8)
+    return np.concatenate([train, test]), np.r_[
+        np.full(len(train), TRAIN), np.full(len(test), TEST)
+    ].astype(np.int8)
 
 
 def leverage(job, rows, image_shape) -> np.ndarray:
@@ -27,25 +29,41 @@ def leverage(job, rows, image_shape) -> np.ndarray:
     t = job.params["tangent"]
     decoder = prepare_decoder(load_model(job.input.manifold, job.device))
     latents = read_rows(job.input.data, "latents", rows)
-    if latents.shape[1] * int(np.prod(image_shape)) > t["matrix_free_above"] or t["projection"] == "matrix_free":
-        raise ValueError("roar method 'tangent' needs tangent bases, but this dataset's tangent spaces are "
-                         "projected matrix-free (k·d too large); leave 'tangent' out of roar.methods")  # fmt: skip
-    options = {"rtol": t["rank_rtol"], "method": t["orthonormalisation"], "rank_rule": t["rank_rule"]}
-    return np.concatenate([
-        tangent_importance(decoder_bases(decoder.decode, latents[i : i + 64], job.device, **options)[0], image_shape)
-        for i in range(0, len(latents), 64)
-    ])  # fmt: skip
+    if (
+        latents.shape[1] * int(np.prod(image_shape)) > t["matrix_free_above"]
+        or t["projection"] == "matrix_free"
+    ):
+        raise ValueError(
+            "roar method 'tangent' needs tangent bases, but this dataset's tangent spaces are "
+            "projected matrix-free (k·d too large); leave 'tangent' out of roar.methods"
+        )
+    options = {
+        "rtol": t["rank_rtol"],
+        "method": t["orthonormalisation"],
+        "rank_rule": t["rank_rule"],
+    }
+    return np.concatenate(
+        [
+            tangent_importance(
+                decoder_bases(decoder.decode, latents[i : i + 64], job.device, **options)[0],
+                image_shape,
+            )
+            for i in range(0, len(latents), 64)
+        ]
+    )
 
 
 def attribution_maps(job, rows, images, methods) -> dict[str, np.ndarray]:
     """``{method: (n, c, h, w)}`` at ``rows``: the standard classifier's stored test attributions where they
-    cover a row (same model, methods and parameters: computed once, as REF-xai-toolkits.md §7 asks), the
+    cover a row (same model, methods and parameters: computed once, as Captum's and Quantus's metric practice asks), the
     rest computed here."""
     stored = open_store(job.input.attributions, required=("attribution", "sample_index"))
     position = {int(r): i for i, r in enumerate(np.asarray(stored["sample_index"][...]))}
     stored_methods = list(stored.attrs["methods"])
     have = np.array([int(r) in position for r in rows])
-    reuse = [m for m in methods if m in stored_methods and stored.attrs["method_params"][m] == methods[m]]
+    reuse = [
+        m for m in methods if m in stored_methods and stored.attrs["method_params"][m] == methods[m]
+    ]
     maps = {m: np.zeros(images.shape, np.float32) for m in methods}
     if have.any():
         at = np.array([position[int(r)] for r in rows[have]])
@@ -54,11 +72,18 @@ def attribution_maps(job, rows, images, methods) -> dict[str, np.ndarray]:
     model = load_model(job.input.model, job.device)
     todo = {m: p for m, p in methods.items() if m not in reuse}
     if todo:  # methods not stored: every row
-        computed, _ = attribute_each(model, images, todo, device=job.device, seed=job.seed("roar/attributions"))
+        computed, _ = attribute_each(
+            model, images, todo, device=job.device, seed=job.seed("roar/attributions")
+        )
         maps.update(computed)
     if reuse and not have.all():  # stored methods: the rows the store lacks (the training images)
-        computed, _ = attribute_each(model, images[~have], {m: methods[m] for m in reuse}, device=job.device,
-                                     seed=job.seed("roar/attributions/new_rows"))  # fmt: skip
+        computed, _ = attribute_each(
+            model,
+            images[~have],
+            {m: methods[m] for m in reuse},
+            device=job.device,
+            seed=job.seed("roar/attributions/new_rows"),
+        )
         for m in reuse:
             maps[m][~have] = computed[m]
     return maps
@@ -81,18 +106,34 @@ def main(job):
         elif method == "blurred_gradient":
             importance[method] = blurred(pixel_importance(maps["gradient"]), p["blur_sigma"])
         elif method == "random":
-            importance[method] = random_importance((len(rows), *image_shape[1:]), job.seed("roar/random"))
+            importance[method] = random_importance(
+                (len(rows), *image_shape[1:]), job.seed("roar/random")
+            )
         else:
             importance[method] = pixel_importance(maps[method])
     ds = xr.Dataset(
-        {"importance": (("method", "sample", "y", "x"), np.stack([importance[m] for m in p["methods"]]).astype(np.float32)),
-         "split": (("sample",), split), "sample_index": (("sample",), rows)},
+        {
+            "importance": (
+                ("method", "sample", "y", "x"),
+                np.stack([importance[m] for m in p["methods"]]).astype(np.float32),
+            ),
+            "split": (("sample",), split),
+            "sample_index": (("sample",), rows),
+        },
         coords={"method": list(p["methods"])},
-        attrs={"dataset": job.wildcards["dataset"], "seed": int(job.wildcards["seed"]), "blur_sigma": p["blur_sigma"]},
-    )  # fmt: skip
+        attrs={
+            "dataset": job.wildcards["dataset"],
+            "seed": int(job.wildcards["seed"]),
+            "blur_sigma": p["blur_sigma"],
+        },
+    )
     with atomic_path(job.output.store) as tmp:
         ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
-    job.metrics = {"n_train": int((split == TRAIN).sum()), "n_test": int((split == TEST).sum()), "methods": list(p["methods"])}
+    job.metrics = {
+        "n_train": int((split == TRAIN).sum()),
+        "n_test": int((split == TEST).sum()),
+        "methods": list(p["methods"]),
+    }
 
 
 run_job(snakemake, main)

@@ -1,4 +1,4 @@
-"""l2 projected gradient descent (PGD) for adversarial training (PAPER.md §6, REF-xai-toolkits.md §5).
+"""l2 projected gradient descent (PGD) for adversarial training (docs/paper.md §6; Madry et al. 2018).
 
 ``pgd_l2`` maximises the cross-entropy within an l2 ball of radius ``eps`` around each input, in ``steps``
 steps of size ``2.5 · eps / steps``: each step moves along the l2-normalised gradient and projects back

@@ -1,4 +1,4 @@
-"""Feature attributions by name, Captum-backed and batched (DESIGN.md §5).
+"""Feature attributions by name, Captum-backed and batched (docs/architecture.md).
 
 Every method explains the **pre-softmax logit of the predicted class** (argmax on the clean input) of a
 model in eval mode, and returns signed, per-channel maps of the input's shape. Captum's traps are set
@@ -129,7 +129,11 @@ def attribute(
         x = torch.from_numpy(images[start : start + batch_size]).to(device)
         prediction = predict(model, x)
         predicted[start : start + len(x)] = prediction.cpu().numpy()
-        target = prediction if targets is None else torch.from_numpy(np.asarray(targets[start : start + len(x)])).to(device)
+        target = (
+            prediction
+            if targets is None
+            else torch.from_numpy(np.asarray(targets[start : start + len(x)])).to(device)
+        )
         for m, (name, params) in enumerate(methods.items()):
             torch.manual_seed(derive_seed(seed, name, start))
             attr = METHODS[name](model, x.clone().requires_grad_(True), target, params)
@@ -139,14 +143,26 @@ def attribute(
 
 
 def attribute_each(
-    model: nn.Module, images: np.ndarray, methods: dict[str, dict], *, device: torch.device, seed: int,
+    model: nn.Module,
+    images: np.ndarray,
+    methods: dict[str, dict],
+    *,
+    device: torch.device,
+    seed: int,
     targets: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """``attribute`` one method at a time, each with its own ``batch_size`` parameter: returns
     ``{method: (n, c, h, w) float32}`` and ``predicted (n,)``."""
     results, predicted = {}, np.zeros(len(images), np.int64)
     for name, params in methods.items():
-        attr, predicted = attribute(model, images, {name: params}, device=device, batch_size=params["batch_size"],
-                                    seed=seed, targets=targets)  # fmt: skip
+        attr, predicted = attribute(
+            model,
+            images,
+            {name: params},
+            device=device,
+            batch_size=params["batch_size"],
+            seed=seed,
+            targets=targets,
+        )
         results[name] = attr[0]
     return results, predicted

@@ -1,4 +1,4 @@
-"""Provenance records: one ``X.prov.json`` sidecar per artifact ``X`` (DESIGN.md §6).
+"""Provenance records: one ``X.prov.json`` sidecar per artifact ``X`` (docs/architecture.md).
 
 A record names the artifact and its sha256 content digest, the rule, wildcards and params that built it,
 every input with its digest (taken from the input's own sidecar when it has one, so records link into a
@@ -27,9 +27,20 @@ SIDECAR_SUFFIX = ".prov.json"
 CODE_DIRS = ("src", "scripts", "workflow")
 CODE_SUFFIXES = {".py", ".smk", ".yaml", ".yml", ".rst", ".json", ""}
 TRACKED_PACKAGES = (
-    "manifold-xai", "torch", "torchvision", "captum", "numpy", "scipy", "scikit-learn", "zarr",
-    "xarray", "dask", "pandas", "matplotlib", "snakemake",
-)  # fmt: skip
+    "manifold-xai",
+    "torch",
+    "torchvision",
+    "captum",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "zarr",
+    "xarray",
+    "dask",
+    "pandas",
+    "matplotlib",
+    "snakemake",
+)
 SCHEDULER_ENV = ("SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "JOB_ID")
 
 

@@ -1,4 +1,4 @@
-"""Feature importance by removal: ROAR (remove and retrain, Hooker et al. 2019; PAPER.md §8) and ROAD
+"""Feature importance by removal: ROAR (remove and retrain, Hooker et al. 2019; docs/paper.md §8) and ROAD
 (remove and debias, Rong et al. 2022: noisy linear imputation, no retraining).
 
 Importance maps are per pixel, ``(n, h, w) float``; an attribution ``(n, c, h, w)`` becomes one by
@@ -9,7 +9,7 @@ ROAD; the paper's MNIST has one channel). Besides the attribution methods:
   ``Σ_j u_j[p]²`` over the orthonormal basis rows (the squared norm of the projection of the unit vector
   e_p onto T; summed over a pixel's channels). It sums to the rank k (the paper asserts |Σ − k| < 1e-4).
 - ``blurred``: a Gaussian-blurred map (scipy), the control for the bias of ROAR and ROAD towards smooth
-  maps (Song et al., "On pitfalls of remove-and-retrain", REF-xai-toolkits.md §3).
+  maps (Song et al., "On pitfalls of remove-and-retrain").
 - ``random_importance``: uniform scores: removes a uniformly random set of pixels.
 
 ``removal_mask`` removes exactly ``round(fraction · h · w)`` pixels per image, the most important first
@@ -27,8 +27,16 @@ from scipy.ndimage import gaussian_filter
 from scipy.sparse.linalg import splu
 
 # ROAD's 8-neighbourhood weights: 1/6 for the 4 edge neighbours, 1/12 for the diagonals.
-ROAD_WEIGHTS = {(-1, 0): 1 / 6, (1, 0): 1 / 6, (0, -1): 1 / 6, (0, 1): 1 / 6,
-                (-1, -1): 1 / 12, (-1, 1): 1 / 12, (1, -1): 1 / 12, (1, 1): 1 / 12}  # fmt: skip
+ROAD_WEIGHTS = {
+    (-1, 0): 1 / 6,
+    (1, 0): 1 / 6,
+    (0, -1): 1 / 6,
+    (0, 1): 1 / 6,
+    (-1, -1): 1 / 12,
+    (-1, 1): 1 / 12,
+    (1, -1): 1 / 12,
+    (1, 1): 1 / 12,
+}
 
 
 def pixel_importance(attribution: np.ndarray) -> np.ndarray:
@@ -145,8 +153,22 @@ def repeat_seeds(seed_of, method: str, fraction: float, repeats: int) -> list[in
     return seeds
 
 
-ROAR_COLUMNS = ["dataset", "seed", "method", "fraction", "repeats", "accuracy", "accuracy_sd", "ci_low", "ci_high",
-                "train_accuracy", "n_train", "n_test", "fill", "order"]  # fmt: skip
+ROAR_COLUMNS = [
+    "dataset",
+    "seed",
+    "method",
+    "fraction",
+    "repeats",
+    "accuracy",
+    "accuracy_sd",
+    "ci_low",
+    "ci_high",
+    "train_accuracy",
+    "n_train",
+    "n_test",
+    "fill",
+    "order",
+]
 
 
 def roar_rows(results: list[dict]) -> pd.DataFrame:
@@ -158,9 +180,29 @@ def roar_rows(results: list[dict]) -> pd.DataFrame:
     rows = []
     for r in results:
         est = t_interval(r["accuracies"])
-        rows.append({**{k: r[k] for k in ("dataset", "seed", "method", "fraction", "n_train", "n_test", "fill", "order")},
-                     "repeats": est["n"], "accuracy": est["mean"], "accuracy_sd": est["sd"], "ci_low": est["low"],
-                     "ci_high": est["high"], "train_accuracy": float(np.mean(r["train_accuracies"]))})  # fmt: skip
+        rows.append(
+            {
+                **{
+                    k: r[k]
+                    for k in (
+                        "dataset",
+                        "seed",
+                        "method",
+                        "fraction",
+                        "n_train",
+                        "n_test",
+                        "fill",
+                        "order",
+                    )
+                },
+                "repeats": est["n"],
+                "accuracy": est["mean"],
+                "accuracy_sd": est["sd"],
+                "ci_low": est["low"],
+                "ci_high": est["high"],
+                "train_accuracy": float(np.mean(r["train_accuracies"])),
+            }
+        )
     table = pd.DataFrame(rows, columns=ROAR_COLUMNS).sort_values(
         ["dataset", "seed", "method", "fraction"], kind="stable"
     )

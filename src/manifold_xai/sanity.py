@@ -1,7 +1,7 @@
 """Sanity checks for attributions (Adebayo et al. 2018): model-parameter randomisation.
 
 - ``parameter_layers``: the modules that own parameters, in **execution** order (recorded with forward
-  hooks on one batch), not registration order (Quantus's order, REF-xai-toolkits.md §2.2).
+  hooks on one batch), not registration order (Quantus's order).
 - ``randomise``: a copy of the model whose named layers are re-initialised with PyTorch's default
   initialisation (``reset_parameters``; BatchNorm: weight 1, bias 0 and its running statistics reset),
   each from its own seed ``(seed, layer position)``; every other parameter and buffer is untouched.
@@ -32,10 +32,18 @@ from manifold_xai.runtime import derive_seed
 def parameter_layers(model: nn.Module, example: torch.Tensor) -> list[str]:
     """Names of the modules with their own parameters, in the order a forward pass on ``example``
     first calls them (modules that never run are left out)."""
-    owners = {name: m for name, m in model.named_modules() if any(True for _ in m.parameters(recurse=False))}
+    owners = {
+        name: m
+        for name, m in model.named_modules()
+        if any(True for _ in m.parameters(recurse=False))
+    }
     order: list[str] = []
-    hooks = [m.register_forward_hook(lambda mod, _i, _o, name=name: order.append(name) if name not in order else None)
-             for name, m in owners.items()]  # fmt: skip
+    hooks = [
+        m.register_forward_hook(
+            lambda mod, _i, _o, name=name: order.append(name) if name not in order else None
+        )
+        for name, m in owners.items()
+    ]
     try:
         with torch.no_grad():
             model.eval()(example)
@@ -58,11 +66,15 @@ def randomise(model: nn.Module, layers: list[str], seed: int) -> nn.Module:
     return out.eval()
 
 
-def randomisation_states(model: nn.Module, layers: list[str], mode: str, seed: int) -> list[tuple[str, nn.Module]]:
+def randomisation_states(
+    model: nn.Module, layers: list[str], mode: str, seed: int
+) -> list[tuple[str, nn.Module]]:
     """``[(label, model), ...]``: for ``cascading`` the label is the lowest randomised layer (states from
     the output layer down to the input layer), for ``independent`` the one randomised layer."""
     if mode == "cascading":
-        return [(layers[i], randomise(model, layers[i:], seed)) for i in range(len(layers) - 1, -1, -1)]
+        return [
+            (layers[i], randomise(model, layers[i:], seed)) for i in range(len(layers) - 1, -1, -1)
+        ]
     if mode == "independent":
         return [(name, randomise(model, [name], seed)) for name in reversed(layers)]
     raise ValueError(f"randomisation mode must be cascading or independent, got {mode!r}")
@@ -93,7 +105,12 @@ def ssim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     ma, mb = _unit_maps(a), _unit_maps(b)
     window = min(7, *(s - (1 - s % 2) for s in ma.shape[1:]))  # odd, at most the image side
-    return np.array([structural_similarity(x, y, data_range=1.0, win_size=window) for x, y in zip(ma, mb, strict=True)])
+    return np.array(
+        [
+            structural_similarity(x, y, data_range=1.0, win_size=window)
+            for x, y in zip(ma, mb, strict=True)
+        ]
+    )
 
 
 def random_tangent_attribution(basis: np.ndarray, rank: np.ndarray, seed: int) -> np.ndarray:

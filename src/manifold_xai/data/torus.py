@@ -1,5 +1,5 @@
 """An analytic image manifold with known tangent spaces: a spinning, orbiting ellipse (after Jin et al.,
-"Implications of data topology for deep generative models"; REF-geometry-ideas.md).
+"Implications of data topology for deep generative models").
 
 An image is rendered from parameters ``p = (orbit angle φ, spin angle θ)`` on the torus T²: a soft
 ellipse (semi-axes ``a > b``) whose centre moves on a circle of radius ``orbit`` around the image centre
@@ -20,8 +20,13 @@ from torch import nn
 N_PARAMS = 2  # (φ, θ): the manifold is a 2-torus
 
 
-def render(params: torch.Tensor, size: int = 32, orbit: float = 0.35, axes: tuple[float, float] = (0.28, 0.12),
-           sharpness: float = 12.0) -> torch.Tensor:  # fmt: skip
+def render(
+    params: torch.Tensor,
+    size: int = 32,
+    orbit: float = 0.35,
+    axes: tuple[float, float] = (0.28, 0.12),
+    sharpness: float = 12.0,
+) -> torch.Tensor:
     """``params (n, 2)`` angles (radians) → ``(n, 1, size, size)`` images, differentiable in ``params``.
     Lengths are in units of the image side; ``sharpness`` sets the width of the soft edge."""
     phi, theta = params[:, 0, None, None], params[:, 1, None, None]
@@ -50,12 +55,23 @@ class TorusRenderer(nn.Module):
 
     latent_dim = N_PARAMS
 
-    def __init__(self, size: int = 32, orbit: float = 0.35, axes: list[float] = (0.28, 0.12), sharpness: float = 12.0):
+    def __init__(
+        self,
+        size: int = 32,
+        orbit: float = 0.35,
+        axes: list[float] = (0.28, 0.12),
+        sharpness: float = 12.0,
+    ):
         super().__init__()
         self.size, self.orbit, self.axes, self.sharpness = size, orbit, tuple(axes), sharpness
 
     def constructor_kwargs(self) -> dict:
-        return {"size": self.size, "orbit": self.orbit, "axes": list(self.axes), "sharpness": self.sharpness}
+        return {
+            "size": self.size,
+            "orbit": self.orbit,
+            "axes": list(self.axes),
+            "sharpness": self.sharpness,
+        }
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """``z (n, 2)`` angles → ``(n, 1, size, size)`` images."""
@@ -66,7 +82,11 @@ class TorusRenderer(nn.Module):
 
 def sample_params(n: int, seed: int) -> np.ndarray:
     """``(n, 2) float32`` angles uniform on the torus [0, 2π)²."""
-    return np.random.default_rng(seed).uniform(0.0, 2.0 * math.pi, size=(n, N_PARAMS)).astype(np.float32)
+    return (
+        np.random.default_rng(seed)
+        .uniform(0.0, 2.0 * math.pi, size=(n, N_PARAMS))
+        .astype(np.float32)
+    )
 
 
 def label_params(params: np.ndarray, n_classes: int = 4) -> np.ndarray:

@@ -4,7 +4,7 @@ loss = reconstruction + α·MI + β·TC + γ·anneal·dimension-wise KL, per sam
 
 The reference implementation the paper's authors used (YannDubs/disentangling-vae) fills the
 stratified-sampling weight matrix with ``W.view(-1)[::M+1] = 1/N``, which writes column 0 rather than
-the diagonal (REF-xai-toolkits.md §6). We build the matrix as Chen et al. define it: weight 1/N for the
+the diagonal. We build the matrix as Chen et al. define it: weight 1/N for the
 sample itself, (N-M)/(N·M) for one other sample and 1/M for the rest, so every row sums to one.
 """
 
