@@ -38,8 +38,21 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def snakemake_cmd(workdir: Path, config: Path, cores: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-            "--configfile", str(config), "--cores", str(cores), "--rerun-incomplete", *extra]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        "--cores",
+        str(cores),
+        "--rerun-incomplete",
+        *extra,
+    ]
 
 
 def artifacts(workdir: Path) -> dict[str, str]:
@@ -48,7 +61,9 @@ def artifacts(workdir: Path) -> dict[str, str]:
     found = {}
     for sidecar in results.rglob("*.prov.json"):
         artifact = sidecar.with_name(sidecar.name[: -len(".prov.json")])
-        found[str(artifact.relative_to(workdir))] = sha256_path(artifact) if artifact.exists() else "missing"
+        found[str(artifact.relative_to(workdir))] = (
+            sha256_path(artifact) if artifact.exists() else "missing"
+        )
     return found
 
 
@@ -61,7 +76,10 @@ def leftovers(workdir: Path) -> list[str]:
         for path in sorted(folder.iterdir()):
             if ".tmp-" in path.name or path.name == ".resume":
                 bad.append(path)
-            elif path.name.endswith(".prov.json") or path.with_name(path.name + ".prov.json").exists():
+            elif (
+                path.name.endswith(".prov.json")
+                or path.with_name(path.name + ".prov.json").exists()
+            ):
                 continue  # a sidecar, or an artifact (checked by verify)
             elif path.is_dir():
                 walk(path)
@@ -87,11 +105,17 @@ def running_jobs(workdir: Path) -> list[psutil.Process]:
     return jobs
 
 
-def faulty_run(workdir: Path, config: Path, cores: int, kills: int, rng: random.Random, max_delay: float) -> list[dict]:
+def faulty_run(
+    workdir: Path, config: Path, cores: int, kills: int, rng: random.Random, max_delay: float
+) -> list[dict]:
     events: list[dict] = []
     while len(events) < kills:
-        proc = subprocess.Popen(snakemake_cmd(workdir, config, cores), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            snakemake_cmd(workdir, config, cores),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         delay = rng.uniform(1.0, max_delay)
         deadline = time.monotonic() + delay
         victim = None
@@ -104,7 +128,9 @@ def faulty_run(workdir: Path, config: Path, cores: int, kills: int, rng: random.
             time.sleep(0.05)
         if victim is None:  # the run finished before a job could be killed
             return events
-        script = next((part for part in victim.info["cmdline"] if ".snakemake/scripts/" in part), "?")
+        script = next(
+            (part for part in victim.info["cmdline"] if ".snakemake/scripts/" in part), "?"
+        )
         try:
             victim.send_signal(signal.SIGKILL)
         except psutil.NoSuchProcess:
@@ -122,7 +148,9 @@ def main() -> None:
     parser.add_argument("--config", default=str(REPO / "configs" / "tiny.yaml"))
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-delay", type=float, default=60.0, help="longest wait (s) before a kill")
+    parser.add_argument(
+        "--max-delay", type=float, default=60.0, help="longest wait (s) before a kill"
+    )
     parser.add_argument("--workdir", help="keep the two runs here (default: a temporary directory)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -134,25 +162,44 @@ def main() -> None:
     start = time.monotonic()
     subprocess.run(snakemake_cmd(clean, config, args.cores), check=True, capture_output=True)
     reference = artifacts(clean)
-    print(json.dumps({"clean_run_s": round(time.monotonic() - start, 1), "artifacts": len(reference)}), flush=True)
+    print(
+        json.dumps(
+            {"clean_run_s": round(time.monotonic() - start, 1), "artifacts": len(reference)}
+        ),
+        flush=True,
+    )
 
     start = time.monotonic()
     events = faulty_run(faulty, config, args.cores, args.kills, rng, args.max_delay)
-    final = subprocess.run(snakemake_cmd(faulty, config, args.cores), capture_output=True, text=True)
+    final = subprocess.run(
+        snakemake_cmd(faulty, config, args.cores), capture_output=True, text=True
+    )
     if final.returncode != 0:
         print(final.stderr[-3000:], file=sys.stderr)
-    verify = subprocess.run([sys.executable, "-m", "manifold_xai.cli", "verify", "results/"], cwd=faulty,
-                            capture_output=True, text=True)  # fmt: skip
+    verify = subprocess.run(
+        [sys.executable, "-m", "manifold_xai.cli", "verify", "results/"],
+        cwd=faulty,
+        capture_output=True,
+        text=True,
+    )
     result = artifacts(faulty)
-    failed_verify = [line for line in verify.stdout.splitlines() if line and not line.startswith("verify:")]
+    failed_verify = [
+        line for line in verify.stdout.splitlines() if line and not line.startswith("verify:")
+    ]
     stray = leftovers(faulty)
     differing = sorted(p for p in set(reference) | set(result) if reference.get(p) != result.get(p))
     summary = {
-        "kills": len(events), "killed_rules": sorted({e["job"] for e in events}),
-        "faulty_run_s": round(time.monotonic() - start, 1), "final_run_exit": final.returncode,
-        "verify_exit": verify.returncode, "verify_findings": failed_verify, "leftovers": stray,
-        "artifacts": len(result), "differing_from_clean": differing, "workdir": str(base),
-    }  # fmt: skip
+        "kills": len(events),
+        "killed_rules": sorted({e["job"] for e in events}),
+        "faulty_run_s": round(time.monotonic() - start, 1),
+        "final_run_exit": final.returncode,
+        "verify_exit": verify.returncode,
+        "verify_findings": failed_verify,
+        "leftovers": stray,
+        "artifacts": len(result),
+        "differing_from_clean": differing,
+        "workdir": str(base),
+    }
     print(json.dumps(summary, indent=1))
     corrupted = len(set(failed_verify) | set(stray)) + (final.returncode != 0)
     print(f"corrupted: {corrupted}")

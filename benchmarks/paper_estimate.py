@@ -90,12 +90,18 @@ def manifold_model(cfg, name, shape):
     if ds["approach"] == "upsampled":
         base = cfg["datasets"][ds["upsample"]["base"]]["manifold"]
         base_shape = image_shape(cfg, ds["upsample"]["base"])
-        kwargs = {"channels": base_shape[0], "image_size": base_shape[1], "latent_dim": base["latent_dim"]}
+        kwargs = {
+            "channels": base_shape[0],
+            "image_size": base_shape[1],
+            "latent_dim": base["latent_dim"],
+        }
         return UpsampledDecoder("burgess_vae", kwargs, shape[1]), None
     m = ds["manifold"]
     if m["model"] == "btcvae":
         return BurgessVAE(shape[0], shape[1], m["latent_dim"]), m
-    ae = ConvAutoEncoder(shape[0], shape[1:], m["latent_channels"], m["n_res_block"], m["n_res_channel"], m["stride"])
+    ae = ConvAutoEncoder(
+        shape[0], shape[1:], m["latent_channels"], m["n_res_block"], m["n_res_channel"], m["stride"]
+    )
     return ae, m
 
 
@@ -127,7 +133,9 @@ def estimate(cfg, name, device, repeats) -> dict:
         else:
             loss = lambda net, x: F.l1_loss(net(x), x)  # noqa: E731
         t = timed(train_step(model, x, loss), repeats, device)
-        hours["train_manifold"] = seeds * t * m["epochs"] * math.ceil(n_train / m["batch_size"]) / 3600
+        hours["train_manifold"] = (
+            seeds * t * m["epochs"] * math.ceil(n_train / m["batch_size"]) / 3600
+        )
     decode = model.decode
     z = torch.rand(1, k, device=device)
     v = torch.rand(1, *shape, device=device)
@@ -139,7 +147,9 @@ def estimate(cfg, name, device, repeats) -> dict:
     per_vector = jvp + vjp  # matrix-free: one VJP and one JVP per projected vector
     factor = 2 * k * (jvp + vjp) + eigh_seconds(k) if matrix_free else 0.0  # per image, float64
     if not matrix_free:
-        hours["compute_tangent"] = seeds * n_eval * k * jvp / 3600  # k JVPs per image (+ a cheap QR)
+        hours["compute_tangent"] = (
+            seeds * n_eval * k * jvp / 3600
+        )  # k JVPs per image (+ a cheap QR)
 
     clf = ds["classifier"]
     kwargs = {"channels": shape[0], "image_size": min(shape[1:]), "n_classes": 10}
@@ -154,14 +164,21 @@ def estimate(cfg, name, device, repeats) -> dict:
     backward = timed(lambda: torch.autograd.grad(net(xb)[:, 0].sum(), xb), repeats, device) / 8
     attr = ds["attributions"]
     passes = sum({"gradient": 1, "input_x_gradient": 1}.get(mth, 0) for mth in attr)
-    passes += attr.get("integrated_gradients", {}).get("steps", 0) + attr.get("smoothgrad", {}).get("samples", 0)
+    passes += attr.get("integrated_gradients", {}).get("steps", 0) + attr.get("smoothgrad", {}).get(
+        "samples", 0
+    )
     passes += attr.get("path_averaged_gradient", {}).get("steps", 0)
     curves = ds["evaluation"]["curves"]
     curve_passes = sum(
-        {"gradient": 1, "input_x_gradient": 1, "integrated_gradients": attr.get("integrated_gradients", {}).get("steps", 0),
-         "path_averaged_gradient": attr.get("path_averaged_gradient", {}).get("steps", 0),
-         "smoothgrad": attr.get("smoothgrad", {}).get("samples", 0)}[mth] for mth in curves["methods"]
-    )  # fmt: skip
+        {
+            "gradient": 1,
+            "input_x_gradient": 1,
+            "integrated_gradients": attr.get("integrated_gradients", {}).get("steps", 0),
+            "path_averaged_gradient": attr.get("path_averaged_gradient", {}).get("steps", 0),
+            "smoothgrad": attr.get("smoothgrad", {}).get("samples", 0),
+        }[mth]
+        for mth in curves["methods"]
+    )
     for regime in clf["regimes"]:
         r = clf.get(regime, clf) if regime != "standard" else clf
         n = n_train if regime != "random_labels" or r.get("n_train") is None else r["n_train"]
@@ -180,12 +197,21 @@ def estimate(cfg, name, device, repeats) -> dict:
         hours[f"evaluate_checkpoints/{regime}"] = seeds * checkpoints * curve_cost / 3600
     hours.update(evaluation_hours(cfg, name, shape, n_train, n_eval, step, backward, passes, net))
     return {
-        "k": k, "d": d, "n_train": n_train, "n_eval": n_eval, "seeds": seeds, "matrix_free": matrix_free,
-        "measured_s": {"classifier_step": step, "attribution_backward_per_image": backward, "decoder_jvp": jvp,
-                       "decoder_vjp": vjp},
+        "k": k,
+        "d": d,
+        "n_train": n_train,
+        "n_eval": n_eval,
+        "seeds": seeds,
+        "matrix_free": matrix_free,
+        "measured_s": {
+            "classifier_step": step,
+            "attribution_backward_per_image": backward,
+            "decoder_jvp": jvp,
+            "decoder_vjp": vjp,
+        },
         "hours": {key: round(val, 3) for key, val in hours.items()},
         "total_hours": round(sum(hours.values()), 2),
-    }  # fmt: skip
+    }
 
 
 def evaluation_hours(cfg, name, shape, n_train, n_eval, step, backward, passes, net) -> dict:
@@ -203,18 +229,33 @@ def evaluation_hours(cfg, name, shape, n_train, n_eval, step, backward, passes, 
         n_tr, n_te = roar["n_train"] or n_train, roar["n_test"] or n_eval
         retrainings = len(roar["methods"]) * len(roar["fractions"]) + 1
         steps = roar["epochs"] * math.ceil(n_tr / roar["batch_size"])
-        hours["roar_retrain"] = seeds * retrainings * steps * step * roar["batch_size"] / clf["batch_size"] / 3600
+        hours["roar_retrain"] = (
+            seeds * retrainings * steps * step * roar["batch_size"] / clf["batch_size"] / 3600
+        )
         hours["roar_importance"] = seeds * (n_tr + n_te) * passes * backward / 3600
         image, rng = np.random.default_rng(0).random(shape), np.random.default_rng(0)
         mask = removal_mask(rng.random((1, *shape[1:])), 0.5, seed=0)[0]
-        impute = timed(lambda: noisy_linear_impute(image, mask, noise=0.01, rng=rng), 1, torch.device("cpu"))
+        impute = timed(
+            lambda: noisy_linear_impute(image, mask, noise=0.01, rng=rng), 1, torch.device("cpu")
+        )
         levels = len(roar["methods"]) * len(roar["road"]["orders"]) * len(roar["road"]["fractions"])
-        hours["road"] = seeds * n_te * levels * impute / 3600  # CPU imputation at half the pixels removed
+        hours["road"] = (
+            seeds * n_te * levels * impute / 3600
+        )  # CPU imputation at half the pixels removed
     sanity = ds["sanity"]
     if sanity is not None:
-        layers = len(parameter_layers(net, torch.zeros(2, *shape, device=next(net.parameters()).device)))
+        layers = len(
+            parameter_layers(net, torch.zeros(2, *shape, device=next(net.parameters()).device))
+        )
         states = 1 + layers * len(sanity["modes"])
-        hours["sanity_checks"] = len(evaluation_seeds(cfg, name, "sanity")) * states * sanity["n_test"] * passes * backward / 3600
+        hours["sanity_checks"] = (
+            len(evaluation_seeds(cfg, name, "sanity"))
+            * states
+            * sanity["n_test"]
+            * passes
+            * backward
+            / 3600
+        )
     return hours
 
 
@@ -231,15 +272,30 @@ def main() -> None:
     import yaml
 
     given = yaml.safe_load(Path(args.config).read_text())
-    cfg = validate_config(load_experiment(given, REPO / "config.yaml"), REPO / "workflow/schemas/config.schema.yaml")
+    cfg = validate_config(
+        load_experiment(given, REPO / "config.yaml"), REPO / "workflow/schemas/config.schema.yaml"
+    )
     device = torch.device(args.device)
     results = {}
     for name in args.datasets or list(cfg["datasets"]):
         results[name] = estimate(cfg, name, device, args.repeats)
         print(json.dumps({name: results[name]["total_hours"]}), flush=True)
-    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.processor() or 'cpu'}, {args.threads} threads"
-    print(json.dumps({"device": device_name, "config": args.config, "datasets": results,
-                      "total_hours": round(sum(r["total_hours"] for r in results.values()), 1)}, indent=1))  # fmt: skip
+    device_name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"{platform.processor() or 'cpu'}, {args.threads} threads"
+    )
+    print(
+        json.dumps(
+            {
+                "device": device_name,
+                "config": args.config,
+                "datasets": results,
+                "total_hours": round(sum(r["total_hours"] for r in results.values()), 1),
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -61,13 +61,17 @@ def main(results: Path) -> dict:
         "results": str(results),
         "first_job_start_to_last_job_end_s": span,
         "rules": {
-            rule: {"jobs": len(jobs), "mean_s": sum(j["seconds"] for j in jobs) / len(jobs),
-                   "max_s": max(j["seconds"] for j in jobs), "snakemake_benchmark": peak.get(rule, [])}
+            rule: {
+                "jobs": len(jobs),
+                "mean_s": sum(j["seconds"] for j in jobs) / len(jobs),
+                "max_s": max(j["seconds"] for j in jobs),
+                "snakemake_benchmark": peak.get(rule, []),
+            }
             for rule, jobs in sorted(by_rule.items())
         },
         "note": "job seconds are from provenance start/finish (inside the script, after imports); "
-                "snakemake_benchmark 's' includes interpreter start-up",
-    }  # fmt: skip
+        "snakemake_benchmark 's' includes interpreter start-up",
+    }
 
 
 if __name__ == "__main__":

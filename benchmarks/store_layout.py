@@ -45,8 +45,13 @@ def attribution_store(path, n, d, methods=4):
     data = np.random.default_rng(1).standard_normal((methods, n, 1, d)).astype(np.float32)
     with atomic_path(path) as tmp:
         group = create_store(tmp, {"methods": [f"m{i}" for i in range(methods)]})
-        write_array(group, "attribution", data, ("method", "sample", "channel", "pixel"),
-                    chunks=(methods, max(1, n // 8), 1, d))  # fmt: skip
+        write_array(
+            group,
+            "attribution",
+            data,
+            ("method", "sample", "channel", "pixel"),
+            chunks=(methods, max(1, n // 8), 1, d),
+        )
         write_array(group, "predicted", np.zeros(n, np.int64), ("sample",))
 
 
@@ -54,9 +59,14 @@ def write_store(path, basis, chunk, codec, dtype=np.float32):
     shutil.rmtree(path, ignore_errors=True)
     group = zarr.open_group(str(path), mode="w", zarr_format=3)
     group.attrs.update({"k": basis.shape[1], "d": basis.shape[2], "projection": "basis"})
-    arr = group.create_array("basis", shape=basis.shape, dtype=dtype, chunks=(chunk, *basis.shape[1:]),
-                             dimension_names=("sample", "direction", "pixel"),
-                             compressors=CODECS[codec] if CODECS[codec] else None)  # fmt: skip
+    arr = group.create_array(
+        "basis",
+        shape=basis.shape,
+        dtype=dtype,
+        chunks=(chunk, *basis.shape[1:]),
+        dimension_names=("sample", "direction", "pixel"),
+        compressors=CODECS[codec] if CODECS[codec] else None,
+    )
     arr[...] = basis.astype(dtype)
     for name, values in (
         ("rank", np.full(len(basis), K)),
@@ -90,27 +100,43 @@ def main() -> dict:
                     read_s = best_time(
                         lambda p=path: zarr.open_group(p, mode="r")["basis"][...], repeats=3
                     )
-                    frac_s = best_time(lambda p=path, a=attr, m=n: alignment_dataset(p, a, labels=np.zeros(m), seed=0, threads=2),
-                                       repeats=3)  # fmt: skip
+                    frac_s = best_time(
+                        lambda p=path, a=attr, m=n: alignment_dataset(
+                            p, a, labels=np.zeros(m), seed=0, threads=2
+                        ),
+                        repeats=3,
+                    )
                     size = sum(
                         f.stat().st_size
                         for f in __import__("pathlib").Path(path).rglob("*")
                         if f.is_file()
                     )
-                    rows.append({"chunk_mb": chunk_mb, "chunk_samples": chunk, "codec": codec,
-                                 "write_mb_per_s": basis.nbytes / 2**20 / write_s, "read_mb_per_s": basis.nbytes / 2**20 / read_s,
-                                 "fraction_mb_per_s": basis.nbytes / 2**20 / frac_s, "compression_ratio": basis.nbytes / size})  # fmt: skip
+                    rows.append(
+                        {
+                            "chunk_mb": chunk_mb,
+                            "chunk_samples": chunk,
+                            "codec": codec,
+                            "write_mb_per_s": basis.nbytes / 2**20 / write_s,
+                            "read_mb_per_s": basis.nbytes / 2**20 / read_s,
+                            "fraction_mb_per_s": basis.nbytes / 2**20 / frac_s,
+                            "compression_ratio": basis.nbytes / size,
+                        }
+                    )
                     shutil.rmtree(path)
             f32, f16 = f"{tmp}/f32.zarr", f"{tmp}/f16.zarr"
             write_store(f32, basis, max(1, 8 * 2**20 // per_sample), "zstd1")
             write_store(f16, basis, max(1, 8 * 2**20 // per_sample), "zstd1", np.float16)
             a = alignment_dataset(f32, attr, labels=np.zeros(n), seed=0)["fraction"].values
             b = alignment_dataset(f16, attr, labels=np.zeros(n), seed=0)["fraction"].values
-            result[f"d{d}"] = {"n": n, "layouts": rows, "float16": {
-                "max_abs_fraction_change": float(np.abs(a - b).max()),
-                "mean_abs_fraction_change": float(np.abs(a - b).mean()),
-                "mean_fraction": float(a.mean()),
-            }}  # fmt: skip
+            result[f"d{d}"] = {
+                "n": n,
+                "layouts": rows,
+                "float16": {
+                    "max_abs_fraction_change": float(np.abs(a - b).max()),
+                    "mean_abs_fraction_change": float(np.abs(a - b).mean()),
+                    "mean_fraction": float(a.mean()),
+                },
+            }
     return result
 
 

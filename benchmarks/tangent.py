@@ -218,20 +218,32 @@ def matrix_free_error(device, images: int = 3, vectors: int = 3) -> dict:
     from manifold_xai.tangent_space import BasisTangentSpace, MatrixFreeTangentSpace
 
     torch.manual_seed(0)
-    ae = prepare_decoder(ConvAutoEncoder(channels=3, image_size=(64, 64), stride=8).to(device)).double()
+    ae = prepare_decoder(
+        ConvAutoEncoder(channels=3, image_size=(64, 64), stride=8).to(device)
+    ).double()
     errors, ranks = [], []
     for i in range(images):
-        x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(i), dtype=torch.float64).to(device)
+        x = torch.rand(
+            1, 3, 64, 64, generator=torch.Generator().manual_seed(i), dtype=torch.float64
+        ).to(device)
         with torch.no_grad():
             z = ae.encode(x)
             basis, _, rank = orthonormal_basis(decoder_jacobian(ae.decode, z), method="svd")
         e = np.random.default_rng(i).standard_normal((vectors, 1, 3 * 64 * 64))
         dense = BasisTangentSpace(basis.cpu().numpy(), rank.cpu().numpy())
-        free = MatrixFreeTangentSpace(ae.decode, z.cpu().numpy(), 3 * 64 * 64, rtol=1e-3, device=device)
+        free = MatrixFreeTangentSpace(
+            ae.decode, z.cpu().numpy(), 3 * 64 * 64, rtol=1e-3, device=device
+        )
         errors.append(float(np.abs(free.fractions(e) - dense.fractions(e)).max()))
         ranks.append([int(rank.item()), int(free.rank()[0])])
-    return {"value": max(errors), "k": ae.latent_dim, "d": 3 * 64 * 64, "ranks_dense_vs_matrix_free": ranks,
-            "images": images, "vectors_per_image": vectors}
+    return {
+        "value": max(errors),
+        "k": ae.latent_dim,
+        "d": 3 * 64 * 64,
+        "ranks_dense_vs_matrix_free": ranks,
+        "images": images,
+        "vectors_per_image": vectors,
+    }
 
 
 def fraction_throughput(threads: int, device) -> dict:
@@ -253,8 +265,13 @@ def fraction_throughput(threads: int, device) -> dict:
         )
         with atomic_path(f"{tmp}/attr.zarr") as path:
             group = create_store(path, {"methods": [f"m{i}" for i in range(methods)]})
-            write_array(group, "attribution", attribution, ("method", "sample", "channel", "y", "x"),
-                        chunks=(methods, 819, 1, 32, 32))  # fmt: skip
+            write_array(
+                group,
+                "attribution",
+                attribution,
+                ("method", "sample", "channel", "y", "x"),
+                chunks=(methods, 819, 1, 32, 32),
+            )
             write_array(group, "predicted", np.zeros(n, np.int64), ("sample",))
         labels = np.zeros(n, np.int64)
 
@@ -269,9 +286,16 @@ def fraction_throughput(threads: int, device) -> dict:
 
         t_read, t_fraction = best_time(read), best_time(fraction)
         size = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
-    return {"value": t_read / t_fraction, "read_seconds": t_read, "fraction_seconds": t_fraction,
-            "n": n, "methods": methods, "store_bytes": size, "dask_threads": threads,
-            "note": "fraction includes reading both stores, one Gaussian vector per sample and the xarray result"}  # fmt: skip
+    return {
+        "value": t_read / t_fraction,
+        "read_seconds": t_read,
+        "fraction_seconds": t_fraction,
+        "n": n,
+        "methods": methods,
+        "store_bytes": size,
+        "dask_threads": threads,
+        "note": "fraction includes reading both stores, one Gaussian vector per sample and the xarray result",
+    }
 
 
 def main() -> dict:
@@ -279,7 +303,9 @@ def main() -> dict:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--streaming-n", type=int, default=2000)
-    parser.add_argument("--matrix-free-only", action="store_true", help="only the matrix-free entries")
+    parser.add_argument(
+        "--matrix-free-only", action="store_true", help="only the matrix-free entries"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -301,19 +327,33 @@ def main() -> dict:
         ours = ours_seconds_per_sample(decoders[d], n, device)
         ratios[d] = (ours / forward_floor_seconds_per_sample(decoders[d], n, device), ours)
     result["ratio_to_forward_floor"] = {
-        "value": ratios[1024][0], "decoder": "MNIST32 Burgess, k=10, d=1024, batch as the pipeline chooses",
-        "ratio_d65536": ratios[65536][0], "ours_ms_per_sample_d1024": 1e3 * ratios[1024][1],
+        "value": ratios[1024][0],
+        "decoder": "MNIST32 Burgess, k=10, d=1024, batch as the pipeline chooses",
+        "ratio_d65536": ratios[65536][0],
+        "ours_ms_per_sample_d1024": 1e3 * ratios[1024][1],
         "ours_ms_per_sample_d65536": 1e3 * ratios[65536][1],
-    }  # fmt: skip
+    }
     bench = str(Path(__file__).resolve().parent)
-    stream = run_child(CHILD_STREAMING.format(bench=bench, threads=args.threads, device=str(device),
-                                              n=args.streaming_n, tmp=tempfile.gettempdir()))  # fmt: skip
+    stream = run_child(
+        CHILD_STREAMING.format(
+            bench=bench,
+            threads=args.threads,
+            device=str(device),
+            n=args.streaming_n,
+            tmp=tempfile.gettempdir(),
+        )
+    )
     result["peak_rss_gb_streaming"] = {
-        "value": stream["maxrss_gb"], "n": args.streaming_n, "k": K, "d": 65536,
-        "float32_bases_gb": args.streaming_n * K * 65536 * 4 / 1e9, "seconds": stream["seconds"],
-        "store_gb_on_disk": stream["store_bytes"] / 1e9, "chunk_samples": stream["stats"]["chunk_samples"],
+        "value": stream["maxrss_gb"],
+        "n": args.streaming_n,
+        "k": K,
+        "d": 65536,
+        "float32_bases_gb": args.streaming_n * K * 65536 * 4 / 1e9,
+        "seconds": stream["seconds"],
+        "store_gb_on_disk": stream["store_bytes"] / 1e9,
+        "chunk_samples": stream["stats"]["chunk_samples"],
         "batch_size": stream["stats"]["batch_size"],
-    }  # fmt: skip
+    }
     result.update(matrix_free_entries(args, device))
     result["fraction_throughput_ratio"] = fraction_throughput(args.threads, device)
     for entry in result.values():
@@ -330,16 +370,29 @@ def main() -> dict:
 def matrix_free_entries(args, device) -> dict:
     """The matrix-free entries (see the module docstring)."""
     result = {}
-    mf = run_child(CHILD_MATRIX_FREE.format(threads=args.threads, device=str(device), images=1, dtype="float64"))
+    mf = run_child(
+        CHILD_MATRIX_FREE.format(
+            threads=args.threads, device=str(device), images=1, dtype="float64"
+        )
+    )
     rec = mf["records"]
     result["matrix_free_seconds_per_image"] = {
-        "value": float(np.mean([r["seconds"] for r in rec])), "target": 5.0, "met": all(r["seconds"] <= 5 for r in rec),
-        "per_image": rec, "k": mf["k"], "d": 3 * 224 * 224, "decoder_dtype": "float64",
+        "value": float(np.mean([r["seconds"] for r in rec])),
+        "target": 5.0,
+        "met": all(r["seconds"] <= 5 for r in rec),
+        "per_image": rec,
+        "k": mf["k"],
+        "d": 3 * 224 * 224,
+        "decoder_dtype": "float64",
         "definition": "the dense path's subspace: Gram J^T J from k JVPs + k VJPs, Cholesky certificate or eigh",
         "dense_basis_gb_per_image_avoided": mf["k"] * 3 * 224 * 224 * 4 / 1e9,
     }
-    result["matrix_free_peak_rss_gb"] = {"value": mf["maxrss_gb"], "target": 2.0, "met": mf["maxrss_gb"] <= 2.0,
-                                         "images": len(rec)}
+    result["matrix_free_peak_rss_gb"] = {
+        "value": mf["maxrss_gb"],
+        "target": 2.0,
+        "met": mf["maxrss_gb"] <= 2.0,
+        "images": len(rec),
+    }
     result["matrix_free_max_abs_error"] = matrix_free_error(device)
     for entry in result.values():
         entry.setdefault("device", str(device))

@@ -7,11 +7,15 @@ from manifold_xai.tangent_sources import angles_to_reference
 
 
 def main(job):
-    ds = angles_to_reference(job.input.reference, dict(zip(job.params["sources"], job.input.others, strict=True)))
+    ds = angles_to_reference(
+        job.input.reference, dict(zip(job.params["sources"], job.input.others, strict=True))
+    )
     ds.attrs.update({"dataset": job.wildcards["dataset"], "seed": int(job.wildcards["seed"])})
     with atomic_path(job.output.store) as tmp:
         ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
-    job.metrics = {str(s): float(ds["angle"].sel({"source": s}).mean()) for s in ds["source"].values}
+    job.metrics = {
+        str(s): float(ds["angle"].sel({"source": s}).mean()) for s in ds["source"].values
+    }
 
 
 run_job(snakemake, main)

@@ -21,8 +21,14 @@ def main(job):
         device=job.device,
         dask_address=job.params["dask"]["address"],
     )
-    ds.attrs.update({"dataset": job.wildcards["dataset"], "seed": int(job.wildcards["seed"]),
-                     "regime": job.wildcards["regime"], "tangent_source": tangent_attrs.get("tangent_source", "vae")})  # fmt: skip
+    ds.attrs.update(
+        {
+            "dataset": job.wildcards["dataset"],
+            "seed": int(job.wildcards["seed"]),
+            "regime": job.wildcards["regime"],
+            "tangent_source": tangent_attrs.get("tangent_source", "vae"),
+        }
+    )
     with atomic_path(job.output.store) as tmp:
         ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
     job.metrics = {

@@ -18,11 +18,18 @@ def main(job):
     # One pass per method so each method gets its own batch size; the predicted class is the same.
     results, predicted = attribute_each(model, images, methods, device=job.device, seed=seed)
     with atomic_path(job.output.store) as tmp:
-        group = create_store(tmp, {"methods": list(methods), "method_params": methods,
-                                   "target": "predicted class logit"})  # fmt: skip
+        group = create_store(
+            tmp,
+            {"methods": list(methods), "method_params": methods, "target": "predicted class logit"},
+        )
         stacked = np.stack([results[name] for name in methods])
-        write_array(group, "attribution", stacked, ("method", "sample", "channel", "y", "x"),
-                    chunks=(len(methods), min(256, len(images)), *images.shape[1:]))  # fmt: skip
+        write_array(
+            group,
+            "attribution",
+            stacked,
+            ("method", "sample", "channel", "y", "x"),
+            chunks=(len(methods), min(256, len(images)), *images.shape[1:]),
+        )
         write_array(group, "predicted", predicted, ("sample",))
         write_array(group, "sample_index", index, ("sample",))
     job.metrics = {"n": len(images), "methods": list(methods)}

@@ -19,20 +19,33 @@ def main(job):
     latents = read_rows(job.input.data, "latents", index)
     image_shape = tuple(store_attrs(job.input.data)["image_shape"])
     model = load_model(job.input.manifold, job.device)
-    source = "exact" if isinstance(model, TorusRenderer) else "vae"  # the renderer's Jacobian is exact
+    source = (
+        "exact" if isinstance(model, TorusRenderer) else "vae"
+    )  # the renderer's Jacobian is exact
     decoder = prepare_decoder(model)
     k_times_d = latents.shape[1] * math.prod(image_shape)
     matrix_free = p["projection"] == "matrix_free" or (
         p["projection"] == "auto" and k_times_d > p["matrix_free_above"]
     )
     job.metrics = write_tangent_store(
-        job.output.store, decoder.decode, latents, index, image_shape, device=job.device,
-        matrix_free=matrix_free, attrs={"tangent_source": source}, **store_options(p),
-    )  # fmt: skip
+        job.output.store,
+        decoder.decode,
+        latents,
+        index,
+        image_shape,
+        device=job.device,
+        matrix_free=matrix_free,
+        attrs={"tangent_source": source},
+        **store_options(p),
+    )
     degenerate = job.metrics.get("rank_counts", {}).get(0, 0)
     if degenerate:  # e.g. an autoencoder whose ReLUs are all off at E(x)
-        log.warning("%d of %d samples have a tangent space of rank 0 (zero decoder Jacobian): their fraction "
-                    "in tangent space is undefined (NaN) and counted as n_undefined", degenerate, len(index))  # fmt: skip
+        log.warning(
+            "%d of %d samples have a tangent space of rank 0 (zero decoder Jacobian): their fraction "
+            "in tangent space is undefined (NaN) and counted as n_undefined",
+            degenerate,
+            len(index),
+        )
 
 
 run_job(snakemake, main)

@@ -21,16 +21,33 @@ def main(job):
     if source == "vae":
         vae = load_model(job.input.model, job.device, expect="burgess_vae")
         latents, _ = reconstruct(vae, images, job.device)
-        options = {**store_options(p["tangent"]), "storage_dtype": "float32"}  # compared with float32 sources
-        job.metrics = write_tangent_store(job.output.store, prepare_decoder(vae).decode, latents, index, image_shape,
-                                          device=job.device, attrs={"tangent_source": "vae"}, **options)  # fmt: skip
+        options = {
+            **store_options(p["tangent"]),
+            "storage_dtype": "float32",
+        }  # compared with float32 sources
+        job.metrics = write_tangent_store(
+            job.output.store,
+            prepare_decoder(vae).decode,
+            latents,
+            index,
+            image_shape,
+            device=job.device,
+            attrs={"tangent_source": "vae"},
+            **options,
+        )
     else:
         split = read_rows(job.input.data, "split")
         reference = read_rows(job.input.data, "images", np.flatnonzero(split == TRAIN))
         job.metrics = local_pca_store(
-            job.output.store, images.reshape(len(images), -1), reference.reshape(len(reference), -1), index,
-            image_shape, k=p["k"], neighbours=p["neighbours"], batch_size=p["batch_size"],
-        )  # fmt: skip
+            job.output.store,
+            images.reshape(len(images), -1),
+            reference.reshape(len(reference), -1),
+            index,
+            image_shape,
+            k=p["k"],
+            neighbours=p["neighbours"],
+            batch_size=p["batch_size"],
+        )
 
 
 run_job(snakemake, main)

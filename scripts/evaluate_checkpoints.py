@@ -23,21 +23,33 @@ def main(job):
     n_train_error = curves["n_train_error"]
     n = min(curves["n_test"], len(test_x))
     tangent = open_store(job.input.tangent)
-    fractions = first_n_fractions(job.input.tangent, n, manifold=job.input.get("manifold"), device=job.device)
+    fractions = first_n_fractions(
+        job.input.tangent, n, manifold=job.input.get("manifold"), device=job.device
+    )
     ds = evaluate_checkpoints(
-        job.input.checkpoints, images=test_x[:n], fractions=fractions,
+        job.input.checkpoints,
+        images=test_x[:n],
+        fractions=fractions,
         methods={m: job.params["attributions"][m] for m in curves["methods"]},
-        train=(train_x[:n_train_error], train_y[:n_train_error]), test=(test_x, test_y),
-        k=int(tangent.attrs["k"]), seed=job.seed(f"curves/{regime}"), device=job.device,
-    )  # fmt: skip
+        train=(train_x[:n_train_error], train_y[:n_train_error]),
+        test=(test_x, test_y),
+        k=int(tangent.attrs["k"]),
+        seed=job.seed(f"curves/{regime}"),
+        device=job.device,
+    )
     ds.attrs.update(
         {"dataset": job.wildcards["dataset"], "seed": int(job.wildcards["seed"]), "regime": regime}
     )
     with atomic_path(job.output.store) as tmp:
         ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
-    job.metrics = {"steps": ds.sizes["step"], "n": n,
-                   "final_mean_fraction": {m: float(ds["fraction"].sel({"method": m})[-1].mean()) for m in curves["methods"]},
-                   "final_test_error": float(ds["test_error"][-1])}  # fmt: skip
+    job.metrics = {
+        "steps": ds.sizes["step"],
+        "n": n,
+        "final_mean_fraction": {
+            m: float(ds["fraction"].sel({"method": m})[-1].mean()) for m in curves["methods"]
+        },
+        "final_test_error": float(ds["test_error"][-1]),
+    }
 
 
 run_job(snakemake, main)

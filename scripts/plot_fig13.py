@@ -19,14 +19,25 @@ def main(job):
     images = read_rows(job.input.data, "images", np.asarray(tangent["sample_index"][:n]))
     d = basis.shape[2]
     seed = job.seed("fig13")
-    vectors = {"random_gaussian": np.random.default_rng(seed).standard_normal((n, d)),
-               "random_tangent": random_tangent_attribution(basis, rank, seed).astype(np.float64)}  # fmt: skip
+    vectors = {
+        "random_gaussian": np.random.default_rng(seed).standard_normal((n, d)),
+        "random_tangent": random_tangent_attribution(basis, rank, seed).astype(np.float64),
+    }
     parts = {}
     for name, v in vectors.items():
         t, o = project(basis, v)
-        parts[name] = (t.reshape(images.shape), o.reshape(images.shape), fraction_in_tangent_space(basis, v))
-    fig2_decomposition(images, parts, job.output.figure, dpi=job.params["dpi"],
-                       title=f"Figure 13: random attributions, {job.wildcards['dataset']} seed {job.wildcards['seed']}")  # fmt: skip
+        parts[name] = (
+            t.reshape(images.shape),
+            o.reshape(images.shape),
+            fraction_in_tangent_space(basis, v),
+        )
+    fig2_decomposition(
+        images,
+        parts,
+        job.output.figure,
+        dpi=job.params["dpi"],
+        title=f"Figure 13: random attributions, {job.wildcards['dataset']} seed {job.wildcards['seed']}",
+    )
     job.metrics = {name: float(np.mean(p[2])) for name, p in parts.items()}
 
 

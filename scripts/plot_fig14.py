@@ -15,8 +15,13 @@ def main(job):
             str(m): run["fraction"].sel({"method": m}).values for m in run["method"].values
         }
         baseline[seed] = float(run.attrs["baseline"])
-    fig14_replications(per_seed, baseline, f"{job.wildcards['dataset']}: replications", job.output.figure,
-                       dpi=job.params["dpi"])  # fmt: skip
+    fig14_replications(
+        per_seed,
+        baseline,
+        f"{job.wildcards['dataset']}: replications",
+        job.output.figure,
+        dpi=job.params["dpi"],
+    )
 
 
 run_job(snakemake, main)

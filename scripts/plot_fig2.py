@@ -19,9 +19,13 @@ def main(job):
     rng = np.random.default_rng(job.seed("fig2"))
     chooser = "gradient" if "gradient" in methods else methods[0]
     choice = choose_fig2_examples(
-        align["fraction"].sel({"method": chooser}).values, align["label"].values, align["predicted"].values,
-        int(store_attrs(job.input.data)["n_classes"]), rng, quantile=job.params["quantile"],
-    )[: job.params["columns"]]  # fmt: skip
+        align["fraction"].sel({"method": chooser}).values,
+        align["label"].values,
+        align["predicted"].values,
+        int(store_attrs(job.input.data)["n_classes"]),
+        rng,
+        quantile=job.params["quantile"],
+    )[: job.params["columns"]]
     images = read_rows(
         job.input.data, "images", np.asarray(attributions["sample_index"][...])[choice]
     )

@@ -16,9 +16,13 @@ def main(job):
     seeds = sorted(int(r.attrs["seed"]) for r in runs)
     n = sum(r.sizes["sample"] for r in runs)
     fig3_fraction_distributions(
-        fractions, float(runs[0].attrs["baseline"]), job.wildcards["dataset"], job.output.figure,
-        dpi=job.params["dpi"], note=f"{n} test images, seeds {seeds}",
-    )  # fmt: skip
+        fractions,
+        float(runs[0].attrs["baseline"]),
+        job.wildcards["dataset"],
+        job.output.figure,
+        dpi=job.params["dpi"],
+        note=f"{n} test images, seeds {seeds}",
+    )
     job.metrics = {m: float(np.nanmean(v)) for m, v in fractions.items()}
 
 

@@ -19,14 +19,25 @@ def main(job):
     choice = np.sort(rng.choice(pool, size=min(job.params["examples"], len(pool)), replace=False))
     images = read_rows(job.input.data, "images", np.asarray(store["sample_index"][...])[choice])
     methods = list(store.attrs["methods"])
-    attributions = {m: np.asarray(store["attribution"].get_orthogonal_selection((i, choice)))
-                    for i, m in enumerate(methods)}  # fmt: skip
+    attributions = {
+        m: np.asarray(store["attribution"].get_orthogonal_selection((i, choice)))
+        for i, m in enumerate(methods)
+    }
     fractions = {m: align["fraction"].sel({"method": m}).values[choice] for m in methods}
     captions = [f"label {int(align['label'].values[i])}" for i in choice]
-    title = (f"{job.wildcards['dataset']} seed {job.wildcards['seed']}: attributions and their fraction in "
-             f"tangent space (random: {float(align.attrs['baseline']):.3f})")  # fmt: skip
-    fig4_examples(images, attributions, fractions, job.output.figure, title=title, dpi=job.params["dpi"],
-                  captions=captions)  # fmt: skip
+    title = (
+        f"{job.wildcards['dataset']} seed {job.wildcards['seed']}: attributions and their fraction in "
+        f"tangent space (random: {float(align.attrs['baseline']):.3f})"
+    )
+    fig4_examples(
+        images,
+        attributions,
+        fractions,
+        job.output.figure,
+        title=title,
+        dpi=job.params["dpi"],
+        captions=captions,
+    )
     job.metrics = {"test_samples": [int(i) for i in choice]}
 
 

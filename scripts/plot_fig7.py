@@ -17,22 +17,35 @@ def _gradient(paths):
 def main(job):
     standard_runs, standard = _gradient(job.input.standard)
     _, robust = _gradient(job.input.robust)
-    errors = {regime: [1 - read_json(p)["test_accuracy"] for p in getattr(job.input, f"{regime}_metrics")]
-              for regime in ("standard", "robust")}  # fmt: skip
+    errors = {
+        regime: [1 - read_json(p)["test_accuracy"] for p in getattr(job.input, f"{regime}_metrics")]
+        for regime in ("standard", "robust")
+    }
     seeds = [int(r.attrs["seed"]) for r in standard_runs]
     per_seed = ", ".join(
         f"seed {s}: {np.nanmean(a):.2f} vs {np.nanmean(b):.2f}"
         for s, a, b in zip(seeds, standard, robust, strict=True)
     )
-    note = (f"mean fraction standard vs robust: {per_seed}\ntest error standard "
-            f"{np.mean(errors['standard']):.3f}, robust {np.mean(errors['robust']):.3f}")  # fmt: skip
-    fig7_standard_vs_robust(np.concatenate(standard), np.concatenate(robust), float(standard_runs[0].attrs["baseline"]),
-                            job.wildcards["dataset"], job.output.figure, dpi=job.params["dpi"], note=note)  # fmt: skip
+    note = (
+        f"mean fraction standard vs robust: {per_seed}\ntest error standard "
+        f"{np.mean(errors['standard']):.3f}, robust {np.mean(errors['robust']):.3f}"
+    )
+    fig7_standard_vs_robust(
+        np.concatenate(standard),
+        np.concatenate(robust),
+        float(standard_runs[0].attrs["baseline"]),
+        job.wildcards["dataset"],
+        job.output.figure,
+        dpi=job.params["dpi"],
+        note=note,
+    )
     job.metrics = {
-        "per_seed": {str(s): {"standard": float(np.nanmean(a)), "robust": float(np.nanmean(b))}
-                     for s, a, b in zip(seeds, standard, robust, strict=True)},
+        "per_seed": {
+            str(s): {"standard": float(np.nanmean(a)), "robust": float(np.nanmean(b))}
+            for s, a, b in zip(seeds, standard, robust, strict=True)
+        },
         "test_error": {k: float(np.mean(v)) for k, v in errors.items()},
-    }  # fmt: skip
+    }
 
 
 run_job(snakemake, main)

@@ -8,7 +8,10 @@ import xarray as xr
 from manifold_xai.figures import density_panels
 from manifold_xai.jobs import run_job
 
-SERIES = {"standard": ("tab:blue", "Standard gradient"), "robust": ("tab:gray", "Robust gradient (l2-PGD)")}
+SERIES = {
+    "standard": ("tab:blue", "Standard gradient"),
+    "robust": ("tab:gray", "Robust gradient (l2-PGD)"),
+}
 
 
 def main(job):
@@ -18,16 +21,28 @@ def main(job):
         for name, paths in series.items():
             runs = [xr.open_zarr(p, consolidated=False).load() for p in paths]
             baseline = float(runs[0].attrs["baseline"])
-            methods = [job.params["method"]] if job.params["method"] else [str(m) for m in runs[0]["method"].values]
+            methods = (
+                [job.params["method"]]
+                if job.params["method"]
+                else [str(m) for m in runs[0]["method"].values]
+            )
             for m in methods:
                 key = name if job.params["method"] else m
-                fractions[key] = np.concatenate([r["fraction"].sel({"method": m}).values for r in runs])
+                fractions[key] = np.concatenate(
+                    [r["fraction"].sel({"method": m}).values for r in runs]
+                )
         panels.append((dataset, fractions, baseline))
         metrics[dataset] = {k: float(np.nanmean(v)) for k, v in fractions.items()}
     colors = {k: c for k, (c, _) in SERIES.items()} if job.params["method"] else None
     labels = {k: lab for k, (_, lab) in SERIES.items()} if job.params["method"] else None
-    density_panels(panels, job.output.figure, title=job.params["title"], dpi=job.params["dpi"], colors=colors,
-                   labels=labels)  # fmt: skip
+    density_panels(
+        panels,
+        job.output.figure,
+        title=job.params["title"],
+        dpi=job.params["dpi"],
+        colors=colors,
+        labels=labels,
+    )
     job.metrics = {"mean_fraction": metrics}
 
 

@@ -10,11 +10,22 @@ from manifold_xai.jobs import run_job
 
 def main(job):
     runs = [xr.open_zarr(p, consolidated=False).load() for p in job.input.stores]
-    mean = xr.concat([r[["spearman_abs", "ssim", "fraction"]].mean("sample") for r in runs], dim="run").mean("run")
-    sanity_figure(mean, job.output.figure, title=job.wildcards["dataset"], dpi=job.params["dpi"],
-                  note=f"seeds {sorted(r.attrs['seed'] for r in runs)}, {runs[0].sizes['sample']} test images each")  # fmt: skip
-    job.metrics = {"spearman_abs_fully_randomised": {str(m): float(mean["spearman_abs"].sel({"method": m}).isel(mode=0, layer=-1))
-                                                     for m in mean["method"].values}}  # fmt: skip
+    mean = xr.concat(
+        [r[["spearman_abs", "ssim", "fraction"]].mean("sample") for r in runs], dim="run"
+    ).mean("run")
+    sanity_figure(
+        mean,
+        job.output.figure,
+        title=job.wildcards["dataset"],
+        dpi=job.params["dpi"],
+        note=f"seeds {sorted(r.attrs['seed'] for r in runs)}, {runs[0].sizes['sample']} test images each",
+    )
+    job.metrics = {
+        "spearman_abs_fully_randomised": {
+            str(m): float(mean["spearman_abs"].sel({"method": m}).isel(mode=0, layer=-1))
+            for m in mean["method"].values
+        }
+    }
 
 
 run_job(snakemake, main)

@@ -24,18 +24,33 @@ def main(job):
         for method in methods:
             values = np.concatenate([r["fraction"].sel({"method": method}).values for r in runs])
             values = values[np.isfinite(values)]
-            means[source][method] = (float(values.mean()), *bootstrap_ci(values, n_resamples=n_resamples, seed=0))
+            means[source][method] = (
+                float(values.mean()),
+                *bootstrap_ci(values, n_resamples=n_resamples, seed=0),
+            )
     angle_runs = [xr.open_zarr(p, consolidated=False).load() for p in job.input.angles]
-    angles = {str(s): np.concatenate([np.nanmean(a["angle"].sel({"source": s}).values, axis=1) for a in angle_runs])
-              for s in angle_runs[0]["source"].values}  # fmt: skip
+    angles = {
+        str(s): np.concatenate(
+            [np.nanmean(a["angle"].sel({"source": s}).values, axis=1) for a in angle_runs]
+        )
+        for s in angle_runs[0]["source"].values
+    }
     reference = angle_runs[0].attrs["reference"]
     seeds = sorted(int(a.attrs["seed"]) for a in angle_runs)
     tangent_sources_figure(
-        means, baselines, angles, reference, f"{job.wildcards['dataset']}: {job.params['regime']} classifier",
-        job.output.figure, dpi=job.params["dpi"], note=f"seeds {seeds}, {stores[0].sizes['sample']} test images each",
-    )  # fmt: skip
-    job.metrics = {"mean_fraction": {s: {m: v[0] for m, v in ms.items()} for s, ms in means.items()},
-                   "mean_angle_deg": {s: float(np.nanmean(v)) for s, v in angles.items()}}  # fmt: skip
+        means,
+        baselines,
+        angles,
+        reference,
+        f"{job.wildcards['dataset']}: {job.params['regime']} classifier",
+        job.output.figure,
+        dpi=job.params["dpi"],
+        note=f"seeds {seeds}, {stores[0].sizes['sample']} test images each",
+    )
+    job.metrics = {
+        "mean_fraction": {s: {m: v[0] for m, v in ms.items()} for s, ms in means.items()},
+        "mean_angle_deg": {s: float(np.nanmean(v)) for s, v in angles.items()},
+    }
 
 
 run_job(snakemake, main)

@@ -17,9 +17,15 @@ def main(job):
     methods = job.params["methods"] or [str(m) for m in summary["method"].values]
     seeds = sorted({seed for _, seed, _ in job.params["runs"]})
     training_curves(
-        summary, job.params["regimes"], methods, job.output.figure, title=job.wildcards["dataset"],
-        errors=job.params["errors"], dpi=job.params["dpi"], note=f"seeds {seeds}; band: 90% across seeds",
-    )  # fmt: skip
+        summary,
+        job.params["regimes"],
+        methods,
+        job.output.figure,
+        title=job.wildcards["dataset"],
+        errors=job.params["errors"],
+        dpi=job.params["dpi"],
+        note=f"seeds {seeds}; band: 90% across seeds",
+    )
 
 
 run_job(snakemake, main)

@@ -10,8 +10,12 @@ from manifold_xai.jobs import run_job
 
 def main(job):
     src = load_source(job.params["source"])
-    attrs = {"description": src.description, "n_classes": src.n_classes,
-             "image_shape": list(src.images.shape[1:]), "source": job.params["source"]}  # fmt: skip
+    attrs = {
+        "description": src.description,
+        "n_classes": src.n_classes,
+        "image_shape": list(src.images.shape[1:]),
+        "source": job.params["source"],
+    }
     # Real images have no latents; a known manifold's source (torus) keeps each image's coordinates.
     latents = np.zeros((len(src.images), 0), np.float32) if src.latents is None else src.latents
     write_dataset(job.output.store, Dataset(src.images, src.labels, latents, src.split, attrs))

@@ -1,4 +1,4 @@
-"""Rule reconstruct_dataset (reconstructive approach, PAPER.md §1.3): the run's dataset is the source
+"""Rule reconstruct_dataset (reconstructive approach, docs/paper.md §1.3): the run's dataset is the source
 passed through the autoencoder, D(E(x)) with the true labels and split; the latents E(x) are where the
 tangent spaces are taken, so every evaluated image lies exactly on the decoder manifold."""
 
@@ -13,15 +13,24 @@ from manifold_xai.training import reconstruct
 def main(job):
     source = read_dataset(job.input.source)
     model = load_model(job.input.manifold, job.device, expect=MANIFOLD_CLASSES)
-    latents, images = reconstruct(model, source.images, job.device, batch_size=job.params["batch_size"])
+    latents, images = reconstruct(
+        model, source.images, job.device, batch_size=job.params["batch_size"]
+    )
     l1 = float(np.abs(images - source.images).mean())
     attrs = {
-        "approach": "reconstructive", "n_classes": int(source.attrs["n_classes"]),
-        "latent_dim": int(latents.shape[1]), "image_shape": list(images.shape[1:]),
-        "source_description": source.attrs.get("description", ""), "reconstruction_l1": l1,
-        "class_balance": (np.bincount(source.labels, minlength=int(source.attrs["n_classes"]))
-                          / len(source.labels)).round(4).tolist(),
-    }  # fmt: skip
+        "approach": "reconstructive",
+        "n_classes": int(source.attrs["n_classes"]),
+        "latent_dim": int(latents.shape[1]),
+        "image_shape": list(images.shape[1:]),
+        "source_description": source.attrs.get("description", ""),
+        "reconstruction_l1": l1,
+        "class_balance": (
+            np.bincount(source.labels, minlength=int(source.attrs["n_classes"]))
+            / len(source.labels)
+        )
+        .round(4)
+        .tolist(),
+    }
     write_dataset(job.output.store, Dataset(images, source.labels, latents, source.split, attrs))
     job.metrics = {"reconstruction_l1": l1, "n": len(images), "latent_dim": int(latents.shape[1])}
 

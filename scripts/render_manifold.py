@@ -8,7 +8,9 @@ from manifold_xai.models.io import save_model
 
 def main(job):
     p = job.params["renderer"]
-    renderer = TorusRenderer(size=p["image_size"], orbit=p["orbit"], axes=p["axes"], sharpness=p["sharpness"])
+    renderer = TorusRenderer(
+        size=p["image_size"], orbit=p["orbit"], axes=p["axes"], sharpness=p["sharpness"]
+    )
     save_model(job.output.model, "torus_renderer", renderer.constructor_kwargs(), renderer)
     job.metrics = {"latent_dim": renderer.latent_dim, **renderer.constructor_kwargs()}
 

@@ -19,10 +19,19 @@ def main(job):
     ds = xr.open_zarr(job.input.importance, consolidated=False)
     test = ds["split"].values == TEST
     rows = ds["sample_index"].values[test]
-    images, labels = read_rows(job.input.data, "images", rows), read_rows(job.input.data, "labels", rows)
+    images, labels = (
+        read_rows(job.input.data, "images", rows),
+        read_rows(job.input.data, "labels", rows),
+    )
     model = load_model(job.input.model, job.device)
-    records = [{"method": "none", "order": "none", "fraction": 0.0,
-                "accuracy": accuracy(predict_logits(model, images, job.device), labels)}]  # fmt: skip
+    records = [
+        {
+            "method": "none",
+            "order": "none",
+            "fraction": 0.0,
+            "accuracy": accuracy(predict_logits(model, images, job.device), labels),
+        }
+    ]
     for method in ds["method"].values:
         importance = ds["importance"].sel({"method": method}).values[test]
         for order in p["orders"]:
@@ -30,8 +39,14 @@ def main(job):
                 key = f"road/{method}/{order}/{fraction}"
                 mask = removal_mask(importance, fraction, seed=job.seed(key + "/mask"), order=order)
                 imputed = road_images(images, mask, noise=p["noise"], seed=job.seed(key + "/noise"))
-                records.append({"method": str(method), "order": order, "fraction": fraction,
-                                "accuracy": accuracy(predict_logits(model, imputed, job.device), labels)})  # fmt: skip
+                records.append(
+                    {
+                        "method": str(method),
+                        "order": order,
+                        "fraction": fraction,
+                        "accuracy": accuracy(predict_logits(model, imputed, job.device), labels),
+                    }
+                )
     table = pd.DataFrame(records)
     table.insert(0, "seed", int(job.wildcards["seed"]))
     table.insert(0, "dataset", job.wildcards["dataset"])

@@ -26,7 +26,7 @@ def main(job):
             generator,
             job.device,
             batch_size=p["batch_size"],
-        )  # fmt: skip
+        )
         for n in (p["n_train"], p["n_test"])
     ]
     train, test = parts
@@ -36,16 +36,24 @@ def main(job):
     )
     labels = np.concatenate([train.labels, test.labels])
     attrs = {
-        "approach": "generative", "n_classes": n_classes, "latent_dim": vae.latent_dim,
+        "approach": "generative",
+        "n_classes": n_classes,
+        "latent_dim": vae.latent_dim,
         "image_shape": list(train.images.shape[1:]),
         "acceptance_rate": (len(labels)) / (train.n_proposed + test.n_proposed),
         "class_balance": (np.bincount(labels, minlength=n_classes) / len(labels)).round(4).tolist(),
         "mean_p_max": float(np.concatenate([train.p_max, test.p_max]).mean()),
-    }  # fmt: skip
-    write_dataset(job.output.store, Dataset(
-        np.concatenate([train.images, test.images]), labels,
-        np.concatenate([train.latents, test.latents]), split, attrs,
-    ))  # fmt: skip
+    }
+    write_dataset(
+        job.output.store,
+        Dataset(
+            np.concatenate([train.images, test.images]),
+            labels,
+            np.concatenate([train.latents, test.latents]),
+            split,
+            attrs,
+        ),
+    )
     job.metrics = {k: attrs[k] for k in ("acceptance_rate", "class_balance", "mean_p_max")}
 
 

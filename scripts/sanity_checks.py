@@ -35,16 +35,24 @@ def main(job):
     model = load_model(job.input.model, job.device)
     seed = job.seed("sanity/attributions")
     original, predicted = attribute_each(model, images, methods, device=job.device, seed=seed)
-    random_tangent = random_tangent_attribution(basis, rank, job.seed("sanity/random_tangent")).reshape(images.shape)
+    random_tangent = random_tangent_attribution(
+        basis, rank, job.seed("sanity/random_tangent")
+    ).reshape(images.shape)
     original[RANDOM_TANGENT] = random_tangent
     names = list(original)
     layers = parameter_layers(model, torch.from_numpy(images[:2]).to(job.device))
     shape = (len(p["modes"]), len(layers), len(names), n)
-    metrics = {key: np.full(shape, np.nan) for key in ("spearman_abs", "spearman", "ssim", "fraction")}
+    metrics = {
+        key: np.full(shape, np.nan) for key in ("spearman_abs", "spearman", "ssim", "fraction")
+    }
     for i, mode in enumerate(p["modes"]):
-        for j, (_, randomised) in enumerate(randomisation_states(model, layers, mode, job.seed(f"sanity/{mode}"))):
+        for j, (_, randomised) in enumerate(
+            randomisation_states(model, layers, mode, job.seed(f"sanity/{mode}"))
+        ):
             # Explain the original prediction, so that a changed argmax does not change the question.
-            maps, _ = attribute_each(randomised, images, methods, device=job.device, seed=seed, targets=predicted)
+            maps, _ = attribute_each(
+                randomised, images, methods, device=job.device, seed=seed, targets=predicted
+            )
             maps[RANDOM_TANGENT] = random_tangent  # independent of the model
             for m, name in enumerate(names):
                 a0, a = original[name], maps[name]
@@ -52,21 +60,37 @@ def main(job):
                 metrics["spearman"][i, j, m] = spearman(a0, a)
                 metrics["ssim"][i, j, m] = ssim(a0, a)
                 metrics["fraction"][i, j, m] = fraction_in_tangent_space(basis, a.reshape(n, -1))
-    original_fraction = np.stack([fraction_in_tangent_space(basis, original[m].reshape(n, -1)) for m in names])
+    original_fraction = np.stack(
+        [fraction_in_tangent_space(basis, original[m].reshape(n, -1)) for m in names]
+    )
     dims = ("mode", "layer", "method", "sample")
     ds = xr.Dataset(
-        {**{key: (dims, value) for key, value in metrics.items()},
-         "original_fraction": (("method", "sample"), original_fraction)},
-        coords={"mode": list(p["modes"]), "layer": list(reversed(layers)), "method": names, "sample": rows},
-        attrs={"dataset": job.wildcards["dataset"], "seed": int(job.wildcards["seed"]),
-               "layer_order": "top-down: states randomise from the output layer; cascading keeps earlier states",
-               "execution_order": layers},
-    )  # fmt: skip
+        {
+            **{key: (dims, value) for key, value in metrics.items()},
+            "original_fraction": (("method", "sample"), original_fraction),
+        },
+        coords={
+            "mode": list(p["modes"]),
+            "layer": list(reversed(layers)),
+            "method": names,
+            "sample": rows,
+        },
+        attrs={
+            "dataset": job.wildcards["dataset"],
+            "seed": int(job.wildcards["seed"]),
+            "layer_order": "top-down: states randomise from the output layer; cascading keeps earlier states",
+            "execution_order": layers,
+        },
+    )
     with atomic_path(job.output.store) as tmp:
         ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
-    job.metrics = {"layers": layers, "n": n,
-                   "fully_randomised_spearman_abs": {m: float(np.nanmean(metrics["spearman_abs"][0, -1, k]))
-                                                     for k, m in enumerate(names)}}  # fmt: skip
+    job.metrics = {
+        "layers": layers,
+        "n": n,
+        "fully_randomised_spearman_abs": {
+            m: float(np.nanmean(metrics["spearman_abs"][0, -1, k])) for k, m in enumerate(names)
+        },
+    }
 
 
 run_job(snakemake, main)

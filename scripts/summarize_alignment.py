@@ -14,9 +14,14 @@ def main(job):
     for path, (dataset, seed, regime) in zip(job.input.stores, job.params["runs"], strict=True):
         ds = xr.open_zarr(path, consolidated=False).load()
         runs[(dataset, seed, regime)] = ds
-        rows += summary_rows(ds, dataset=dataset, seed=seed, regime=regime,
-                             n_resamples=job.params["bootstrap_resamples"],
-                             correct_only=job.params["correct_only"][dataset])  # fmt: skip
+        rows += summary_rows(
+            ds,
+            dataset=dataset,
+            seed=seed,
+            regime=regime,
+            n_resamples=job.params["bootstrap_resamples"],
+            correct_only=job.params["correct_only"][dataset],
+        )
     # the estimate across seeds (the replicates of the training procedure) beside each per-seed row
     table = with_seed_columns(
         pd.DataFrame(rows, columns=SUMMARY_COLUMNS), ["dataset", "regime", "method"]

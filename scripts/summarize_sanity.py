@@ -15,15 +15,32 @@ def sanity_rows(ds: xr.Dataset) -> list[dict]:
         for step, layer in enumerate(ds["layer"].values):
             for method in ds["method"].values:
                 at = ds.sel({"mode": mode, "layer": layer, "method": method})
-                rows.append({"dataset": ds.attrs["dataset"], "seed": ds.attrs["seed"], "mode": str(mode), "step": step + 1,
-                             "layer": str(layer), "method": str(method),
-                             **{k: float(at[k].mean()) for k in ("spearman_abs", "spearman", "ssim", "fraction")},
-                             "original_fraction": float(ds["original_fraction"].sel({"method": method}).mean())})  # fmt: skip
+                rows.append(
+                    {
+                        "dataset": ds.attrs["dataset"],
+                        "seed": ds.attrs["seed"],
+                        "mode": str(mode),
+                        "step": step + 1,
+                        "layer": str(layer),
+                        "method": str(method),
+                        **{
+                            k: float(at[k].mean())
+                            for k in ("spearman_abs", "spearman", "ssim", "fraction")
+                        },
+                        "original_fraction": float(
+                            ds["original_fraction"].sel({"method": method}).mean()
+                        ),
+                    }
+                )
     return rows
 
 
 def main(job):
-    rows = [row for p in job.input.stores for row in sanity_rows(xr.open_zarr(p, consolidated=False).load())]
+    rows = [
+        row
+        for p in job.input.stores
+        for row in sanity_rows(xr.open_zarr(p, consolidated=False).load())
+    ]
     table = pd.DataFrame(rows)
     write_csv(job.output.table, table)
     job.metrics = {"rows": len(table)}

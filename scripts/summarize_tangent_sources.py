@@ -23,11 +23,18 @@ def main(job):
         job.input.stores, job.params["source_runs"], strict=True
     ):
         ds = xr.open_zarr(path, consolidated=False).load()
-        fractions += [{**row, "source": source}
-                      for row in summary_rows(ds, dataset=dataset, seed=seed, regime=regime, n_resamples=n_resamples)]  # fmt: skip
+        fractions += [
+            {**row, "source": source}
+            for row in summary_rows(
+                ds, dataset=dataset, seed=seed, regime=regime, n_resamples=n_resamples
+            )
+        ]
     columns = SUMMARY_COLUMNS[:3] + ["source"] + SUMMARY_COLUMNS[3:]
-    accuracy = with_seed_columns(pd.DataFrame(accuracy, columns=ACCURACY_COLUMNS), ["dataset", "source"],
-                                 value="principal_angle_mean_deg")  # fmt: skip
+    accuracy = with_seed_columns(
+        pd.DataFrame(accuracy, columns=ACCURACY_COLUMNS),
+        ["dataset", "source"],
+        value="principal_angle_mean_deg",
+    )
     fractions = with_seed_columns(
         pd.DataFrame(fractions, columns=columns), ["dataset", "regime", "source", "method"]
     )

@@ -49,22 +49,46 @@ def main(job):
     # Killed mid-training, the job resumes from the end of its last epoch (state beside the outputs).
     resume = job.training_state(extra=lambda: {"checkpoints": dict(checkpoints.saved)})
     saved = (resume.load() or {}).get("checkpoints", {})
-    common = {"epochs": r["epochs"], "lr": r["lr"], "batch_size": r["batch_size"], "lr_gamma": r["lr_gamma"],
-              "generator": generator, "device": job.device, "resume": resume}  # fmt: skip
-    with checkpoint_directory(job.output.checkpoints, p["arch"], kwargs, schedule,
-                              partial=resume.directory / "checkpoints") as checkpoints:  # fmt: skip
+    common = {
+        "epochs": r["epochs"],
+        "lr": r["lr"],
+        "batch_size": r["batch_size"],
+        "lr_gamma": r["lr_gamma"],
+        "generator": generator,
+        "device": job.device,
+        "resume": resume,
+    }
+    with checkpoint_directory(
+        job.output.checkpoints,
+        p["arch"],
+        kwargs,
+        schedule,
+        partial=resume.directory / "checkpoints",
+    ) as checkpoints:
         checkpoints.saved.update({int(k): tuple(v) for k, v in saved.items()})
         if regime == "adversarial":
             history = train_adversarial(
-                model, train_x, train_y, milestones=r["milestones"], epsilons=r["epsilons"], steps=r["steps"],
-                projection=r["projection"], on_step=checkpoints, **common,
-            )  # fmt: skip
+                model,
+                train_x,
+                train_y,
+                milestones=r["milestones"],
+                epsilons=r["epsilons"],
+                steps=r["steps"],
+                projection=r["projection"],
+                on_step=checkpoints,
+                **common,
+            )
         else:
             history = train_classifier(
-                model, train_x, train_y, lr_step_epochs=r["lr_step_epochs"],
+                model,
+                train_x,
+                train_y,
+                lr_step_epochs=r["lr_step_epochs"],
                 lr_schedule=r.get("lr_schedule", "step"),
-                target_train_accuracy=r.get("target_train_accuracy"), on_step=checkpoints, **common,
-            )  # fmt: skip
+                target_train_accuracy=r.get("target_train_accuracy"),
+                on_step=checkpoints,
+                **common,
+            )
         checkpoints.final(history[-1]["step"], history[-1]["epoch"], model)
     save_model(job.output.model, p["arch"], kwargs, model)
     job.metrics = {

@@ -29,10 +29,17 @@ def main(job):
         kwargs["width"] = p["width"]
     model = build_classifier(p["arch"], **kwargs)
     history = train_classifier(
-        model, train_rec, train_y, epochs=p["epochs"], lr=p["lr"], batch_size=p["batch_size"],
-        lr_step_epochs=p["epochs"], lr_gamma=1.0, generator=torch.Generator().manual_seed(seed),
+        model,
+        train_rec,
+        train_y,
+        epochs=p["epochs"],
+        lr=p["lr"],
+        batch_size=p["batch_size"],
+        lr_step_epochs=p["epochs"],
+        lr_gamma=1.0,
+        generator=torch.Generator().manual_seed(seed),
         device=job.device,
-    )  # fmt: skip
+    )
     save_model(job.output.model, p["arch"], kwargs, model)
     job.metrics = {
         "test_accuracy_reconstructions": accuracy(

@@ -19,20 +19,41 @@ def main(job):
     generator = torch.Generator().manual_seed(job.seed("manifold"))
     # Killed mid-training, the job resumes from the end of its last epoch (state beside the model).
     resume = job.training_state()
-    common = {"epochs": p["epochs"], "lr": p["lr"], "batch_size": p["batch_size"], "generator": generator,
-              "device": job.device, "resume": resume}  # fmt: skip
+    common = {
+        "epochs": p["epochs"],
+        "lr": p["lr"],
+        "batch_size": p["batch_size"],
+        "generator": generator,
+        "device": job.device,
+        "resume": resume,
+    }
     if p["model"] == "btcvae":
         name = "burgess_vae"
-        kwargs = {"channels": images.shape[1], "image_size": images.shape[-1], "latent_dim": p["latent_dim"]}
+        kwargs = {
+            "channels": images.shape[1],
+            "image_size": images.shape[-1],
+            "latent_dim": p["latent_dim"],
+        }
         model = BurgessVAE(**kwargs)
-        history = train_btcvae(model, images, alpha=p["alpha"], beta=p["beta"], gamma=p["gamma"],
-                               reg_anneal_steps=p["reg_anneal_steps"], **common)  # fmt: skip
+        history = train_btcvae(
+            model,
+            images,
+            alpha=p["alpha"],
+            beta=p["beta"],
+            gamma=p["gamma"],
+            reg_anneal_steps=p["reg_anneal_steps"],
+            **common,
+        )
     else:
         name = "conv_autoencoder"
         model = ConvAutoEncoder(
-            channels=images.shape[1], image_size=tuple(images.shape[-2:]), latent_channels=p["latent_channels"],
-            n_res_block=p["n_res_block"], n_res_channel=p["n_res_channel"], stride=p["stride"],
-        )  # fmt: skip
+            channels=images.shape[1],
+            image_size=tuple(images.shape[-2:]),
+            latent_channels=p["latent_channels"],
+            n_res_block=p["n_res_block"],
+            n_res_channel=p["n_res_channel"],
+            stride=p["stride"],
+        )
         kwargs = model.constructor_kwargs()
         history = train_autoencoder(model, images, lr_schedule=p["lr_schedule"], **common)
     save_model(job.output.model, name, kwargs, model)

@@ -7,8 +7,11 @@ from manifold_xai.models.upsampled import UpsampledDecoder
 
 def main(job):
     base = load_model(job.input.base, expect="burgess_vae")
-    kwargs = {"base_class": "burgess_vae", "base_kwargs": base.constructor_kwargs(),
-              "image_size": job.params["upsample"]["image_size"]}  # fmt: skip
+    kwargs = {
+        "base_class": "burgess_vae",
+        "base_kwargs": base.constructor_kwargs(),
+        "image_size": job.params["upsample"]["image_size"],
+    }
     model = UpsampledDecoder(**kwargs)
     model.base.load_state_dict(base.state_dict())
     save_model(job.output.model, "upsampled_decoder", kwargs, model)

@@ -14,8 +14,11 @@ def write_idx(path, array: np.ndarray) -> None:
     """An IDX file as the MNIST distribution ships it (big-endian header, uint8 payload)."""
     magic = {3: 0x0803, 1: 0x0801}[array.ndim]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(struct.pack(">i", magic) + struct.pack(f">{array.ndim}i", *array.shape)
-                     + array.astype(np.uint8).tobytes())  # fmt: skip
+    path.write_bytes(
+        struct.pack(">i", magic)
+        + struct.pack(f">{array.ndim}i", *array.shape)
+        + array.astype(np.uint8).tobytes()
+    )
 
 
 def fake_digits(n, seed, transpose=False, n_classes=10):
@@ -25,7 +28,9 @@ def fake_digits(n, seed, transpose=False, n_classes=10):
     labels = rng.integers(0, n_classes, n).astype(np.uint8)
     for i, label in enumerate(labels):
         images[i, 2 + label, 4:8] = 255
-        images[i, 14:20, 10:18] = rng.integers(0, 80)  # a faint block so no two images are identical
+        images[i, 14:20, 10:18] = rng.integers(
+            0, 80
+        )  # a faint block so no two images are identical
     return (images.transpose(0, 2, 1) if transpose else images), labels
 
 
@@ -44,7 +49,10 @@ def write_emnist(root, n_train, n_test, split="balanced", seed=2):
     """``root/EMNIST/raw/emnist-<split>-{train,test}-{images-idx3,labels-idx1}-ubyte`` (images stored
     transposed, as EMNIST ships them)."""
     raw = root / "EMNIST" / "raw"
-    parts = fake_digits(n_train, seed, transpose=True), fake_digits(n_test, seed + 1, transpose=True)
+    parts = (
+        fake_digits(n_train, seed, transpose=True),
+        fake_digits(n_test, seed + 1, transpose=True),
+    )
     for part, (images, labels) in zip(("train", "test"), parts, strict=True):
         write_idx(raw / f"emnist-{split}-{part}-images-idx3-ubyte", images)
         write_idx(raw / f"emnist-{split}-{part}-labels-idx1-ubyte", labels)
@@ -83,8 +91,15 @@ def fake_scan(label: int, size: tuple[int, int], rng, rgb: bool = False) -> np.n
     return np.stack([img, img // 2, img // 3], axis=-1) if rgb else img
 
 
-def write_image_folder(root, n_per_class, size=(40, 36), classes=("NORMAL", "PNEUMONIA"), seed=0,
-                       splits=("train", "test"), suffix=".png"):  # fmt: skip
+def write_image_folder(
+    root,
+    n_per_class,
+    size=(40, 36),
+    classes=("NORMAL", "PNEUMONIA"),
+    seed=0,
+    splits=("train", "test"),
+    suffix=".png",
+):
     """The Kaggle chest-xray layout ``root/<split>/<class>/<image>``; returns ``{split: [(path, class)]}``."""
     from PIL import Image
 
@@ -115,7 +130,9 @@ def write_image_csv(root, n_train, n_test, size=(32, 32), seed=0):
         y = rng.integers(0, 2, n)
         names = [f"{split}_{i:03d}" for i in range(n)]
         for name, label in zip(names, y, strict=True):
-            Image.fromarray(fake_scan(int(label), size, rng, rgb=True)).save(root / "images" / f"{name}.png")
+            Image.fromarray(fake_scan(int(label), size, rng, rgb=True)).save(
+                root / "images" / f"{name}.png"
+            )
         pd.DataFrame({"Index": names, "B_Lable": y}).to_csv(root / f"{split}.csv", index=False)
         labels[split] = y
     return labels

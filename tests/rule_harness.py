@@ -39,19 +39,31 @@ def with_prov(**paths):
     return named
 
 
-def run_rule(script: str, *, input: dict, output: dict, params: dict, wildcards: dict, log) -> tuple[int, str]:
+def run_rule(
+    script: str, *, input: dict, output: dict, params: dict, wildcards: dict, log
+) -> tuple[int, str]:
     """``(exit status, stderr)`` of ``scripts/<script>.py`` run as a Snakemake job."""
     smk = FakeSnakemake(
-        rule=script, input=Named(**{k: [str(x) for x in v] if isinstance(v, list) else str(v) for k, v in input.items()}),
-        output=Named(**{k: str(v) for k, v in with_prov(**output).items()}), params=Named(**params),
-        wildcards=Named(**wildcards), log=[str(log)], threads=1, scriptdir=str(REPO / "scripts"),
-    )  # fmt: skip
+        rule=script,
+        input=Named(
+            **{k: [str(x) for x in v] if isinstance(v, list) else str(v) for k, v in input.items()}
+        ),
+        output=Named(**{k: str(v) for k, v in with_prov(**output).items()}),
+        params=Named(**params),
+        wildcards=Named(**wildcards),
+        log=[str(log)],
+        threads=1,
+        scriptdir=str(REPO / "scripts"),
+    )
     err = io.StringIO()
     status = 0
     with contextlib.redirect_stderr(err):
         try:
-            runpy.run_path(str(REPO / "scripts" / f"{script}.py"), init_globals={"snakemake": smk},
-                           run_name="__main__")  # fmt: skip
+            runpy.run_path(
+                str(REPO / "scripts" / f"{script}.py"),
+                init_globals={"snakemake": smk},
+                run_name="__main__",
+            )
         except SystemExit as e:
             status = e.code if isinstance(e.code, int) else 1
     return status, err.getvalue()

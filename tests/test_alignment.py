@@ -22,8 +22,15 @@ def run_stores(tmp_path):
     vae = BurgessVAE(channels=1, image_size=8, latent_dim=3).eval()
     rng = np.random.default_rng(0)
     latents = rng.standard_normal((37, 3)).astype(np.float32)
-    write_tangent_store(tmp_path / "tangent.zarr", vae.decode, latents, np.arange(37), (1, 8, 8),
-                        device=torch.device("cpu"), chunk_mb=10 * 3 * 64 * 4 / 2**20)  # fmt: skip
+    write_tangent_store(
+        tmp_path / "tangent.zarr",
+        vae.decode,
+        latents,
+        np.arange(37),
+        (1, 8, 8),
+        device=torch.device("cpu"),
+        chunk_mb=10 * 3 * 64 * 4 / 2**20,
+    )
     attribution = rng.standard_normal((2, 37, 1, 8, 8)).astype(np.float32)
     attribution[1, 5] = 0  # a zero attribution has no direction
     with atomic_path(tmp_path / "attr.zarr") as tmp:
@@ -114,8 +121,16 @@ def _basis_store(path, basis: np.ndarray, rank: np.ndarray) -> None:
     from manifold_xai.tangent import write_basis_store
 
     n, k, d = basis.shape
-    write_basis_store(path, lambda a, b: (basis[a:b], np.ones((b - a, k)), rank[a:b]), n=n, k=k, d=d,
-                      sample_index=np.arange(n), attrs={"image_shape": [1, 1, d]}, batch=n)  # fmt: skip
+    write_basis_store(
+        path,
+        lambda a, b: (basis[a:b], np.ones((b - a, k)), rank[a:b]),
+        n=n,
+        k=k,
+        d=d,
+        sample_index=np.arange(n),
+        attrs={"image_shape": [1, 1, d]},
+        batch=n,
+    )
 
 
 def _attribution_store(path, attribution: np.ndarray, predicted: np.ndarray) -> None:
@@ -130,10 +145,20 @@ def test_the_measured_random_baseline_uses_isotropic_gaussian_vectors(tmp_path):
     non-centred distribution (e.g. uniform [0, 1)) would have most of its norm along (1, …, 1)."""
     n, k, d = 200, 4, 256
     rng = np.random.default_rng(0)
-    frame = np.linalg.qr(np.c_[np.ones(d), rng.standard_normal((d, k - 1))])[0].T  # (k, d), row 0 ∝ 1
-    _basis_store(tmp_path / "t.zarr", np.repeat(frame[None], n, 0).astype(np.float32), np.full(n, k))
-    _attribution_store(tmp_path / "a.zarr", rng.standard_normal((1, n, 1, 1, d)).astype(np.float32), np.zeros(n, int))
-    ds = alignment_dataset(tmp_path / "t.zarr", tmp_path / "a.zarr", labels=np.zeros(n, int), seed=0)
+    frame = np.linalg.qr(np.c_[np.ones(d), rng.standard_normal((d, k - 1))])[
+        0
+    ].T  # (k, d), row 0 ∝ 1
+    _basis_store(
+        tmp_path / "t.zarr", np.repeat(frame[None], n, 0).astype(np.float32), np.full(n, k)
+    )
+    _attribution_store(
+        tmp_path / "a.zarr",
+        rng.standard_normal((1, n, 1, 1, d)).astype(np.float32),
+        np.zeros(n, int),
+    )
+    ds = alignment_dataset(
+        tmp_path / "t.zarr", tmp_path / "a.zarr", labels=np.zeros(n, int), seed=0
+    )
     assert float(ds["random_fraction"].mean()) == pytest.approx(np.sqrt(k / d), abs=0.02)
 
 
@@ -150,6 +175,12 @@ def test_summary_counts_undefined_tangent_spaces_and_can_keep_correct_prediction
     ds = alignment_dataset(tmp_path / "t.zarr", tmp_path / "a.zarr", labels=labels, seed=0)
     assert np.isnan(ds["fraction"].values[0, 0]) and np.isnan(ds["random_fraction"].values[0])
     (row,) = summary_rows(ds, dataset="d", seed=0, regime="standard", n_resamples=100)
-    assert (row["n"], row["n_undefined"]) == (5, 1) and row["mean"] == pytest.approx((1 + 1 + 3 * 0.5) / 5)
-    (row,) = summary_rows(ds, dataset="d", seed=0, regime="standard", n_resamples=100, correct_only=True)
-    assert (row["n"], row["n_undefined"]) == (4, 1) and row["mean"] == pytest.approx((1 + 3 * 0.5) / 4)
+    assert (row["n"], row["n_undefined"]) == (5, 1) and row["mean"] == pytest.approx(
+        (1 + 1 + 3 * 0.5) / 5
+    )
+    (row,) = summary_rows(
+        ds, dataset="d", seed=0, regime="standard", n_resamples=100, correct_only=True
+    )
+    assert (row["n"], row["n_undefined"]) == (4, 1) and row["mean"] == pytest.approx(
+        (1 + 3 * 0.5) / 4
+    )

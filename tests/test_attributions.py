@@ -58,9 +58,7 @@ def test_linear_model_attributions_equal_closed_forms():
 def test_integrated_gradients_is_x_times_gradient_for_linear_model():
     w, b = torch.randn(2, 9), torch.zeros(2)
     x = torch.rand(5, 1, 3, 3).numpy()
-    methods = {
-        "integrated_gradients": {"steps": 8, "method": "gausslegendre"}
-    }
+    methods = {"integrated_gradients": {"steps": 8, "method": "gausslegendre"}}
     attr, predicted = attribute(Linear(w, b), x, methods, device=DEVICE, batch_size=5, seed=0)
     np.testing.assert_allclose(
         attr[0], x * w.numpy()[predicted].reshape(x.shape), rtol=1e-5, atol=1e-6

@@ -42,10 +42,19 @@ def _set(path, value):
 
 # One case per kind of check (schema key, type, cross-field); tests/test_config.py holds the full table.
 CONFIG_CASES = {
-    "unknown-key": (_set("datasets.digits.manifold.latnt_dim", 3), "unknown key 'datasets.digits.manifold.latnt_dim'"),
-    "wrong-type": (_set("datasets.digits.classifier.epochs", "ten"), "classifier.epochs: 'ten' is not of type 'integer'"),
-    "latent-dim-too-large": (_set("datasets.digits.manifold.latent_dim", 1024), "latent_dim: 1024 must be smaller than the image dimension 1024"),
-}  # fmt: skip
+    "unknown-key": (
+        _set("datasets.digits.manifold.latnt_dim", 3),
+        "unknown key 'datasets.digits.manifold.latnt_dim'",
+    ),
+    "wrong-type": (
+        _set("datasets.digits.classifier.epochs", "ten"),
+        "classifier.epochs: 'ten' is not of type 'integer'",
+    ),
+    "latent-dim-too-large": (
+        _set("datasets.digits.manifold.latent_dim", 1024),
+        "latent_dim: 1024 must be smaller than the image dimension 1024",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", CONFIG_CASES)
@@ -56,9 +65,24 @@ def test_bad_config_stops_the_run_with_one_line(tmp_path, case):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(config))
     work = tmp_path / "work"
-    result = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
-                             str(work), "--configfile", str(path), "--cores", "1"],
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(work),
+            "--configfile",
+            str(path),
+            "--cores",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("manifold-xai: invalid config: "), result.stderr
@@ -89,13 +113,29 @@ def _digits_data(path, n=40, nan=False):
     write_array(group, "split", split, ("sample",))
 
 
-CLASSIFIER = {"arch": "lenet", "width": 1.0, "pretrained": False, "lr_schedule": "step", "epochs": 1, "lr": 0.001,
-              "batch_size": 16, "lr_step_epochs": 10, "lr_gamma": 0.1, "checkpoints": []}  # fmt: skip
+CLASSIFIER = {
+    "arch": "lenet",
+    "width": 1.0,
+    "pretrained": False,
+    "lr_schedule": "step",
+    "epochs": 1,
+    "lr": 0.001,
+    "batch_size": 16,
+    "lr_step_epochs": 10,
+    "lr_gamma": 0.1,
+    "checkpoints": [],
+}
 
 
 def source_case(spec_for):
     def build(tmp):
-        return "prepare_source", {}, {"store": tmp / "out" / "source.zarr"}, {"source": spec_for(tmp)}, {"dataset": "d"}
+        return (
+            "prepare_source",
+            {},
+            {"store": tmp / "out" / "source.zarr"},
+            {"source": spec_for(tmp)},
+            {"dataset": "d"},
+        )
 
     return build
 
@@ -124,17 +164,31 @@ def _mixed(root):
 def _csv_without_label(tmp):
     write_image_csv(tmp / "retina", 3, 2)
     (tmp / "retina" / "train.csv").write_text("Index,grade\ntrain_000,1\n")
-    return {"kind": "image_folder", "root": str(tmp / "retina"), "layout": "csv", "images_dir": "images",
-            "file_suffix": ".png", "labels": {"train": "train.csv", "test": "test.csv"}}  # fmt: skip
+    return {
+        "kind": "image_folder",
+        "root": str(tmp / "retina"),
+        "layout": "csv",
+        "images_dir": "images",
+        "file_suffix": ".png",
+        "labels": {"train": "train.csv", "test": "test.csv"},
+    }
 
 
 def train_case(classifier=None, **data_kwargs):
     def build(tmp):
         _digits_data(tmp / "data.zarr", **data_kwargs)
-        out = {"model": tmp / "out" / "model.pt", "metrics": tmp / "out" / "metrics.json",
-               "checkpoints": tmp / "out" / "checkpoints"}  # fmt: skip
-        return ("train_classifier", {"data": tmp / "data.zarr"}, out, {"classifier": {**CLASSIFIER, **(classifier or {})}, "device": "cpu"},
-                {"dataset": "d", "seed": "0", "regime": "standard"})  # fmt: skip
+        out = {
+            "model": tmp / "out" / "model.pt",
+            "metrics": tmp / "out" / "metrics.json",
+            "checkpoints": tmp / "out" / "checkpoints",
+        }
+        return (
+            "train_classifier",
+            {"data": tmp / "data.zarr"},
+            out,
+            {"classifier": {**CLASSIFIER, **(classifier or {})}, "device": "cpu"},
+            {"dataset": "d", "seed": "0", "regime": "standard"},
+        )
 
     return build
 
@@ -148,10 +202,13 @@ def _attributions_case(model_writer):
     def build(tmp):
         _digits_data(tmp / "data.zarr")
         model_writer(tmp / "model.pt")
-        return ("compute_attributions", {"data": tmp / "data.zarr", "model": tmp / "model.pt"},
-                {"store": tmp / "out" / "attributions.zarr"},
-                {"n_test": None, "attributions": {"gradient": {"batch_size": 10}}, "device": "cpu"},
-                {"dataset": "d", "seed": "0", "regime": "standard"})  # fmt: skip
+        return (
+            "compute_attributions",
+            {"data": tmp / "data.zarr", "model": tmp / "model.pt"},
+            {"store": tmp / "out" / "attributions.zarr"},
+            {"n_test": None, "attributions": {"gradient": {"batch_size": 10}}, "device": "cpu"},
+            {"dataset": "d", "seed": "0", "regime": "standard"},
+        )
 
     return build
 
@@ -160,24 +217,41 @@ def _tangent(path, image_shape):
     """A tangent store of a random linear decoder for 10 test samples of ``image_shape``."""
     d = int(np.prod(image_shape))
     weight = torch.randn(d, 4, generator=torch.Generator().manual_seed(0))
-    write_tangent_store(path, lambda z: (z @ weight.T).reshape(-1, *image_shape), np.zeros((10, 4), np.float32),
-                        np.arange(30, 40), image_shape, device=torch.device("cpu"))  # fmt: skip
+    write_tangent_store(
+        path,
+        lambda z: (z @ weight.T).reshape(-1, *image_shape),
+        np.zeros((10, 4), np.float32),
+        np.arange(30, 40),
+        image_shape,
+        device=torch.device("cpu"),
+    )
 
 
 def _alignment_with_other_tangent(tmp):
     _digits_data(tmp / "data.zarr")
     _lenet_file(tmp / "model.pt")
-    status, err = run_rule("compute_attributions", input={"data": tmp / "data.zarr", "model": tmp / "model.pt"},
-                           output={"store": tmp / "attributions.zarr"}, params={"n_test": None, "device": "cpu",
-                           "attributions": {"gradient": {"batch_size": 10}}}, wildcards={"dataset": "d", "seed": "0",
-                           "regime": "standard"}, log=tmp / "attr.log")  # fmt: skip
+    status, err = run_rule(
+        "compute_attributions",
+        input={"data": tmp / "data.zarr", "model": tmp / "model.pt"},
+        output={"store": tmp / "attributions.zarr"},
+        params={"n_test": None, "device": "cpu", "attributions": {"gradient": {"batch_size": 10}}},
+        wildcards={"dataset": "d", "seed": "0", "regime": "standard"},
+        log=tmp / "attr.log",
+    )
     assert status == 0, err
     _tangent(tmp / "tangent.zarr", (1, 6, 6))  # another dataset's: 6×6 images
-    return ("compute_alignment", {"data": tmp / "data.zarr", "tangent": tmp / "tangent.zarr",
-            "attributions": tmp / "attributions.zarr", "manifold": tmp / "model.pt"},
-            {"store": tmp / "out" / "alignment.zarr"},
-            {"n_test": None, "device": "cpu", "dask": {"address": None}},
-            {"dataset": "d", "seed": "0", "regime": "standard"})  # fmt: skip
+    return (
+        "compute_alignment",
+        {
+            "data": tmp / "data.zarr",
+            "tangent": tmp / "tangent.zarr",
+            "attributions": tmp / "attributions.zarr",
+            "manifold": tmp / "model.pt",
+        },
+        {"store": tmp / "out" / "alignment.zarr"},
+        {"n_test": None, "device": "cpu", "dask": {"address": None}},
+        {"dataset": "d", "seed": "0", "regime": "standard"},
+    )
 
 
 def _checkpoint_of_another_architecture(tmp):
@@ -185,16 +259,38 @@ def _checkpoint_of_another_architecture(tmp):
     _tangent(tmp / "tangent.zarr", (1, 8, 8))
     ckpt = tmp / "checkpoints"
     _lenet_file(ckpt / "step0000000.pt")
-    _lenet_file(ckpt / "step0000002.pt", SimpleNet, "simplenet")  # a SimpleNet file where a LeNet belongs
-    write_json(ckpt / "index.json", {"format": "manifold-xai/checkpoints/1", "class": "lenet",
-               "kwargs": {"channels": 1, "image_size": 8, "n_classes": 3}, "steps": [0, 2], "epochs": [0, 1],
-               "files": ["step0000000.pt", "step0000002.pt"]})  # fmt: skip
+    _lenet_file(
+        ckpt / "step0000002.pt", SimpleNet, "simplenet"
+    )  # a SimpleNet file where a LeNet belongs
+    write_json(
+        ckpt / "index.json",
+        {
+            "format": "manifold-xai/checkpoints/1",
+            "class": "lenet",
+            "kwargs": {"channels": 1, "image_size": 8, "n_classes": 3},
+            "steps": [0, 2],
+            "epochs": [0, 1],
+            "files": ["step0000000.pt", "step0000002.pt"],
+        },
+    )
     _lenet_file(tmp / "manifold.pt")
-    return ("evaluate_checkpoints", {"data": tmp / "data.zarr", "tangent": tmp / "tangent.zarr", "checkpoints": ckpt,
-            "manifold": tmp / "manifold.pt"}, {"store": tmp / "out" / "curves.zarr"},
-            {"curves": {"n_test": 5, "n_train_error": 10, "methods": ["gradient"]}, "attributions": {"gradient": {"batch_size": 10}},
-             "random_labels_n_train": None, "device": "cpu"},
-            {"dataset": "d", "seed": "0", "regime": "standard"})  # fmt: skip
+    return (
+        "evaluate_checkpoints",
+        {
+            "data": tmp / "data.zarr",
+            "tangent": tmp / "tangent.zarr",
+            "checkpoints": ckpt,
+            "manifold": tmp / "manifold.pt",
+        },
+        {"store": tmp / "out" / "curves.zarr"},
+        {
+            "curves": {"n_test": 5, "n_train_error": 10, "methods": ["gradient"]},
+            "attributions": {"gradient": {"batch_size": 10}},
+            "random_labels_n_train": None,
+            "device": "cpu",
+        },
+        {"dataset": "d", "seed": "0", "regime": "standard"},
+    )
 
 
 def _full_disk(monkeypatch):
@@ -213,60 +309,138 @@ def _full_disk(monkeypatch):
 def _torus_source_for_another_renderer(tmp):
     from manifold_xai.data.torus import TorusRenderer
 
-    status, err = run_rule("prepare_source", input={}, output={"store": tmp / "source.zarr"},
-                           params={"source": {"kind": "torus", "n_train": 20, "n_test": 5, "seed": 0, "image_size": 16,
-                                              "n_classes": 4, "orbit": 0.35, "axes": [0.28, 0.12], "sharpness": 12.0}},
-                           wildcards={"dataset": "t"}, log=tmp / "src.log")  # fmt: skip
+    status, err = run_rule(
+        "prepare_source",
+        input={},
+        output={"store": tmp / "source.zarr"},
+        params={
+            "source": {
+                "kind": "torus",
+                "n_train": 20,
+                "n_test": 5,
+                "seed": 0,
+                "image_size": 16,
+                "n_classes": 4,
+                "orbit": 0.35,
+                "axes": [0.28, 0.12],
+                "sharpness": 12.0,
+            }
+        },
+        wildcards={"dataset": "t"},
+        log=tmp / "src.log",
+    )
     assert status == 0, err
     renderer = TorusRenderer(size=16, orbit=0.2)  # rendered with another orbit than the source
     save_model(tmp / "renderer.pt", "torus_renderer", renderer.constructor_kwargs(), renderer)
-    return ("render_dataset", {"source": tmp / "source.zarr", "manifold": tmp / "renderer.pt"},
-            {"store": tmp / "out" / "data.zarr"}, {"device": "cpu"}, {"dataset": "t", "seed": "0"})  # fmt: skip
+    return (
+        "render_dataset",
+        {"source": tmp / "source.zarr", "manifold": tmp / "renderer.pt"},
+        {"store": tmp / "out" / "data.zarr"},
+        {"device": "cpu"},
+        {"dataset": "t", "seed": "0"},
+    )
 
 
 def _local_pca_with_too_few_images(tmp):
     _digits_data(tmp / "data.zarr")  # 30 training images
-    return ("compute_tangent_source", {"data": tmp / "data.zarr"}, {"store": tmp / "out" / "tangent_local_pca.zarr"},
-            {"n_test": None, "settings": {"k": 4, "neighbours": 40, "batch_size": 8}, "device": "cpu"},
-            {"dataset": "d", "seed": "0", "source": "local_pca"})  # fmt: skip
+    return (
+        "compute_tangent_source",
+        {"data": tmp / "data.zarr"},
+        {"store": tmp / "out" / "tangent_local_pca.zarr"},
+        {"n_test": None, "settings": {"k": 4, "neighbours": 40, "batch_size": 8}, "device": "cpu"},
+        {"dataset": "d", "seed": "0", "source": "local_pca"},
+    )
 
 
 def _responses_not_from_the_page(tmp):
     write_json(tmp / "stimuli.json", {"tasks": [{"name": "T", "cases": []}]})
     write_json(tmp / "responses-x.json", {"answers": [1, 2]})
-    return ("analyze_study", {"stimuli": tmp / "stimuli.json", "responses": [tmp / "responses-x.json"]},
-            {"table": tmp / "out" / "analysis.csv"}, {}, {})  # fmt: skip
+    return (
+        "analyze_study",
+        {"stimuli": tmp / "stimuli.json", "responses": [tmp / "responses-x.json"]},
+        {"table": tmp / "out" / "analysis.csv"},
+        {},
+        {},
+    )
 
 
 JOB_CASES = {
-    "missing-data-directory": (source_case(lambda tmp: {"kind": "mnist", "root": str(tmp / "nowhere"), "download": False,
-                               "image_size": 32}), "no MNIST data under .*nowhere"),
+    "missing-data-directory": (
+        source_case(
+            lambda tmp: {
+                "kind": "mnist",
+                "root": str(tmp / "nowhere"),
+                "download": False,
+                "image_size": 32,
+            }
+        ),
+        "no MNIST data under .*nowhere",
+    ),
     "empty-image-folder": (source_case(_empty_folder), "no images in class folders under .*train"),
-    "corrupt-image-file": (source_case(_folder_then(lambda r: (r / "train" / "NORMAL" / "img000.png").write_bytes(b"GIF"))),
-                           "img000.png is not a readable image"),
-    "mixed-image-sizes": (source_case(_folder_then(_mixed)), "images of mixed sizes: .*small.png is 9x12 \\(height x width\\)"),
-    "labels-csv-missing-column": (source_case(_csv_without_label), r"train.csv has no column \['B_Lable'\]"),
+    "corrupt-image-file": (
+        source_case(
+            _folder_then(lambda r: (r / "train" / "NORMAL" / "img000.png").write_bytes(b"GIF"))
+        ),
+        "img000.png is not a readable image",
+    ),
+    "mixed-image-sizes": (
+        source_case(_folder_then(_mixed)),
+        "images of mixed sizes: .*small.png is 9x12 \\(height x width\\)",
+    ),
+    "labels-csv-missing-column": (
+        source_case(_csv_without_label),
+        r"train.csv has no column \['B_Lable'\]",
+    ),
     "nan-in-data": (train_case(nan=True), "data.zarr: images contain NaN or inf values"),
     # diverges in its first epoch, so there is no good state to keep yet (test_resume.py covers a later one)
-    "non-finite-loss": (train_case(classifier={"lr": 1e30, "epochs": 3}), "non-finite loss nan at step 1; lower the "
-                        "learning rate \\(traceback"),
-    "tangent-store-shape-mismatch": (_alignment_with_other_tangent, r"attributions \(1, 10, 1, 8, 8\) .* do not match the tangent store .* d=36"),
-    "checkpoint-of-another-architecture": (_checkpoint_of_another_architecture, r"step0000002.pt holds a 'simplenet' model, expected one of \['lenet'\]"),
-    "model-file-not-a-model": (_attributions_case(lambda p: p.write_bytes(b"\x00" * 64)), "model.pt is not a readable model file"),
-    "store-not-a-dataset": (_attributions_case(_lenet_file), None),  # replaced below: data.zarr emptied
-    "torus-source-of-another-renderer": (_torus_source_for_another_renderer, "source.zarr images differ from the renderer's"),
-    "local-pca-with-too-few-images": (_local_pca_with_too_few_images, "local PCA with 40 neighbours needs more than 40 training images"),
-    "responses-not-from-the-page": (_responses_not_from_the_page, "responses-x.json is not a response file saved by the study page"),
-    "full-disk-while-writing": (source_case(lambda tmp: {"kind": "digits", "image_size": 8, "test_fraction": 0.2,
-                                "split_seed": 0}), r"OSError: \[Errno 28\] No space left on device"),
-}  # fmt: skip
+    "non-finite-loss": (
+        train_case(classifier={"lr": 1e30, "epochs": 3}),
+        "non-finite loss nan at step 1; lower the learning rate \\(traceback",
+    ),
+    "tangent-store-shape-mismatch": (
+        _alignment_with_other_tangent,
+        r"attributions \(1, 10, 1, 8, 8\) .* do not match the tangent store .* d=36",
+    ),
+    "checkpoint-of-another-architecture": (
+        _checkpoint_of_another_architecture,
+        r"step0000002.pt holds a 'simplenet' model, expected one of \['lenet'\]",
+    ),
+    "model-file-not-a-model": (
+        _attributions_case(lambda p: p.write_bytes(b"\x00" * 64)),
+        "model.pt is not a readable model file",
+    ),
+    "store-not-a-dataset": (
+        _attributions_case(_lenet_file),
+        None,
+    ),  # replaced below: data.zarr emptied
+    "torus-source-of-another-renderer": (
+        _torus_source_for_another_renderer,
+        "source.zarr images differ from the renderer's",
+    ),
+    "local-pca-with-too-few-images": (
+        _local_pca_with_too_few_images,
+        "local PCA with 40 neighbours needs more than 40 training images",
+    ),
+    "responses-not-from-the-page": (
+        _responses_not_from_the_page,
+        "responses-x.json is not a response file saved by the study page",
+    ),
+    "full-disk-while-writing": (
+        source_case(
+            lambda tmp: {"kind": "digits", "image_size": 8, "test_fraction": 0.2, "split_seed": 0}
+        ),
+        r"OSError: \[Errno 28\] No space left on device",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", JOB_CASES)
 def test_bad_input_fails_the_job_with_one_line_and_no_partial_output(tmp_path, case, monkeypatch):
     build, message = JOB_CASES[case]
     script, inputs, outputs, params, wildcards = build(tmp_path)
-    if case == "store-not-a-dataset":  # a directory that is not a Zarr store where data.zarr belongs
+    if (
+        case == "store-not-a-dataset"
+    ):  # a directory that is not a Zarr store where data.zarr belongs
         import shutil
 
         shutil.rmtree(tmp_path / "data.zarr")
@@ -275,8 +449,14 @@ def test_bad_input_fails_the_job_with_one_line_and_no_partial_output(tmp_path, c
         message = "data.zarr is not a readable Zarr store"
     if case == "full-disk-while-writing":
         _full_disk(monkeypatch)
-    status, stderr = run_rule(script, input=inputs, output=outputs, params=params, wildcards=wildcards,
-                              log=tmp_path / "job.log")  # fmt: skip
+    status, stderr = run_rule(
+        script,
+        input=inputs,
+        output=outputs,
+        params=params,
+        wildcards=wildcards,
+        log=tmp_path / "job.log",
+    )
     assert status != 0
     last = stderr.strip().splitlines()[-1]
     assert last.startswith(f"manifold-xai error: rule {script} "), stderr[-2000:]

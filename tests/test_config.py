@@ -19,9 +19,22 @@ def test_shipped_configs_are_valid(path):
 def test_defaults_are_filled_with_the_paper_values():
     cfg = validate_config(MINIMAL, SCHEMA)
     ds = cfg["datasets"]["digits"]
-    assert ds["manifold"] == {"model": "btcvae", "latent_dim": 10, "alpha": 1, "beta": 6, "gamma": 1,
-                              "epochs": 400, "lr": 0.0005, "batch_size": 64, "reg_anneal_steps": 10000}  # fmt: skip
-    assert ds["attributions"]["integrated_gradients"] == {"steps": 50, "method": "gausslegendre", "batch_size": 20}
+    assert ds["manifold"] == {
+        "model": "btcvae",
+        "latent_dim": 10,
+        "alpha": 1,
+        "beta": 6,
+        "gamma": 1,
+        "epochs": 400,
+        "lr": 0.0005,
+        "batch_size": 64,
+        "reg_anneal_steps": 10000,
+    }
+    assert ds["attributions"]["integrated_gradients"] == {
+        "steps": 50,
+        "method": "gausslegendre",
+        "batch_size": 20,
+    }
     assert ds["attributions"]["smoothgrad"] == {"stdev": 0.02, "samples": 25, "batch_size": 20}
     assert ds["sampling"]["rejection_power"] == 2
     assert cfg["device"] == "auto"
@@ -42,57 +55,216 @@ def _with(path: str, value):
     ("path", "value", "message"),
     [
         ("colour", 1, "unknown key 'colour'"),
-        ("datasets.digits.manifold.latnt_dim", 3, "unknown key 'datasets.digits.manifold.latnt_dim'"),
-        ("datasets.digits.manifold.latent_dim", 0, "datasets.digits.manifold.latent_dim: 0 is less than the minimum of 1"),
-        ("datasets.digits.manifold.latent_dim", "ten", "datasets.digits.manifold.latent_dim: 'ten' is not of type 'integer'"),
-        ("datasets.digits.manifold.latent_dim", 1024, "latent_dim: 1024 must be smaller than the image dimension 1024"),
-        ("datasets.digits.source.kind", "cifar100", "datasets.digits.source.kind: 'cifar100' is not one of"),
-        ("datasets.digits.source", {"kind": "mnist"}, "missing key at datasets.digits.source: 'root' is a required property"),
+        (
+            "datasets.digits.manifold.latnt_dim",
+            3,
+            "unknown key 'datasets.digits.manifold.latnt_dim'",
+        ),
+        (
+            "datasets.digits.manifold.latent_dim",
+            0,
+            "datasets.digits.manifold.latent_dim: 0 is less than the minimum of 1",
+        ),
+        (
+            "datasets.digits.manifold.latent_dim",
+            "ten",
+            "datasets.digits.manifold.latent_dim: 'ten' is not of type 'integer'",
+        ),
+        (
+            "datasets.digits.manifold.latent_dim",
+            1024,
+            "latent_dim: 1024 must be smaller than the image dimension 1024",
+        ),
+        (
+            "datasets.digits.source.kind",
+            "cifar100",
+            "datasets.digits.source.kind: 'cifar100' is not one of",
+        ),
+        (
+            "datasets.digits.source",
+            {"kind": "mnist"},
+            "missing key at datasets.digits.source: 'root' is a required property",
+        ),
         ("datasets.digits.source.size", 32, "unknown key 'datasets.digits.source.size'"),
         ("datasets.digits.attributions.lrp", {}, "unknown key 'datasets.digits.attributions.lrp'"),
-        ("datasets.digits.attributions.smoothgrad", {"stdev": -1}, "datasets.digits.attributions.smoothgrad.stdev"),
+        (
+            "datasets.digits.attributions.smoothgrad",
+            {"stdev": -1},
+            "datasets.digits.attributions.smoothgrad.stdev",
+        ),
         ("datasets.digits.tangent.rank_rtol", 1.5, "datasets.digits.tangent.rank_rtol"),
         ("seeds", [], "seeds: [] should be non-empty"),
         ("device", "tpu", "device: 'tpu' does not match"),
-        ("datasets.bad-name", {"source": {"kind": "digits"}}, "invalid name 'bad-name' at datasets"),
-        ("datasets.digits.classifier.regimes", ["standard", "robust"], "datasets.digits.classifier.regimes.1: 'robust' is not one of"),
-        ("datasets.digits.classifier.adversarial", {"epsilons": [0]}, "datasets.digits.classifier.adversarial.epsilons.0"),
-        ("datasets.digits.classifier.checkpoints", [{"every": 5}], "missing key at datasets.digits.classifier.checkpoints.0"),
-        ("datasets.digits.evaluation.curves", {"methods": ["lrp"]}, "datasets.digits.evaluation.curves.methods: ['lrp'] are not configured"),
-        ("datasets.digits.evaluation", {"n_test": 10}, "evaluation.curves.n_test: 500 exceeds evaluation.n_test 10"),
-        ("datasets.digits.manifold", {"model": "autoencoder"}, "datasets.digits.manifold.model: the generative approach samples from a VAE prior"),
-        ("datasets.digits.manifold", {"model": "autoencoder", "latent_dim": 3}, "unknown key 'datasets.digits.manifold.latent_dim'"),
-        ("datasets.digits.approach", "upsampled", "missing key at datasets.digits: 'upsample' is a required property"),
-        ("datasets.up", {"approach": "upsampled", "upsample": {"base": "mnist", "image_size": 64}}, "datasets.up.upsample.base: no dataset 'mnist'"),
-        ("datasets.up", {"approach": "upsampled", "upsample": {"base": "digits", "image_size": 16}}, "datasets.up.upsample.image_size: 16 must exceed 'digits''s 32"),
-        ("datasets.up", {"approach": "upsampled", "seeds": [5], "upsample": {"base": "digits", "image_size": 64}}, "datasets.up.seeds: seeds [5] are not seeds of the base dataset"),
-        ("datasets.digits.classifier", {"arch": "vgg16", "pretrained": True}, "ImageNet weights exist for resnet18 on 3-channel images only"),
-        ("datasets.small", {"source": {"kind": "digits", "image_size": 16}, "classifier": {"arch": "vgg16"}},
-         "datasets.small.classifier.arch: vgg16 needs images of at least 32 pixels, the images are 16x16"),
-        ("datasets.xray", {"source": {"kind": "image_folder", "root": "x", "image_size": [36, 40]}, "approach": "reconstructive", "manifold": {"model": "autoencoder"}},
-         "datasets.xray.manifold.stride: the image size 36x40 is not divisible by the autoencoder stride 8"),
-        ("datasets.xray", {"source": {"kind": "image_folder", "root": "x", "image_size": [32, 32], "color": "gray"}, "approach": "reconstructive",
-          "manifold": {"model": "autoencoder", "latent_channels": 80, "stride": 2}}, "datasets.xray.manifold.latent_channels: 20480 must be smaller than the image dimension 1024"),
-        ("datasets.digits.source", {"kind": "image_folder", "root": "x", "colour": "rgb"}, "unknown key 'datasets.digits.source.colour'"),
-        ("datasets.digits.approach", "analytic", "datasets.digits.approach: analytic needs a source on a known manifold (kind torus)"),
-        ("datasets.digits.tangent_sources", {"sources": ["exact"]}, "exact tangent spaces exist only for the analytic approach"),
-        ("datasets.digits.tangent_sources", {"sources": ["vae", "pca"]}, "datasets.digits.tangent_sources.sources"),
-        ("datasets.digits.tangent_sources", {"sources": ["local_pca"], "local_pca": {"neighbours": 5}},
-         "datasets.digits.tangent_sources.local_pca.neighbours: 5 neighbours cannot span k = 10 directions"),
-        ("datasets.t", {"source": {"kind": "torus", "orbit": 0.7}, "approach": "analytic"}, "datasets.t.source.orbit"),
-        ("datasets.digits.roar", {"methods": ["gradient", "lrp"]}, "datasets.digits.roar.methods: ['lrp'] are neither configured"),
+        (
+            "datasets.bad-name",
+            {"source": {"kind": "digits"}},
+            "invalid name 'bad-name' at datasets",
+        ),
+        (
+            "datasets.digits.classifier.regimes",
+            ["standard", "robust"],
+            "datasets.digits.classifier.regimes.1: 'robust' is not one of",
+        ),
+        (
+            "datasets.digits.classifier.adversarial",
+            {"epsilons": [0]},
+            "datasets.digits.classifier.adversarial.epsilons.0",
+        ),
+        (
+            "datasets.digits.classifier.checkpoints",
+            [{"every": 5}],
+            "missing key at datasets.digits.classifier.checkpoints.0",
+        ),
+        (
+            "datasets.digits.evaluation.curves",
+            {"methods": ["lrp"]},
+            "datasets.digits.evaluation.curves.methods: ['lrp'] are not configured",
+        ),
+        (
+            "datasets.digits.evaluation",
+            {"n_test": 10},
+            "evaluation.curves.n_test: 500 exceeds evaluation.n_test 10",
+        ),
+        (
+            "datasets.digits.manifold",
+            {"model": "autoencoder"},
+            "datasets.digits.manifold.model: the generative approach samples from a VAE prior",
+        ),
+        (
+            "datasets.digits.manifold",
+            {"model": "autoencoder", "latent_dim": 3},
+            "unknown key 'datasets.digits.manifold.latent_dim'",
+        ),
+        (
+            "datasets.digits.approach",
+            "upsampled",
+            "missing key at datasets.digits: 'upsample' is a required property",
+        ),
+        (
+            "datasets.up",
+            {"approach": "upsampled", "upsample": {"base": "mnist", "image_size": 64}},
+            "datasets.up.upsample.base: no dataset 'mnist'",
+        ),
+        (
+            "datasets.up",
+            {"approach": "upsampled", "upsample": {"base": "digits", "image_size": 16}},
+            "datasets.up.upsample.image_size: 16 must exceed 'digits''s 32",
+        ),
+        (
+            "datasets.up",
+            {
+                "approach": "upsampled",
+                "seeds": [5],
+                "upsample": {"base": "digits", "image_size": 64},
+            },
+            "datasets.up.seeds: seeds [5] are not seeds of the base dataset",
+        ),
+        (
+            "datasets.digits.classifier",
+            {"arch": "vgg16", "pretrained": True},
+            "ImageNet weights exist for resnet18 on 3-channel images only",
+        ),
+        (
+            "datasets.small",
+            {"source": {"kind": "digits", "image_size": 16}, "classifier": {"arch": "vgg16"}},
+            "datasets.small.classifier.arch: vgg16 needs images of at least 32 pixels, the images are 16x16",
+        ),
+        (
+            "datasets.xray",
+            {
+                "source": {"kind": "image_folder", "root": "x", "image_size": [36, 40]},
+                "approach": "reconstructive",
+                "manifold": {"model": "autoencoder"},
+            },
+            "datasets.xray.manifold.stride: the image size 36x40 is not divisible by the autoencoder stride 8",
+        ),
+        (
+            "datasets.xray",
+            {
+                "source": {
+                    "kind": "image_folder",
+                    "root": "x",
+                    "image_size": [32, 32],
+                    "color": "gray",
+                },
+                "approach": "reconstructive",
+                "manifold": {"model": "autoencoder", "latent_channels": 80, "stride": 2},
+            },
+            "datasets.xray.manifold.latent_channels: 20480 must be smaller than the image dimension 1024",
+        ),
+        (
+            "datasets.digits.source",
+            {"kind": "image_folder", "root": "x", "colour": "rgb"},
+            "unknown key 'datasets.digits.source.colour'",
+        ),
+        (
+            "datasets.digits.approach",
+            "analytic",
+            "datasets.digits.approach: analytic needs a source on a known manifold (kind torus)",
+        ),
+        (
+            "datasets.digits.tangent_sources",
+            {"sources": ["exact"]},
+            "exact tangent spaces exist only for the analytic approach",
+        ),
+        (
+            "datasets.digits.tangent_sources",
+            {"sources": ["vae", "pca"]},
+            "datasets.digits.tangent_sources.sources",
+        ),
+        (
+            "datasets.digits.tangent_sources",
+            {"sources": ["local_pca"], "local_pca": {"neighbours": 5}},
+            "datasets.digits.tangent_sources.local_pca.neighbours: 5 neighbours cannot span k = 10 directions",
+        ),
+        (
+            "datasets.t",
+            {"source": {"kind": "torus", "orbit": 0.7}, "approach": "analytic"},
+            "datasets.t.source.orbit",
+        ),
+        (
+            "datasets.digits.roar",
+            {"methods": ["gradient", "lrp"]},
+            "datasets.digits.roar.methods: ['lrp'] are neither configured",
+        ),
         ("datasets.digits.roar", {"fractions": [1.0]}, "datasets.digits.roar.fractions.0"),
-        ("datasets.digits.sanity", {"seeds": [7]}, "datasets.digits.sanity.seeds: [7] are not seeds of 'digits'"),
+        (
+            "datasets.digits.sanity",
+            {"seeds": [7]},
+            "datasets.digits.sanity.seeds: [7] are not seeds of 'digits'",
+        ),
         ("datasets.digits.sanity", {"modes": ["top_down"]}, "datasets.digits.sanity.modes.0"),
-        ("study", {"tasks": [{"name": "MNIST 1", "protocol": "tangent_vs_orthogonal", "dataset": "mnist"}]},
-         "study.tasks.0.dataset: no dataset 'mnist'"),
-        ("study", {"tasks": [{"name": "M", "protocol": "fixed_pair", "dataset": "digits", "method_b": "lrp"}]},
-         "study.tasks.0: methods ['lrp'] are not configured"),
+        (
+            "study",
+            {
+                "tasks": [
+                    {"name": "MNIST 1", "protocol": "tangent_vs_orthogonal", "dataset": "mnist"}
+                ]
+            },
+            "study.tasks.0.dataset: no dataset 'mnist'",
+        ),
+        (
+            "study",
+            {
+                "tasks": [
+                    {"name": "M", "protocol": "fixed_pair", "dataset": "digits", "method_b": "lrp"}
+                ]
+            },
+            "study.tasks.0: methods ['lrp'] are not configured",
+        ),
         ("theorem1", {"d": 1}, "theorem1.d: 1 is less than the minimum of 2"),
-        ("datasets.t", {"source": {"kind": "torus"}, "approach": "analytic", "tangent_sources": {"sources": ["vae"]},
-                        "manifold": {"model": "autoencoder"}}, "the vae source of an analytic dataset is a β-TCVAE"),
+        (
+            "datasets.t",
+            {
+                "source": {"kind": "torus"},
+                "approach": "analytic",
+                "tangent_sources": {"sources": ["vae"]},
+                "manifold": {"model": "autoencoder"},
+            },
+            "the vae source of an analytic dataset is a β-TCVAE",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_config_is_rejected_naming_the_key(path, value, message):
     with pytest.raises(ConfigError) as err:
         validate_config(_with(path, value), SCHEMA)
@@ -123,8 +295,14 @@ def test_an_mnist_source_gets_its_defaults():
 def test_tangent_sources_put_the_dataset_own_source_first():
     from manifold_xai.config import local_pca_k, tangent_sources
 
-    torus = {"source": {"kind": "torus"}, "approach": "analytic",
-             "tangent_sources": {"sources": ["local_pca", "vae", "exact"], "local_pca": {"neighbours": 4}}}  # fmt: skip
+    torus = {
+        "source": {"kind": "torus"},
+        "approach": "analytic",
+        "tangent_sources": {
+            "sources": ["local_pca", "vae", "exact"],
+            "local_pca": {"neighbours": 4},
+        },
+    }
     cfg = validate_config(_with("datasets.t", torus), SCHEMA)
     assert tangent_sources(cfg, "t") == ["exact", "local_pca", "vae"]
     assert tangent_sources(cfg, "digits") == ["vae"]  # default: the own source only

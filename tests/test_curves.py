@@ -32,14 +32,26 @@ def test_evaluating_checkpoints_equals_projecting_each_checkpoints_gradient(tmp_
             models[step] = build_classifier("lenet", **kwargs).eval()
             writer(step, step // 5, models[step])
     ds = evaluate_checkpoints(
-        tmp_path / "ckpt", images=images[:5], methods={"gradient": {"batch_size": 2}},
-        fractions=lambda v: fraction_in_tangent_space(basis, v), train=(images, labels),
-        test=(images[:6], labels[:6]), k=3, seed=0, device=torch.device("cpu"),
-    )  # fmt: skip
+        tmp_path / "ckpt",
+        images=images[:5],
+        methods={"gradient": {"batch_size": 2}},
+        fractions=lambda v: fraction_in_tangent_space(basis, v),
+        train=(images, labels),
+        test=(images[:6], labels[:6]),
+        k=3,
+        seed=0,
+        device=torch.device("cpu"),
+    )
     assert ds["fraction"].dims == ("step", "method", "sample") and ds["fraction"].shape == (2, 1, 5)
     for i, step in enumerate((0, 5)):
-        grad, _ = attribute(models[step], images[:5], {"gradient": {}}, device=torch.device("cpu"),
-                            batch_size=5, seed=0)  # fmt: skip
+        grad, _ = attribute(
+            models[step],
+            images[:5],
+            {"gradient": {}},
+            device=torch.device("cpu"),
+            batch_size=5,
+            seed=0,
+        )
         expected = fraction_in_tangent_space(basis, grad.reshape(1, 5, 64))
         np.testing.assert_allclose(ds["fraction"].values[i], expected, rtol=1e-5)
         with torch.no_grad():
@@ -67,8 +79,11 @@ def fake_run(steps, seed, n=6):
 
 
 def test_curve_summary_equals_numpy_and_pads_steps_a_run_never_reached():
-    runs = {("digits", 0, "standard"): fake_run([0, 1, 5], 0), ("digits", 1, "standard"): fake_run([0, 1, 5], 1),
-            ("digits", 0, "random_labels"): fake_run([0, 2], 2)}  # fmt: skip
+    runs = {
+        ("digits", 0, "standard"): fake_run([0, 1, 5], 0),
+        ("digits", 1, "standard"): fake_run([0, 1, 5], 1),
+        ("digits", 0, "random_labels"): fake_run([0, 2], 2),
+    }
     lazy = {
         key: ds.chunk({"sample": 2}) for key, ds in runs.items()
     }  # Dask-backed, as from open_zarr

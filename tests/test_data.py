@@ -44,22 +44,42 @@ class ConstantLabeller(nn.Module):
 
 def test_rejection_sampling_accepts_with_probability_p_max_squared():
     decode = lambda z: z  # noqa: E731  (the "image" is the latent itself)
-    out = rejection_sample(decode, ConstantLabeller(0.8), 2000, 3, 2.0, torch.Generator().manual_seed(0),
-                           torch.device("cpu"), batch_size=256)  # fmt: skip
+    out = rejection_sample(
+        decode,
+        ConstantLabeller(0.8),
+        2000,
+        3,
+        2.0,
+        torch.Generator().manual_seed(0),
+        torch.device("cpu"),
+        batch_size=256,
+    )
     assert len(out.labels) == 2000
     assert out.acceptance_rate == pytest.approx(0.64, abs=0.03)
     np.testing.assert_array_equal(out.labels, (out.latents[:, 0] <= 0).astype(int))
     np.testing.assert_allclose(out.p_max, 0.8, rtol=1e-5)
-    again = rejection_sample(decode, ConstantLabeller(0.8), 2000, 3, 2.0, torch.Generator().manual_seed(0),
-                             torch.device("cpu"), batch_size=256)  # fmt: skip
+    again = rejection_sample(
+        decode,
+        ConstantLabeller(0.8),
+        2000,
+        3,
+        2.0,
+        torch.Generator().manual_seed(0),
+        torch.device("cpu"),
+        batch_size=256,
+    )
     np.testing.assert_array_equal(out.latents, again.latents)
 
 
 def test_dataset_store_round_trip(tmp_path):
     rng = np.random.default_rng(0)
-    ds = Dataset(rng.random((12, 1, 4, 4), dtype=np.float32), rng.integers(0, 3, 12),
-                 rng.standard_normal((12, 2)).astype(np.float32),
-                 np.array([TRAIN] * 8 + [TEST] * 4, np.int8), {"n_classes": 3})  # fmt: skip
+    ds = Dataset(
+        rng.random((12, 1, 4, 4), dtype=np.float32),
+        rng.integers(0, 3, 12),
+        rng.standard_normal((12, 2)).astype(np.float32),
+        np.array([TRAIN] * 8 + [TEST] * 4, np.int8),
+        {"n_classes": 3},
+    )
     write_dataset(tmp_path / "d.zarr", ds)
     back = read_dataset(tmp_path / "d.zarr")
     np.testing.assert_array_equal(back.images, ds.images)

@@ -27,7 +27,9 @@ def test_the_manifold_is_a_torus_and_images_lie_in_the_unit_interval():
     img = render(p)
     assert img.shape == (1, 1, 32, 32) and 0 <= img.min() and img.max() <= 1
     torch.testing.assert_close(render(p + 2 * math.pi), img)  # periodic in φ and θ
-    torch.testing.assert_close(render(p + torch.tensor([[0, math.pi]])), img, atol=1e-6, rtol=0)  # symmetric ellipse
+    torch.testing.assert_close(
+        render(p + torch.tensor([[0, math.pi]])), img, atol=1e-6, rtol=0
+    )  # symmetric ellipse
     assert not torch.allclose(render(p + torch.tensor([[0.5, 0]])), img)
     assert set(label_params(sample_params(200, 1))) == {0, 1, 2, 3}
 
@@ -45,7 +47,9 @@ def test_random_vectors_under_the_exact_tangent_space_give_sqrt_k_over_d():
 
 
 def test_principal_angles_of_equal_and_orthogonal_subspaces():
-    q = np.linalg.qr(np.random.default_rng(0).standard_normal((10, 4)))[0].T  # 4 orthonormal rows in R^10
+    q = np.linalg.qr(np.random.default_rng(0).standard_normal((10, 4)))[
+        0
+    ].T  # 4 orthonormal rows in R^10
     np.testing.assert_allclose(principal_angles_deg(q[None, :2], q[None, :2]), 0, atol=1e-6)
     np.testing.assert_allclose(principal_angles_deg(q[None, :2], q[None, 2:]), 90, atol=1e-6)
     mixed = np.stack([q[0], (q[1] + q[2]) / math.sqrt(2)])
@@ -53,14 +57,22 @@ def test_principal_angles_of_equal_and_orthogonal_subspaces():
 
 
 def test_local_pca_recovers_the_exact_tangent_space_on_a_dense_sample():
-    reference = render(torch.tensor(sample_params(6000, seed=4), dtype=torch.float64)).reshape(6000, -1).numpy()
+    reference = (
+        render(torch.tensor(sample_params(6000, seed=4), dtype=torch.float64))
+        .reshape(6000, -1)
+        .numpy()
+    )
     queries = torch.tensor(sample_params(20, seed=5), dtype=torch.float64)
     exact, _, _ = orthonormal_basis(render_jacobian(queries))
-    estimate, values = local_pca_tangents(render(queries).reshape(20, -1).numpy(), reference, k=2, neighbours=8)
+    estimate, values = local_pca_tangents(
+        render(queries).reshape(20, -1).numpy(), reference, k=2, neighbours=8
+    )
     assert estimate.shape == (20, 2, 1024) and (np.diff(values, axis=1) <= 0).all()
     angles = principal_angles_deg(estimate, exact.numpy())
     assert np.median(angles[:, 1]) < 25  # largest angle, typical point
-    sparse, _ = local_pca_tangents(render(queries).reshape(20, -1).numpy(), reference[:60], k=2, neighbours=8)
+    sparse, _ = local_pca_tangents(
+        render(queries).reshape(20, -1).numpy(), reference[:60], k=2, neighbours=8
+    )
     assert np.median(principal_angles_deg(sparse, exact.numpy())[:, 1]) > np.median(angles[:, 1])
 
 
@@ -70,7 +82,9 @@ def test_blocked_nearest_neighbours_match_a_full_distance_matrix_and_skip_the_qu
     queries = np.concatenate([reference[:3], rng.standard_normal((7, 50)).astype(np.float32)])
     idx = nearest_neighbours(queries, reference, m=5, batch_size=4)
     full = ((queries[:, None].astype(np.float64) - reference[None]) ** 2).sum(-1)
-    full[np.arange(3), np.arange(3)] = np.inf  # a query in the reference set is not its own neighbour
+    full[np.arange(3), np.arange(3)] = (
+        np.inf
+    )  # a query in the reference set is not its own neighbour
     np.testing.assert_array_equal(idx, np.argsort(full, axis=1)[:, :5])
 
 

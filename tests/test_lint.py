@@ -11,11 +11,16 @@ from conftest import REPO
 def test_snakemake_lint_reports_nothing_else():
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "--lint", "--configfile", "configs/tiny.yaml"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     lints = set(re.findall(r"^\s+\* (.+?):\s*$", result.stdout + result.stderr, flags=re.M))
     assert not lints, lints
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]  # a crashing linter is no pass
+    assert result.returncode == 0, (result.stdout + result.stderr)[
+        -3000:
+    ]  # a crashing linter is no pass
 
 
 def test_rule_scripts_never_read_config():

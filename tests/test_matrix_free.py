@@ -39,7 +39,9 @@ def test_matrix_free_equals_dense_on_gapped_and_gapless_spectra(spectrum):
     """The issue's case: d = 4000, k = 400, singular values spread log-uniformly from 1 to 1e-6 (no gap:
     the cut-off 1e-3 falls among them), and a spectrum with a wide gap at the same cut-off."""
     d, k = 4000, 400
-    if spectrum.startswith("log_spread"):  # scaled: s_max = 50, so the cut-off is relative, not 1e-3
+    if spectrum.startswith(
+        "log_spread"
+    ):  # scaled: s_max = 50, so the cut-off is relative, not 1e-3
         s = np.logspace(0, -6, k) * (50.0 if spectrum.endswith("scaled") else 1.0)
     else:
         s = np.concatenate([np.linspace(1, 0.1, 250), np.full(k - 250, 1e-9)])
@@ -54,7 +56,9 @@ def test_matrix_free_equals_dense_on_gapped_and_gapless_spectra(spectrum):
     reference = np.linalg.norm(vectors[:, 0] @ kept, axis=1) / np.linalg.norm(vectors[:, 0], axis=1)
     np.testing.assert_allclose(free.fractions(vectors)[:, 0], reference, atol=1e-8)
     np.testing.assert_allclose(free.project(vectors), dense.project(vectors), atol=1e-6)
-    if spectrum.startswith("log_spread"):  # without the cut-off (all 400 directions) the answer is far off
+    if spectrum.startswith(
+        "log_spread"
+    ):  # without the cut-off (all 400 directions) the answer is far off
         assert abs(reference.mean() - np.sqrt(k / d)) > 0.05
 
 

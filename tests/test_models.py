@@ -60,7 +60,9 @@ def test_model_files_round_trip_and_reject_other_architectures(tmp_path):
     loaded = load_model(tmp_path / "m.pt")
     x = torch.rand(2, 1, 32, 32)
     torch.testing.assert_close(loaded(x), net.eval()(x))
-    with pytest.raises(ValueError, match=r"holds a 'lenet' model, expected one of \['burgess_vae'\]"):
+    with pytest.raises(
+        ValueError, match=r"holds a 'lenet' model, expected one of \['burgess_vae'\]"
+    ):
         load_model(tmp_path / "m.pt", expect="burgess_vae")
     (tmp_path / "bad.pt").write_bytes(b"not a model")
     with pytest.raises(ValueError, match="not a readable model file"):

@@ -28,13 +28,31 @@ def run(kind, resume, kill_at=None):
         if kill_at is not None and step == kill_at:
             raise Killed(step)
 
-    common = {"epochs": 4, "batch_size": 16, "lr_gamma": 0.5, "generator": torch.Generator().manual_seed(1),
-              "device": torch.device("cpu"), "on_step": on_step, "resume": resume}  # fmt: skip
+    common = {
+        "epochs": 4,
+        "batch_size": 16,
+        "lr_gamma": 0.5,
+        "generator": torch.Generator().manual_seed(1),
+        "device": torch.device("cpu"),
+        "on_step": on_step,
+        "resume": resume,
+    }
     if kind == "adversarial":
-        history = train_adversarial(model, x, y, lr=0.05, milestones=[2], epsilons=[0.5, 1.0], steps=2,
-                                    projection="per_sample", **common)  # fmt: skip
+        history = train_adversarial(
+            model,
+            x,
+            y,
+            lr=0.05,
+            milestones=[2],
+            epsilons=[0.5, 1.0],
+            steps=2,
+            projection="per_sample",
+            **common,
+        )
     else:
-        history = train_classifier(model, x, y, lr=0.01, lr_step_epochs=1, lr_schedule=kind, **common)
+        history = train_classifier(
+            model, x, y, lr=0.01, lr_step_epochs=1, lr_schedule=kind, **common
+        )
     return model, history
 
 
@@ -70,10 +88,23 @@ def test_a_non_finite_loss_stops_naming_the_kept_last_good_state(tmp_path):
             with torch.no_grad():
                 m.head[-1].weight.fill_(float("nan"))
 
-    with pytest.raises(FloatingPointError, match=f"non-finite loss nan at step 4.*kept in {state.path}"):
-        train_classifier(model, x, y, epochs=3, lr=0.01, batch_size=16, lr_step_epochs=1, lr_gamma=0.5,
-                         generator=torch.Generator().manual_seed(1), device=torch.device("cpu"), on_step=poison,
-                         resume=state)  # fmt: skip
+    with pytest.raises(
+        FloatingPointError, match=f"non-finite loss nan at step 4.*kept in {state.path}"
+    ):
+        train_classifier(
+            model,
+            x,
+            y,
+            epochs=3,
+            lr=0.01,
+            batch_size=16,
+            lr_step_epochs=1,
+            lr_gamma=0.5,
+            generator=torch.Generator().manual_seed(1),
+            device=torch.device("cpu"),
+            on_step=poison,
+            resume=state,
+        )
     kept = torch.load(state.path, weights_only=True)
     assert kept["epoch"] == 1 and all(torch.isfinite(v).all() for v in kept["model"].values())
 
@@ -99,8 +130,14 @@ def _manifold_run(kind, resume, kill_at=None):
 
     torch.manual_seed(0)
     images = np.random.default_rng(0).random((24, 1, 16, 16), dtype=np.float32)
-    common = {"epochs": 3, "lr": 1e-3, "batch_size": 8, "generator": torch.Generator().manual_seed(2),
-              "device": torch.device("cpu"), "resume": resume}  # fmt: skip
+    common = {
+        "epochs": 3,
+        "lr": 1e-3,
+        "batch_size": 8,
+        "generator": torch.Generator().manual_seed(2),
+        "device": torch.device("cpu"),
+        "resume": resume,
+    }
     if kind == "btcvae":
         model = BurgessVAE(1, 16, 3)
         if kill_at:
@@ -139,22 +176,33 @@ def test_a_sigkilled_classifier_job_resumes_to_the_same_model_and_checkpoints(tm
     from manifold_xai.store import sha256_path
 
     _digits_data(tmp_path / "data.zarr", n=400)
-    params = {"classifier": {**CLASSIFIER, "epochs": 4, "batch_size": 8,
-                             "checkpoints": [{"until": None, "every": 10}]}, "device": "cpu"}  # fmt: skip
+    params = {
+        "classifier": {
+            **CLASSIFIER,
+            "epochs": 4,
+            "batch_size": 8,
+            "checkpoints": [{"until": None, "every": 10}],
+        },
+        "device": "cpu",
+    }
 
     def job(out):
-        return (f"import sys; sys.path[:0] = {[str(p) for p in sys.path if p]!r}\n"
-                "from rule_harness import run_rule\n"
-                f"status, err = run_rule('train_classifier', input={{'data': {str(tmp_path / 'data.zarr')!r}}}, "
-                f"output={{'model': {str(out / 'model.pt')!r}, 'metrics': {str(out / 'metrics.json')!r}, "
-                f"'checkpoints': {str(out / 'checkpoints')!r}}}, params={params!r}, "
-                "wildcards={'dataset': 'd', 'seed': '0', 'regime': 'standard'}, "
-                f"log={str(out / 'job.log')!r})\n"
-                "sys.stderr.write(err); sys.exit(status)\n")  # fmt: skip
+        return (
+            f"import sys; sys.path[:0] = {[str(p) for p in sys.path if p]!r}\n"
+            "from rule_harness import run_rule\n"
+            f"status, err = run_rule('train_classifier', input={{'data': {str(tmp_path / 'data.zarr')!r}}}, "
+            f"output={{'model': {str(out / 'model.pt')!r}, 'metrics': {str(out / 'metrics.json')!r}, "
+            f"'checkpoints': {str(out / 'checkpoints')!r}}}, params={params!r}, "
+            "wildcards={'dataset': 'd', 'seed': '0', 'regime': 'standard'}, "
+            f"log={str(out / 'job.log')!r})\n"
+            "sys.stderr.write(err); sys.exit(status)\n"
+        )
 
     def run(out):
         out.mkdir()
-        return subprocess.run([sys.executable, "-c", job(out)], capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-c", job(out)], capture_output=True, text=True, timeout=300
+        )
 
     assert run(tmp_path / "clean").returncode == 0
     killed = tmp_path / "killed"
@@ -170,8 +218,9 @@ def test_a_sigkilled_classifier_job_resumes_to_the_same_model_and_checkpoints(tm
     epoch = torch.load(state, weights_only=True)["epoch"]
     assert 1 <= epoch < 4
     (killed / "job.log").unlink()
-    result = subprocess.run([sys.executable, "-c", job(killed)], capture_output=True,
-                            text=True, timeout=300)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", job(killed)], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert f"resuming from {state}: epoch {epoch}" in (killed / "job.log").read_text()
     assert not (killed / ".resume").exists()

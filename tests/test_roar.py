@@ -44,7 +44,9 @@ def test_remove_fills_every_channel_of_the_masked_pixels_and_nothing_else():
 
 
 def test_tangent_leverage_sums_to_the_rank_per_image():
-    q = np.linalg.qr(np.random.default_rng(3).standard_normal((2 * 16, 3)))[0].T  # 3 orthonormal rows, d = 2·4·4
+    q = np.linalg.qr(np.random.default_rng(3).standard_normal((2 * 16, 3)))[
+        0
+    ].T  # 3 orthonormal rows, d = 2·4·4
     basis = np.stack([q, np.concatenate([q[:2], np.zeros((1, 32))])])  # ranks 3 and 2
     leverage = tangent_importance(basis, (2, 4, 4))
     assert leverage.shape == (2, 4, 4) and (leverage >= 0).all()
@@ -57,12 +59,18 @@ def test_pixel_importance_and_blur():
     importance = pixel_importance(attribution)
     assert importance[0, 4, 4] == 6 and importance.sum() == 6
     smooth = blurred(importance, sigma=1.5)
-    assert smooth[0, 4, 4] < 6 and smooth[0, 4, 5] > 0 and smooth[0, 4, 5] == pytest.approx(smooth[0, 5, 4])
+    assert (
+        smooth[0, 4, 4] < 6
+        and smooth[0, 4, 5] > 0
+        and smooth[0, 4, 5] == pytest.approx(smooth[0, 5, 4])
+    )
 
 
 def test_noisy_linear_imputation_keeps_the_rest_and_reproduces_a_linear_image():
     y, x = np.mgrid[0:12, 0:12]
-    image = np.stack([0.02 * x + 0.03 * y, 0.5 - 0.01 * x]).astype(np.float64)  # linear: the stencil's fixed point
+    image = np.stack([0.02 * x + 0.03 * y, 0.5 - 0.01 * x]).astype(
+        np.float64
+    )  # linear: the stencil's fixed point
     mask = np.zeros((12, 12), bool)
     mask[3:9, 4:8] = True  # an interior block, away from the border
     out = noisy_linear_impute(image, mask, noise=0.0, rng=np.random.default_rng(0))
@@ -89,9 +97,20 @@ def test_roar_repeats_have_distinct_seeds_and_the_interval_is_the_t_interval():
     seeds = repeat_seeds(seed_of, "gradient", 0.3, 5)
     assert len(set(seeds)) == 5 and set(seeds).isdisjoint(repeat_seeds(seed_of, "gradient", 0.6, 5))
     skewed = [0.91, 0.90, 0.905, 0.60]  # one failed retraining: a skewed sample
-    base = {"dataset": "d", "method": "gradient", "fraction": 0.3, "n_train": 1, "n_test": 1, "fill": "zero",
-            "order": "morf", "train_accuracies": [1.0] * 4}  # fmt: skip
-    results = [{**base, "seed": 0, "accuracies": skewed}, {**base, "seed": 1, "accuracies": [0.8, 0.7, 0.75, 0.85]}]
+    base = {
+        "dataset": "d",
+        "method": "gradient",
+        "fraction": 0.3,
+        "n_train": 1,
+        "n_test": 1,
+        "fill": "zero",
+        "order": "morf",
+        "train_accuracies": [1.0] * 4,
+    }
+    results = [
+        {**base, "seed": 0, "accuracies": skewed},
+        {**base, "seed": 1, "accuracies": [0.8, 0.7, 0.75, 0.85]},
+    ]
     table = roar_rows(results)
     row = table[table["seed"] == 0].iloc[0]
     a = np.array(skewed)
@@ -101,4 +120,6 @@ def test_roar_repeats_have_distinct_seeds_and_the_interval_is_the_t_interval():
     means = np.array([a.mean(), 0.775])
     half = stats.t.ppf(0.975, 1) * means.std(ddof=1) / np.sqrt(2)
     assert row["n_seeds"] == 2 and row["seed_mean"] == pytest.approx(means.mean())
-    assert (row["seed_ci_low"], row["seed_ci_high"]) == pytest.approx((means.mean() - half, means.mean() + half))
+    assert (row["seed_ci_low"], row["seed_ci_high"]) == pytest.approx(
+        (means.mean() - half, means.mean() + half)
+    )

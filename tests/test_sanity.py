@@ -54,7 +54,9 @@ def test_randomisation_changes_every_targeted_layer_and_nothing_else(lenet):
     targeted = [layers[0], layers[-1]]
     randomised = randomise(lenet, targeted, seed=3)
     assert _changed(lenet, randomised) == set(targeted)
-    assert all(torch.equal(before[k], v) for k, v in lenet.state_dict().items())  # the original is untouched
+    assert all(
+        torch.equal(before[k], v) for k, v in lenet.state_dict().items()
+    )  # the original is untouched
     cascading = randomisation_states(lenet, layers, "cascading", seed=3)
     assert [label for label, _ in cascading] == list(reversed(layers))
     for i, (_, model) in enumerate(cascading):  # state i: the top i + 1 layers
@@ -70,7 +72,11 @@ def test_batch_norm_layers_are_reset_with_their_running_statistics():
     model(torch.randn(8, 1, 32, 32))  # moves the running statistics
     model.eval()
     layers = parameter_layers(model, torch.zeros(1, 1, 32, 32))
-    bn = next(name for name in layers if isinstance(dict(model.named_modules())[name], torch.nn.BatchNorm2d))
+    bn = next(
+        name
+        for name in layers
+        if isinstance(dict(model.named_modules())[name], torch.nn.BatchNorm2d)
+    )
     reset = dict(randomise(model, [bn], seed=0).named_modules())[bn]
     assert torch.equal(reset.running_mean, torch.zeros_like(reset.running_mean))
     assert _changed(model, randomise(model, [bn], seed=0)) == {bn}
@@ -91,7 +97,9 @@ def test_a_random_attribution_in_tangent_space_lies_in_it():
     basis = np.stack([q, q * np.array([[1], [1], [0]])]).astype(np.float32)  # ranks 3 and 2
     vectors = random_tangent_attribution(basis, np.array([3, 2]), seed=0)
     np.testing.assert_allclose(fraction_in_tangent_space(basis, vectors), 1, atol=1e-5)
-    np.testing.assert_array_equal(vectors, random_tangent_attribution(basis, np.array([3, 2]), seed=0))
+    np.testing.assert_array_equal(
+        vectors, random_tangent_attribution(basis, np.array([3, 2]), seed=0)
+    )
 
 
 def test_ssim_compares_absolute_maps():

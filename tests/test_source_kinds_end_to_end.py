@@ -17,14 +17,28 @@ from manifold_xai.models.upsampled import upsample
 
 pytestmark = pytest.mark.e2e
 
-CLASSIFIER = {"arch": "lenet", "epochs": 1, "lr": 0.001, "batch_size": 32, "checkpoints": [], "regimes": ["standard"]}
+CLASSIFIER = {
+    "arch": "lenet",
+    "epochs": 1,
+    "lr": 0.001,
+    "batch_size": 32,
+    "checkpoints": [],
+    "regimes": ["standard"],
+}
 COMMON = {
     "classifier": CLASSIFIER,
     "attributions": {"gradient": {}, "smoothgrad": {"samples": 2}},
     "evaluation": {"curves": {"n_test": 6, "n_train_error": 20, "methods": ["gradient"]}},
 }
-AUTOENCODER = {"model": "autoencoder", "latent_channels": 4, "stride": 8, "n_res_block": 1, "n_res_channel": 4,
-               "epochs": 1, "batch_size": 16}  # fmt: skip
+AUTOENCODER = {
+    "model": "autoencoder",
+    "latent_channels": 4,
+    "stride": 8,
+    "n_res_block": 1,
+    "n_res_channel": 4,
+    "epochs": 1,
+    "batch_size": 16,
+}
 # dataset name -> (source kind, approach, expected test samples, image shape)
 EXPECTED = {
     "mnist_gen": ("mnist", "generative", 12, (1, 32, 32)),
@@ -33,7 +47,7 @@ EXPECTED = {
     "cifar_rec": ("cifar10", "reconstructive", 10, (3, 32, 32)),
     "xray": ("image_folder (class folders)", "reconstructive", 8, (3, 32, 40)),
     "torus": ("torus", "analytic", 10, (1, 32, 32)),
-}  # fmt: skip
+}
 
 
 def tiny_config(data):
@@ -49,48 +63,105 @@ def tiny_config(data):
                 "sampling": {"n_train": 60, "n_test": 12, "batch_size": 64},
                 **COMMON,
             },
-            "mnist_up": {"approach": "upsampled", "upsample": {"base": "mnist_gen", "image_size": 64}, **COMMON},
+            "mnist_up": {
+                "approach": "upsampled",
+                "upsample": {"base": "mnist_gen", "image_size": 64},
+                **COMMON,
+            },
             "emnist_rec": {
-                "source": {"kind": "emnist", "root": str(data / "emnist"), "image_size": 32,
-                           "classes": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]},
-                "approach": "reconstructive", "manifold": AUTOENCODER, **COMMON,
+                "source": {
+                    "kind": "emnist",
+                    "root": str(data / "emnist"),
+                    "image_size": 32,
+                    "classes": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+                },
+                "approach": "reconstructive",
+                "manifold": AUTOENCODER,
+                **COMMON,
             },
             "cifar_rec": {
-                "source": {"kind": "cifar10", "root": str(data / "cifar"), "verify_checksums": False},
-                "approach": "reconstructive", "manifold": AUTOENCODER,
-                **COMMON, "classifier": {**CLASSIFIER, "arch": "vgg16", "width": 0.0625},
+                "source": {
+                    "kind": "cifar10",
+                    "root": str(data / "cifar"),
+                    "verify_checksums": False,
+                },
+                "approach": "reconstructive",
+                "manifold": AUTOENCODER,
+                **COMMON,
+                "classifier": {**CLASSIFIER, "arch": "vgg16", "width": 0.0625},
             },
             "xray": {
-                "source": {"kind": "image_folder", "root": str(data / "xray"), "image_size": [32, 40],
-                           "label_map": {"NORMAL": 0, "PNEUMONIA": 1}},
+                "source": {
+                    "kind": "image_folder",
+                    "root": str(data / "xray"),
+                    "image_size": [32, 40],
+                    "label_map": {"NORMAL": 0, "PNEUMONIA": 1},
+                },
                 # 8 latent channels: with 4, the decoder's 2-channel layers can switch every ReLU off
-                "approach": "reconstructive", "manifold": {**AUTOENCODER, "latent_channels": 8},
+                "approach": "reconstructive",
+                "manifold": {**AUTOENCODER, "latent_channels": 8},
                 "tangent": {"projection": "matrix_free"},
-                **COMMON, "classifier": {**CLASSIFIER, "arch": "resnet18", "lr_schedule": "cosine"},
+                **COMMON,
+                "classifier": {**CLASSIFIER, "arch": "resnet18", "lr_schedule": "cosine"},
             },
             "torus": {
                 "source": {"kind": "torus", "n_train": 80, "n_test": 10},
-                "approach": "analytic", "manifold": {"latent_dim": 2, "epochs": 1, "reg_anneal_steps": 10},
-                "tangent_sources": {"sources": ["exact", "vae", "local_pca"], "local_pca": {"neighbours": 6}},
-                "roar": {"methods": ["tangent", "blurred_gradient", "random"], "fractions": [0.5],
-                         "n_train": 40, "n_test": 10, "epochs": 1, "repeats": 2, "road": {"fractions": [0.5], "orders": ["morf", "lerf"]}},
+                "approach": "analytic",
+                "manifold": {"latent_dim": 2, "epochs": 1, "reg_anneal_steps": 10},
+                "tangent_sources": {
+                    "sources": ["exact", "vae", "local_pca"],
+                    "local_pca": {"neighbours": 6},
+                },
+                "roar": {
+                    "methods": ["tangent", "blurred_gradient", "random"],
+                    "fractions": [0.5],
+                    "n_train": 40,
+                    "n_test": 10,
+                    "epochs": 1,
+                    "repeats": 2,
+                    "road": {"fractions": [0.5], "orders": ["morf", "lerf"]},
+                },
                 "sanity": {"n_test": 4},
                 **COMMON,
             },
         },
         "theorem1": {"d": 4, "n_train": 100, "n_test": 100, "width": 16, "epochs": 200},
-        "study": {"tasks": [
-            {"name": "MNIST 1", "protocol": "tangent_vs_orthogonal", "dataset": "torus", "quantile": 0.5, "per_class": 1},
-            {"name": "CIFAR 1", "protocol": "fixed_pair", "dataset": "torus", "n_images": 3, "method_b": "smoothgrad"},
-        ]},
-    }  # fmt: skip
+        "study": {
+            "tasks": [
+                {
+                    "name": "MNIST 1",
+                    "protocol": "tangent_vs_orthogonal",
+                    "dataset": "torus",
+                    "quantile": 0.5,
+                    "per_class": 1,
+                },
+                {
+                    "name": "CIFAR 1",
+                    "protocol": "fixed_pair",
+                    "dataset": "torus",
+                    "n_images": 3,
+                    "method_b": "smoothgrad",
+                },
+            ]
+        },
+    }
 
 
-TARGETS = ["results/summary/alignment.csv", "results/figures/fig3.png", "results/figures/fig4_xray_seed0.png",
-           "results/figures/fig11_mnist_up_seed0.png", "results/summary/tangent_accuracy.csv",
-           "results/figures/tangent_sources_torus.png", "results/summary/roar.csv", "results/figures/fig5_torus.png",
-           "results/summary/sanity.csv", "results/figures/sanity_torus.png", "results/figures/fig13_torus_seed0.png",
-           "results/summary/theorem1.json", "results/study/index.html"]  # fmt: skip
+TARGETS = [
+    "results/summary/alignment.csv",
+    "results/figures/fig3.png",
+    "results/figures/fig4_xray_seed0.png",
+    "results/figures/fig11_mnist_up_seed0.png",
+    "results/summary/tangent_accuracy.csv",
+    "results/figures/tangent_sources_torus.png",
+    "results/summary/roar.csv",
+    "results/figures/fig5_torus.png",
+    "results/summary/sanity.csv",
+    "results/figures/sanity_torus.png",
+    "results/figures/fig13_torus_seed0.png",
+    "results/summary/theorem1.json",
+    "results/study/index.html",
+]
 
 
 @pytest.fixture(scope="module")
@@ -140,13 +211,21 @@ def test_upsampled_dataset_keeps_the_base_samples_and_upsamples_the_decoder(sour
     from manifold_xai.models.io import load_model
 
     results = sources_run / "results"
-    base, up = (read_dataset(results / d / "seed0" / "data.zarr") for d in ("mnist_gen", "mnist_up"))
+    base, up = (
+        read_dataset(results / d / "seed0" / "data.zarr") for d in ("mnist_gen", "mnist_up")
+    )
     np.testing.assert_array_equal(base.latents, up.latents)
     np.testing.assert_array_equal(base.labels, up.labels)
-    np.testing.assert_allclose(up.images[:3], upsample(torch.from_numpy(base.images[:3]), 64).numpy(), atol=1e-6)
-    decoder = load_model(results / "mnist_up" / "seed0" / "manifold" / "model.pt", expect="upsampled_decoder")
+    np.testing.assert_allclose(
+        up.images[:3], upsample(torch.from_numpy(base.images[:3]), 64).numpy(), atol=1e-6
+    )
+    decoder = load_model(
+        results / "mnist_up" / "seed0" / "manifold" / "model.pt", expect="upsampled_decoder"
+    )
     with torch.no_grad():
-        np.testing.assert_allclose(decoder.decode(torch.from_numpy(up.latents[:3])).numpy(), up.images[:3], atol=1e-5)
+        np.testing.assert_allclose(
+            decoder.decode(torch.from_numpy(up.latents[:3])).numpy(), up.images[:3], atol=1e-5
+        )
     for name in ("fig3.png", "fig4_xray_seed0.png", "fig11_mnist_up_seed0.png"):
         assert (results / "figures" / name).stat().st_size > 1000
 
@@ -157,8 +236,15 @@ def test_torus_tangent_sources_are_compared_with_the_exact_tangent_space(sources
 
     results = sources_run / "results"
     accuracy = pd.read_csv(results / "summary" / "tangent_accuracy.csv")
-    assert list(accuracy.columns[:7]) == ["dataset", "seed", "source", "principal_angle_mean_deg",
-                                          "principal_angle_max_deg", "ci_low", "ci_high"]  # fmt: skip
+    assert list(accuracy.columns[:7]) == [
+        "dataset",
+        "seed",
+        "source",
+        "principal_angle_mean_deg",
+        "principal_angle_max_deg",
+        "ci_low",
+        "ci_high",
+    ]
     rows = accuracy.set_index("source")
     assert sorted(rows.index) == ["local_pca", "vae"] and set(rows["reference"]) == {"exact"}
     assert ((rows["principal_angle_mean_deg"] >= 0) & (rows["principal_angle_max_deg"] <= 90)).all()
@@ -171,7 +257,9 @@ def test_torus_tangent_sources_are_compared_with_the_exact_tangent_space(sources
     data = read_dataset(run / "data.zarr")
     renderer = load_model(run / "manifold" / "model.pt", expect="torus_renderer")
     with torch.no_grad():  # the data are the renderer's images at their latents (the angles)
-        np.testing.assert_allclose(renderer.decode(torch.from_numpy(data.latents[:4])).numpy(), data.images[:4], atol=1e-6)
+        np.testing.assert_allclose(
+            renderer.decode(torch.from_numpy(data.latents[:4])).numpy(), data.images[:4], atol=1e-6
+        )
     assert (results / "figures" / "tangent_sources_torus.png").stat().st_size > 1000
 
 
@@ -179,20 +267,38 @@ def test_roar_road_and_sanity_checks_run_on_the_torus(sources_run):
     results = sources_run / "results"
     roar = pd.read_csv(results / "summary" / "roar.csv")
     assert sorted(zip(roar["method"], roar["fraction"], strict=True)) == sorted(
-        [("none", 0.0)] + [(m, 0.5) for m in ("tangent", "blurred_gradient", "random")])
-    assert roar["accuracy"].between(0, 1).all() and (roar["n_test"] == 10).all() and (roar["n_train"] == 40).all()
+        [("none", 0.0)] + [(m, 0.5) for m in ("tangent", "blurred_gradient", "random")]
+    )
+    assert (
+        roar["accuracy"].between(0, 1).all()
+        and (roar["n_test"] == 10).all()
+        and (roar["n_train"] == 40).all()
+    )
     assert (roar["repeats"] == 2).all() and (roar["ci_low"] <= roar["accuracy"]).all()
     repeats = pd.read_csv(results / "summary" / "roar_repeats.csv")
     assert len(repeats) == 2 * len(roar) and repeats["repeat_seed"].is_unique
     road = pd.read_csv(results / "summary" / "road.csv")
     assert len(road) == 1 + 3 * 2 and set(road["order"]) == {"none", "morf", "lerf"}
     sanity = pd.read_csv(results / "summary" / "sanity.csv")
-    assert set(sanity["mode"]) == {"cascading", "independent"} and set(sanity["method"]) == {"gradient", "smoothgrad", "random_tangent"}
+    assert set(sanity["mode"]) == {"cascading", "independent"} and set(sanity["method"]) == {
+        "gradient",
+        "smoothgrad",
+        "random_tangent",
+    }
     random_tangent = sanity[sanity["method"] == "random_tangent"]
-    np.testing.assert_allclose(random_tangent[["spearman_abs", "spearman", "ssim"]], 1)  # unchanged: fails the check
-    np.testing.assert_allclose(random_tangent["fraction"], 1, atol=1e-4)  # ... and passes the manifold criterion
+    np.testing.assert_allclose(
+        random_tangent[["spearman_abs", "spearman", "ssim"]], 1
+    )  # unchanged: fails the check
+    np.testing.assert_allclose(
+        random_tangent["fraction"], 1, atol=1e-4
+    )  # ... and passes the manifold criterion
     assert sanity.groupby("mode")["layer"].nunique().eq(4).all()  # LeNet: 4 layers with parameters
-    for name in ("fig5_torus.png", "sanity_torus.png", "fig13_torus_seed0.png", "fig8_simulation.png"):
+    for name in (
+        "fig5_torus.png",
+        "sanity_torus.png",
+        "fig13_torus_seed0.png",
+        "fig8_simulation.png",
+    ):
         assert (results / "figures" / name).stat().st_size > 1000
 
 
@@ -201,7 +307,9 @@ def test_theorem1_and_the_study_kit_run_and_the_responses_are_analysed(sources_r
 
     results = sources_run / "results"
     theorem = json.loads((results / "summary" / "theorem1.json").read_text())
-    assert {"p_grad_in_tangent", "p_grad_orthogonal", "test_accuracy", "d", "n_test"} <= set(theorem)
+    assert {"p_grad_in_tangent", "p_grad_orthogonal", "test_accuracy", "d", "n_test"} <= set(
+        theorem
+    )
     assert theorem["d"] == 4 and theorem["n_test"] == 100
     stimuli = json.loads((results / "study" / "stimuli.json").read_text())
     tasks = {t["name"]: t for t in stimuli["tasks"]}
@@ -211,16 +319,27 @@ def test_theorem1_and_the_study_kit_run_and_the_responses_are_analysed(sources_r
     assert "data:image/png;base64," in (results / "study" / "index.html").read_text()
     answers = sources_run / "answers"
     answers.mkdir(exist_ok=True)
-    choices = [{"task": t, "case": c["id"], "choice": "B"} for t in tasks for c in tasks[t]["cases"]]
-    (answers / "responses-p1.json").write_text(json.dumps({"format": "manifold-xai/study-responses/1", "choices": choices}))
+    choices = [
+        {"task": t, "case": c["id"], "choice": "B"} for t in tasks for c in tasks[t]["cases"]
+    ]
+    (answers / "responses-p1.json").write_text(
+        json.dumps({"format": "manifold-xai/study-responses/1", "choices": choices})
+    )
     config = yaml.safe_load((sources_run / "config.yaml").read_text())
     config["study"]["responses"] = str(answers)
     (sources_run / "config_responses.yaml").write_text(yaml.safe_dump(config))
-    result = snakemake(sources_run, "results/study/analysis.csv", configfile=sources_run / "config_responses.yaml")
+    result = snakemake(
+        sources_run, "results/study/analysis.csv", configfile=sources_run / "config_responses.yaml"
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert scheduled_jobs(result.stdout + result.stderr) == {"analyze_study": 1}  # the stimuli are not rebuilt
+    assert scheduled_jobs(result.stdout + result.stderr) == {
+        "analyze_study": 1
+    }  # the stimuli are not rebuilt
     table = pd.read_csv(results / "study" / "analysis.csv").set_index("task")
-    assert table.loc["MNIST 1", "B"] == len(tasks["MNIST 1"]["cases"]) and table.loc["MNIST 1", "T_B"] == 1
+    assert (
+        table.loc["MNIST 1", "B"] == len(tasks["MNIST 1"]["cases"])
+        and table.loc["MNIST 1", "T_B"] == 1
+    )
     assert table.loc["CIFAR 1", "N"] == 3 and table.loc["CIFAR 1", "A"] == 0
 
 
@@ -230,8 +349,20 @@ def test_paper_config_dry_run_schedules_every_dataset(tmp_path):
     jobs = scheduled_jobs(result.stdout)
     for name in ("mnist32", "mnist256", "emnist128", "cifar10", "pneumonia", "retinopathy"):
         assert f"results/{name}/seed0/alignment/standard.zarr" in result.stdout, name
-    assert jobs["train_classifier"] == 10 * 3 + 5  # mnist32: 10 seeds x 3 regimes; the rest: 1 x standard
-    assert jobs["reconstruct_dataset"] == 4 and jobs["sample_dataset"] == 10 and jobs["upsample_dataset"] == 1
+    assert (
+        jobs["train_classifier"] == 10 * 3 + 5
+    )  # mnist32: 10 seeds x 3 regimes; the rest: 1 x standard
+    assert (
+        jobs["reconstruct_dataset"] == 4
+        and jobs["sample_dataset"] == 10
+        and jobs["upsample_dataset"] == 1
+    )
     assert jobs["plot_fig3_all"] == 1 and jobs["plot_fig7_all"] == 1 and jobs["plot_fig11"] == 1
-    assert jobs["roar_retrain"] == 8 * 19 + 1 and jobs["road"] == 1 and jobs["sanity_checks"] == 1  # mnist32, seed 0
-    assert jobs["compute_tangent_source"] == 10 and jobs["theorem1"] == 1 and jobs["study_stimuli"] == 1
+    assert (
+        jobs["roar_retrain"] == 8 * 19 + 1 and jobs["road"] == 1 and jobs["sanity_checks"] == 1
+    )  # mnist32, seed 0
+    assert (
+        jobs["compute_tangent_source"] == 10
+        and jobs["theorem1"] == 1
+        and jobs["study_stimuli"] == 1
+    )

@@ -59,7 +59,9 @@ def test_a_missing_dataset_directory_names_the_path(tmp_path, kind):
 def test_cifar10_loader_reads_the_python_pickles_offline(tmp_path):
     batches = write_cifar10(tmp_path, 2, 3)
     # tiny files cannot match the official archive's MD5s
-    src = load_source({"kind": "cifar10", "root": str(tmp_path), "image_size": 32, "verify_checksums": False})
+    src = load_source(
+        {"kind": "cifar10", "root": str(tmp_path), "image_size": 32, "verify_checksums": False}
+    )
     assert src.images.shape == (13, 3, 32, 32) and src.n_classes == 10
     train = np.concatenate([batches[f"data_batch_{i}"][0] for i in range(1, 6)])
     np.testing.assert_allclose(src.images[:10], train / 255.0, atol=1e-6)  # channel order kept
@@ -87,26 +89,35 @@ def test_cifar10_loader_refuses_a_pickle_that_would_run_code(tmp_path):
         def __reduce__(self):
             return (os.system, (f"touch {marker}",))
 
-    (tmp_path / "cifar-10-batches-py" / "data_batch_3").write_bytes(pickle.dumps({"data": Exploit(), "labels": []}))
-    with pytest.raises(ValueError, match=r"data_batch_3 is not a CIFAR-10 batch: .*system is not allowed"):
+    (tmp_path / "cifar-10-batches-py" / "data_batch_3").write_bytes(
+        pickle.dumps({"data": Exploit(), "labels": []})
+    )
+    with pytest.raises(
+        ValueError, match=r"data_batch_3 is not a CIFAR-10 batch: .*system is not allowed"
+    ):
         load_source({"kind": "cifar10", "root": str(tmp_path), "verify_checksums": False})
     assert not marker.exists()
 
 
 def test_image_folder_loader_reads_class_folders_as_gray3_min_max(tmp_path):
     written = write_image_folder(tmp_path, n_per_class=(3, 2), size=(40, 36))
-    src = load_source({"kind": "image_folder", "root": str(tmp_path),
-                       "label_map": {"NORMAL": 0, "PNEUMONIA": 1}})  # fmt: skip
+    src = load_source(
+        {"kind": "image_folder", "root": str(tmp_path), "label_map": {"NORMAL": 0, "PNEUMONIA": 1}}
+    )
     assert src.images.shape == (10, 3, 40, 36) and src.n_classes == 2
     np.testing.assert_array_equal(src.split, [TRAIN] * 6 + [TEST] * 4)
     np.testing.assert_array_equal(src.labels, [0, 0, 0, 1, 1, 1, 0, 0, 1, 1])
     np.testing.assert_array_equal(src.images[:, 0], src.images[:, 2])  # grey stacked 3 times
     flat = src.images.reshape(10, -1)
-    np.testing.assert_allclose(flat.min(1), 0) and np.testing.assert_allclose(flat.max(1), 1)  # per image
+    np.testing.assert_allclose(flat.min(1), 0) and np.testing.assert_allclose(
+        flat.max(1), 1
+    )  # per image
     from PIL import Image
 
     raw = np.asarray(Image.open(written["train"][0][0]), np.float32)
-    np.testing.assert_allclose(src.images[0, 0], (raw - raw.min()) / (raw.max() - raw.min()), atol=1e-6)
+    np.testing.assert_allclose(
+        src.images[0, 0], (raw - raw.min()) / (raw.max() - raw.min()), atol=1e-6
+    )
     # the disc is left for class 0, right for class 1: the labels follow the folders
     left = src.images[:, 0, :, :18].mean((1, 2)) > src.images[:, 0, :, 18:].mean((1, 2))
     np.testing.assert_array_equal(left, src.labels == 0)
@@ -114,9 +125,16 @@ def test_image_folder_loader_reads_class_folders_as_gray3_min_max(tmp_path):
 
 def test_image_folder_loader_reads_a_labels_csv_as_rgb_and_resizes(tmp_path):
     labels = write_image_csv(tmp_path, 5, 3, size=(32, 32))
-    spec = {"kind": "image_folder", "root": str(tmp_path), "layout": "csv", "labels": {"train": "train.csv",
-            "test": "test.csv"}, "images_dir": "images", "file_suffix": ".png", "color": "rgb",
-            "image_size": [16, 24]}  # fmt: skip
+    spec = {
+        "kind": "image_folder",
+        "root": str(tmp_path),
+        "layout": "csv",
+        "labels": {"train": "train.csv", "test": "test.csv"},
+        "images_dir": "images",
+        "file_suffix": ".png",
+        "color": "rgb",
+        "image_size": [16, 24],
+    }
     src = load_source(spec)
     assert src.images.shape == (8, 3, 16, 24)
     np.testing.assert_array_equal(src.labels, np.concatenate([labels["train"], labels["test"]]))
@@ -137,13 +155,21 @@ def _unknown_class(root):
 
 BAD_FOLDERS = {
     "missing-dir": (lambda root: None, "data directory .*nowhere does not exist"),
-    "missing-split": (lambda root: (root / "test").rename(root / "val"), "split folder .*test does not exist"),
-    "empty-folder": (lambda root: [p.unlink() for p in (root / "test").rglob("*.png")], "no images in class folders"),
-    "corrupt-image": (lambda root: (root / "train" / "NORMAL" / "img000.png").write_bytes(b"not a png"),
-                      "img000.png is not a readable image"),
+    "missing-split": (
+        lambda root: (root / "test").rename(root / "val"),
+        "split folder .*test does not exist",
+    ),
+    "empty-folder": (
+        lambda root: [p.unlink() for p in (root / "test").rglob("*.png")],
+        "no images in class folders",
+    ),
+    "corrupt-image": (
+        lambda root: (root / "train" / "NORMAL" / "img000.png").write_bytes(b"not a png"),
+        "img000.png is not a readable image",
+    ),
     "mixed-sizes": (_mixed_size, "images of mixed sizes"),
     "unknown-label": (_unknown_class, "labels \\['OTHER'\\] .* not in label_map"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", BAD_FOLDERS)
@@ -153,15 +179,23 @@ def test_image_folder_loader_names_the_problem_in_bad_input(tmp_path, case):
     break_it(tmp_path)
     root = tmp_path / "nowhere" if case == "missing-dir" else tmp_path
     with pytest.raises((ValueError, FileNotFoundError), match=message):
-        load_source({"kind": "image_folder", "root": str(root), "label_map": {"NORMAL": 0, "PNEUMONIA": 1}})
+        load_source(
+            {"kind": "image_folder", "root": str(root), "label_map": {"NORMAL": 0, "PNEUMONIA": 1}}
+        )
 
 
 def test_image_folder_csv_missing_column_or_file_is_named(tmp_path):
     import pandas as pd
 
     write_image_csv(tmp_path, 3, 2)
-    spec = {"kind": "image_folder", "root": str(tmp_path), "layout": "csv", "images_dir": "images",
-            "file_suffix": ".png", "labels": {"train": "train.csv", "test": "test.csv"}}  # fmt: skip
+    spec = {
+        "kind": "image_folder",
+        "root": str(tmp_path),
+        "layout": "csv",
+        "images_dir": "images",
+        "file_suffix": ".png",
+        "labels": {"train": "train.csv", "test": "test.csv"},
+    }
     table = pd.read_csv(tmp_path / "test.csv")
     table.rename(columns={"B_Lable": "label"}).to_csv(tmp_path / "test.csv", index=False)
     with pytest.raises(ValueError, match=r"test.csv has no column \['B_Lable'\]"):

@@ -1,6 +1,5 @@
 """Artifact I/O and provenance: atomic writes, content digests, sidecars."""
 
-
 import numpy as np
 import pytest
 from rule_harness import FakeSnakemake, Named
@@ -39,10 +38,15 @@ def test_run_job_writes_a_sidecar_per_output_with_inputs_linked(tmp_path):
     src.write_text("raw")
     out = tmp_path / "out.txt"
     smk = FakeSnakemake(
-        rule="demo", input=Named(src=str(src)), output=Named(out=str(out), out_prov=f"{out}.prov.json"),
-        params=Named(alpha={"x": 1}), wildcards=Named(dataset="digits", seed="3"), threads=1,
-        log=[str(tmp_path / "demo.log")], scriptdir=str(REPO / "scripts"),
-    )  # fmt: skip
+        rule="demo",
+        input=Named(src=str(src)),
+        output=Named(out=str(out), out_prov=f"{out}.prov.json"),
+        params=Named(alpha={"x": 1}),
+        wildcards=Named(dataset="digits", seed="3"),
+        threads=1,
+        log=[str(tmp_path / "demo.log")],
+        scriptdir=str(REPO / "scripts"),
+    )
 
     def main(job):
         job.seed("stage")
@@ -65,13 +69,22 @@ def test_run_job_writes_a_sidecar_per_output_with_inputs_linked(tmp_path):
 
 def test_run_job_requires_a_sidecar_for_every_output(tmp_path, capsys):
     smk = FakeSnakemake(
-        rule="demo", input=Named(), output=Named(out=str(tmp_path / "o")), params=Named(), wildcards=Named(),
-        threads=1, log=[], scriptdir=str(REPO / "scripts"),
-    )  # fmt: skip
+        rule="demo",
+        input=Named(),
+        output=Named(out=str(tmp_path / "o")),
+        params=Named(),
+        wildcards=Named(),
+        threads=1,
+        log=[],
+        scriptdir=str(REPO / "scripts"),
+    )
     with pytest.raises(SystemExit) as exit_:
         run_job(smk, lambda job: (tmp_path / "o").write_text("x"))
     assert exit_.value.code == 1
-    assert "RuntimeError: rule demo: outputs without a declared .prov.json sidecar" in capsys.readouterr().err
+    assert (
+        "RuntimeError: rule demo: outputs without a declared .prov.json sidecar"
+        in capsys.readouterr().err
+    )
 
 
 def test_code_digest_changes_when_library_code_changes(tmp_path):

@@ -29,9 +29,17 @@ def test_the_analysis_of_the_paper_counts_is_significant(task):
 
 
 def test_mnist2_pairs_sort_three_methods_by_fraction():
-    fractions = {"gradient": np.array([0.3, 0.5]), "ig": np.array([0.4, 0.2]), "ixg": np.array([0.35, 0.6])}
-    assert method_pair_cases(fractions, 2) == [(0, "gradient", "ixg"), (0, "ixg", "ig"),
-                                               (1, "ig", "gradient"), (1, "gradient", "ixg")]  # fmt: skip
+    fractions = {
+        "gradient": np.array([0.3, 0.5]),
+        "ig": np.array([0.4, 0.2]),
+        "ixg": np.array([0.35, 0.6]),
+    }
+    assert method_pair_cases(fractions, 2) == [
+        (0, "gradient", "ixg"),
+        (0, "ixg", "ig"),
+        (1, "ig", "gradient"),
+        (1, "gradient", "ixg"),
+    ]
 
 
 def test_mnist1_takes_correct_images_above_the_class_quantile():
@@ -40,7 +48,9 @@ def test_mnist1_takes_correct_images_above_the_class_quantile():
     predicted = labels.copy()
     predicted[:5] = 1  # misclassified: never chosen
     fraction = rng.random(100)
-    chosen = tangent_vs_orthogonal_cases(fraction, labels, predicted, 2, quantile=0.9, per_class=3, seed=1)
+    chosen = tangent_vs_orthogonal_cases(
+        fraction, labels, predicted, 2, quantile=0.9, per_class=3, seed=1
+    )
     assert len(chosen) == 6 and all(i >= 5 for i in chosen)
     for i in chosen:
         same = (labels == labels[i]) & (predicted == labels[i])
@@ -49,14 +59,25 @@ def test_mnist1_takes_correct_images_above_the_class_quantile():
 
 def _stimuli():
     cases = {"T1": [("c1", 0.1, 0.5), ("c2", 0.2, 0.4)], "T2": [("d1", 0.0, 1.0)]}
-    return {"tasks": [{"name": t, "cases": [{"id": i, "fraction_a": a, "fraction_b": b} for i, a, b in cs]}
-                      for t, cs in cases.items()]}  # fmt: skip
+    return {
+        "tasks": [
+            {"name": t, "cases": [{"id": i, "fraction_a": a, "fraction_b": b} for i, a, b in cs]}
+            for t, cs in cases.items()
+        ]
+    }
 
 
 def test_analysis_counts_choices_and_mean_fractions_of_the_presented_cases():
-    responses = [{"choices": [{"task": "T1", "case": "c1", "choice": "B"}, {"task": "T1", "case": "c2", "choice": "A"},
-                              {"task": "T2", "case": "d1", "choice": "none"}]},
-                 {"choices": [{"task": "T1", "case": "c1", "choice": "B"}]}]  # fmt: skip
+    responses = [
+        {
+            "choices": [
+                {"task": "T1", "case": "c1", "choice": "B"},
+                {"task": "T1", "case": "c2", "choice": "A"},
+                {"task": "T2", "case": "d1", "choice": "none"},
+            ]
+        },
+        {"choices": [{"task": "T1", "case": "c1", "choice": "B"}]},
+    ]
     rows = {r["task"]: r for r in analyze(responses, _stimuli())}
     assert (rows["T1"]["N"], rows["T1"]["A"], rows["T1"]["B"], rows["T1"]["none"]) == (3, 1, 2, 0)
     assert rows["T1"]["T_A"] == pytest.approx((0.1 + 0.2 + 0.1) / 3)
@@ -66,7 +87,10 @@ def test_analysis_counts_choices_and_mean_fractions_of_the_presented_cases():
 
 
 def _chromium() -> str | None:
-    found = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
+    found = next(
+        (shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)),
+        None,
+    )
     if found is None and os.environ.get("MANIFOLD_XAI_REQUIRE_CHROMIUM"):
         pytest.fail("chromium is required (MANIFOLD_XAI_REQUIRE_CHROMIUM is set) but not installed")
     return found
@@ -79,9 +103,21 @@ def test_the_page_records_clicks_and_saves_them_as_json(tmp_path):
     from playwright.sync_api import sync_playwright
 
     maps = np.random.default_rng(0).standard_normal((4, 1, 8, 8))
-    tasks = [{"name": "T1", "protocol": "method_pairs",
-              "cases": [{"id": f"c{i}", "a_png": render_map(maps[i]), "b_png": render_map(-maps[i])} for i in range(3)]},
-             {"name": "T2", "protocol": "fixed_pair", "cases": [{"id": "d1", "a_png": render_map(maps[3]), "b_png": render_map(maps[0])}]}]  # fmt: skip
+    tasks = [
+        {
+            "name": "T1",
+            "protocol": "method_pairs",
+            "cases": [
+                {"id": f"c{i}", "a_png": render_map(maps[i]), "b_png": render_map(-maps[i])}
+                for i in range(3)
+            ],
+        },
+        {
+            "name": "T2",
+            "protocol": "fixed_pair",
+            "cases": [{"id": "d1", "a_png": render_map(maps[3]), "b_png": render_map(maps[0])}],
+        },
+    ]
     page_path = tmp_path / "index.html"
     study_page(page_path, tasks, title="Test study", per_participant={"T1": 2})
     with sync_playwright() as p:
@@ -98,15 +134,28 @@ def test_the_page_records_clicks_and_saves_them_as_json(tmp_path):
             page.click("#save")
         saved = json.loads(open(download.value.path()).read())
         browser.close()
-    assert saved["format"] == "manifold-xai/study-responses/1" and saved["participant"] == "tester" and saved["complete"]
+    assert (
+        saved["format"] == "manifold-xai/study-responses/1"
+        and saved["participant"] == "tester"
+        and saved["complete"]
+    )
     choices = saved["choices"]
     assert [c["side"] for c in choices] == ["left", "right", "none"]
     assert [c["task"] for c in choices] == ["T1", "T1", "T2"]
     first, second = choices[0], choices[1]
     assert first["choice"] == first["shown_left"]  # left chosen: the group shown on the left
     assert second["choice"] != second["shown_left"] and choices[2]["choice"] == "none"
-    stimuli = {"tasks": [{"name": t["name"], "cases": [{"id": c["id"], "fraction_a": 0.2, "fraction_b": 0.6} for c in t["cases"]]}
-                         for t in tasks]}  # fmt: skip
+    stimuli = {
+        "tasks": [
+            {
+                "name": t["name"],
+                "cases": [
+                    {"id": c["id"], "fraction_a": 0.2, "fraction_b": 0.6} for c in t["cases"]
+                ],
+            }
+            for t in tasks
+        ]
+    }
     rows = {r["task"]: r for r in analyze([saved], stimuli)}
     assert rows["T1"]["N"] == 2 and rows["T2"]["none"] == 1
 

@@ -87,7 +87,7 @@ def test_gaussian_vectors_give_fraction_close_to_sqrt_k_over_d():
     bases = np.stack([np.linalg.qr(rng.standard_normal((d, k)))[0].T for _ in range(20)])
     bases = np.repeat(bases, n // 20, axis=0)
     f = fraction_in_tangent_space(bases, rng.standard_normal((n, d)))
-    # E[fraction] is slightly below sqrt(k/d) (Jensen); PAPER.md §5 measured 0.0962 for 0.0988.
+    # E[fraction] is slightly below sqrt(k/d) (Jensen); docs/paper.md §5 measured 0.0962 for 0.0988.
     assert f.mean() == pytest.approx(random_baseline(k, d), rel=0.04)
     assert f.mean() < random_baseline(k, d)
     assert 0.015 < f.std() < 0.03
@@ -107,8 +107,16 @@ def test_tangent_store_is_chunked_complete_and_matches_direct_computation(tmp_pa
     vae = BurgessVAE(channels=1, image_size=16, latent_dim=3).eval()
     latents = np.random.default_rng(0).standard_normal((23, 3)).astype(np.float32)
     path = tmp_path / "tangent.zarr"
-    stats = write_tangent_store(path, vae.decode, latents, np.arange(100, 123), (1, 16, 16),
-                                device=torch.device("cpu"), batch_size=4, chunk_mb=8 * 3 * 256 * 4 / 2**20)  # fmt: skip
+    stats = write_tangent_store(
+        path,
+        vae.decode,
+        latents,
+        np.arange(100, 123),
+        (1, 16, 16),
+        device=torch.device("cpu"),
+        batch_size=4,
+        chunk_mb=8 * 3 * 256 * 4 / 2**20,
+    )
     group = open_store(path, required=("basis", "rank", "singular_values", "sample_index"))
     assert group["basis"].shape == (23, 3, 256)
     assert group["basis"].chunks == (8, 3, 256)
@@ -125,8 +133,14 @@ def test_tangent_store_is_chunked_complete_and_matches_direct_computation(tmp_pa
 
 def test_tangent_store_rejects_latent_dim_not_below_image_dim(tmp_path):
     with pytest.raises(ValueError, match="must be smaller than the image dimension"):
-        write_tangent_store(tmp_path / "t.zarr", lambda z: z, np.zeros((2, 4), np.float32), np.arange(2), (1, 2, 2),
-                            device=torch.device("cpu"))  # fmt: skip
+        write_tangent_store(
+            tmp_path / "t.zarr",
+            lambda z: z,
+            np.zeros((2, 4), np.float32),
+            np.arange(2),
+            (1, 2, 2),
+            device=torch.device("cpu"),
+        )
     assert not (tmp_path / "t.zarr").exists()
 
 
@@ -175,8 +189,15 @@ def test_float16_storage_changes_fractions_only_slightly(tmp_path):
     fractions = {}
     for dtype in ("float32", "float16"):
         path = tmp_path / f"{dtype}.zarr"
-        write_tangent_store(path, vae.decode, latents, np.arange(20), (1, 16, 16), device=torch.device("cpu"),
-                            storage_dtype=dtype)  # fmt: skip
+        write_tangent_store(
+            path,
+            vae.decode,
+            latents,
+            np.arange(20),
+            (1, 16, 16),
+            device=torch.device("cpu"),
+            storage_dtype=dtype,
+        )
         basis = open_store(path)["basis"]
         assert basis.dtype == np.dtype(dtype)
         fractions[dtype] = fraction_in_tangent_space(basis[...], vectors)
@@ -186,8 +207,15 @@ def test_float16_storage_changes_fractions_only_slightly(tmp_path):
 def test_matrix_free_store_keeps_latents_only(tmp_path):
     vae = BurgessVAE(channels=1, image_size=16, latent_dim=4).eval()
     latents = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
-    write_tangent_store(tmp_path / "t.zarr", vae.decode, latents, np.arange(5), (1, 16, 16),
-                        device=torch.device("cpu"), matrix_free=True)  # fmt: skip
+    write_tangent_store(
+        tmp_path / "t.zarr",
+        vae.decode,
+        latents,
+        np.arange(5),
+        (1, 16, 16),
+        device=torch.device("cpu"),
+        matrix_free=True,
+    )
     group = open_store(tmp_path / "t.zarr", required=("latents", "sample_index"))
     assert "basis" not in group and group.attrs["projection"] == "matrix_free"
     np.testing.assert_array_equal(group["latents"][...], latents)

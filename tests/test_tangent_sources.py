@@ -19,10 +19,27 @@ def torus_stores(tmp_path_factory):
     test = np.flatnonzero(src.split == 1)
     train = np.flatnonzero(src.split == 0)
     renderer = TorusRenderer()
-    write_tangent_store(root / "exact.zarr", renderer.decode, src.latents[test], test, (1, 32, 32),
-                        device=torch.device("cpu"), chunk_mb=0.01, attrs={"tangent_source": "exact"})  # fmt: skip
-    metrics = local_pca_store(root / "pca.zarr", src.images[test].reshape(12, -1), src.images[train].reshape(3000, -1),
-                              test, (1, 32, 32), k=2, neighbours=8, batch_size=5, chunk_mb=0.01)  # fmt: skip
+    write_tangent_store(
+        root / "exact.zarr",
+        renderer.decode,
+        src.latents[test],
+        test,
+        (1, 32, 32),
+        device=torch.device("cpu"),
+        chunk_mb=0.01,
+        attrs={"tangent_source": "exact"},
+    )
+    metrics = local_pca_store(
+        root / "pca.zarr",
+        src.images[test].reshape(12, -1),
+        src.images[train].reshape(3000, -1),
+        test,
+        (1, 32, 32),
+        k=2,
+        neighbours=8,
+        batch_size=5,
+        chunk_mb=0.01,
+    )
     return root, src, test, metrics
 
 
@@ -30,7 +47,9 @@ def test_the_torus_source_is_the_renderer_at_its_latents(torus_stores):
     _, src, _, _ = torus_stores
     assert src.images.shape == (3012, 1, 32, 32) and src.latents.shape == (3012, 2)
     with torch.no_grad():
-        np.testing.assert_allclose(TorusRenderer().decode(torch.from_numpy(src.latents[:5])).numpy(), src.images[:5])
+        np.testing.assert_allclose(
+            TorusRenderer().decode(torch.from_numpy(src.latents[:5])).numpy(), src.images[:5]
+        )
     assert set(src.labels) == {0, 1, 2, 3}
 
 
@@ -41,7 +60,9 @@ def test_local_pca_store_has_the_tangent_store_layout(torus_stores):
     np.testing.assert_array_equal(store["sample_index"][...], test)
     assert store.attrs["tangent_source"] == "local_pca" and store.attrs["neighbours"] == 8
     basis = store["basis"][...].astype(np.float64)
-    np.testing.assert_allclose(basis @ basis.transpose(0, 2, 1), np.broadcast_to(np.eye(2), (12, 2, 2)), atol=1e-5)
+    np.testing.assert_allclose(
+        basis @ basis.transpose(0, 2, 1), np.broadcast_to(np.eye(2), (12, 2, 2)), atol=1e-5
+    )
     assert metrics["rank_counts"] == {2: 12}
 
 
@@ -59,8 +80,11 @@ def test_accuracy_rows_average_the_mean_and_the_largest_angle():
     import xarray as xr
 
     angles = np.array([[[10.0, 30.0], [20.0, 40.0], [np.nan, np.nan]]])  # the third sample: rank 0
-    ds = xr.Dataset({"angle": (("source", "sample", "angle_index"), angles)}, coords={"source": ["vae"]},
-                    attrs={"reference": "exact", "reference_k": 2, "k": [2]})  # fmt: skip
+    ds = xr.Dataset(
+        {"angle": (("source", "sample", "angle_index"), angles)},
+        coords={"source": ["vae"]},
+        attrs={"reference": "exact", "reference_k": 2, "k": [2]},
+    )
     (row,) = accuracy_rows(ds, dataset="t", seed=3, n_resamples=100)
     assert row["principal_angle_mean_deg"] == pytest.approx(25.0)  # mean of 20 and 30
     assert row["principal_angle_max_deg"] == pytest.approx(35.0)  # mean of 30 and 40
@@ -69,11 +93,25 @@ def test_accuracy_rows_average_the_mean_and_the_largest_angle():
 
 def test_stores_at_different_samples_are_refused(torus_stores, tmp_path):
     root, src, test, _ = torus_stores
-    local_pca_store(tmp_path / "other.zarr", src.images[test].reshape(12, -1), src.images[:100].reshape(100, -1),
-                    test + 1, (1, 32, 32), k=2, neighbours=8)  # fmt: skip
+    local_pca_store(
+        tmp_path / "other.zarr",
+        src.images[test].reshape(12, -1),
+        src.images[:100].reshape(100, -1),
+        test + 1,
+        (1, 32, 32),
+        k=2,
+        neighbours=8,
+    )
     with pytest.raises(ValueError, match="other samples"):
         angles_to_reference(root / "exact.zarr", {"local_pca": tmp_path / "other.zarr"})
     with pytest.raises(ValueError, match="needs more than 200 training images"):
-        local_pca_store(tmp_path / "x.zarr", src.images[:2].reshape(2, -1), src.images[:200].reshape(200, -1),
-                        np.arange(2), (1, 32, 32), k=2, neighbours=200)  # fmt: skip
+        local_pca_store(
+            tmp_path / "x.zarr",
+            src.images[:2].reshape(2, -1),
+            src.images[:200].reshape(200, -1),
+            np.arange(2),
+            (1, 32, 32),
+            k=2,
+            neighbours=200,
+        )
     assert not (tmp_path / "x.zarr").exists()

@@ -44,19 +44,33 @@ def test_a_gradient_along_e1_is_in_the_tangent_space_on_half_the_curve():
     points, tangents = sample_curve(d, 2000, epsilon=0.01, seed=1)
     linear = torch.nn.Linear(d, 1, bias=False).double()
     with torch.no_grad():
-        linear.weight.copy_(torch.eye(d)[:1])  # f(x) = x1: the max-margin limit's gradient direction
+        linear.weight.copy_(
+            torch.eye(d)[:1]
+        )  # f(x) = x1: the max-margin limit's gradient direction
     fractions = gradient_fractions(lambda x: linear(x).squeeze(-1), points, tangents)
     assert set(np.round(fractions, 9)) <= {0.0, 1.0}
     assert 0.45 < (fractions == 1).mean() < 0.52 and 0.48 < (fractions == 0).mean() < 0.55
 
 
 def test_simulation_record_has_the_documented_keys():
-    r = simulate(d=4, n_train=200, n_test=200, epsilon=0.05, width=32, epochs=300, lr=0.02, seed=0, tolerance_deg=10)
+    r = simulate(
+        d=4,
+        n_train=200,
+        n_test=200,
+        epsilon=0.05,
+        width=32,
+        epochs=300,
+        lr=0.02,
+        seed=0,
+        tolerance_deg=10,
+    )
     for key in ("p_grad_in_tangent", "p_grad_orthogonal", "test_accuracy", "d", "n_test"):
         assert key in r
     assert r["test_accuracy"] == 1.0 and r["d"] == 4 and r["n_test"] == 200
     assert 0 <= r["p_grad_in_tangent"] + r["p_grad_orthogonal"] <= 1
-    assert r["p_grad_orthogonal"] == pytest.approx(np.mean(r["fractions"] <= math.sin(math.radians(10))))
+    assert r["p_grad_orthogonal"] == pytest.approx(
+        np.mean(r["fractions"] <= math.sin(math.radians(10)))
+    )
 
 
 def test_tangent_shares_count_within_the_tolerance_of_the_line_and_of_orthogonal():

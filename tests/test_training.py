@@ -103,9 +103,19 @@ def test_training_stops_once_the_target_train_accuracy_is_reached():
     x = np.zeros((64, 1, 4, 4), np.float32)
     y = np.arange(64) % 2
     x[y == 1] = 1.0  # trivially separable
-    history = train_classifier(linear_model(), x, y, epochs=50, lr=0.1, batch_size=16, lr_step_epochs=10,
-                               lr_gamma=1.0, generator=torch.Generator().manual_seed(0), device=torch.device("cpu"),
-                               target_train_accuracy=0.99)  # fmt: skip
+    history = train_classifier(
+        linear_model(),
+        x,
+        y,
+        epochs=50,
+        lr=0.1,
+        batch_size=16,
+        lr_step_epochs=10,
+        lr_gamma=1.0,
+        generator=torch.Generator().manual_seed(0),
+        device=torch.device("cpu"),
+        target_train_accuracy=0.99,
+    )
     assert len(history) < 50 and history[-1]["train_accuracy"] >= 0.99
 
 
@@ -115,9 +125,21 @@ def test_adversarial_training_runs_and_is_deterministic():
     runs = []
     for _ in range(2):
         model = linear_model()
-        history = train_adversarial(model, x, y, epochs=2, lr=0.1, batch_size=8, milestones=[1], lr_gamma=0.1,
-                                    epsilons=[0.1, 0.2], steps=3, projection="per_sample",
-                                    generator=torch.Generator().manual_seed(0), device=torch.device("cpu"))  # fmt: skip
+        history = train_adversarial(
+            model,
+            x,
+            y,
+            epochs=2,
+            lr=0.1,
+            batch_size=8,
+            milestones=[1],
+            lr_gamma=0.1,
+            epsilons=[0.1, 0.2],
+            steps=3,
+            projection="per_sample",
+            generator=torch.Generator().manual_seed(0),
+            device=torch.device("cpu"),
+        )
         runs.append(torch.cat([p.flatten() for p in model.parameters()]))
         assert len(history) == 2 and np.isfinite(history[-1]["loss"])
     torch.testing.assert_close(runs[0], runs[1], rtol=0, atol=0)
@@ -168,9 +190,19 @@ def test_checkpoints_are_saved_on_the_schedule_and_reload_the_weights_of_that_st
             writer(step, epoch, model)
 
         model = linear_model()
-        history = train_classifier(model, x, y, epochs=2, lr=0.1, batch_size=16, lr_step_epochs=10,
-                                   lr_gamma=1.0, generator=torch.Generator().manual_seed(0),
-                                   device=torch.device("cpu"), on_step=on_step)  # fmt: skip
+        history = train_classifier(
+            model,
+            x,
+            y,
+            epochs=2,
+            lr=0.1,
+            batch_size=16,
+            lr_step_epochs=10,
+            lr_gamma=1.0,
+            generator=torch.Generator().manual_seed(0),
+            device=torch.device("cpu"),
+            on_step=on_step,
+        )
         writer.final(history[-1]["step"], history[-1]["epoch"], model)
     index = read_index(path)
     assert index["steps"] == [0, 1, 2, 3, 6, 8] and index["epochs"] == [0, 1, 1, 1, 2, 2]
@@ -209,11 +241,28 @@ def test_adversarial_training_makes_the_model_more_robust_to_the_attack():
 
     common = {"epochs": 20, "batch_size": 64, "generator": None, "device": torch.device("cpu")}
     standard = linear()
-    train_classifier(standard, x, y, lr=0.05, lr_step_epochs=100, lr_gamma=1.0,
-                     **{**common, "generator": torch.Generator().manual_seed(0)})
+    train_classifier(
+        standard,
+        x,
+        y,
+        lr=0.05,
+        lr_step_epochs=100,
+        lr_gamma=1.0,
+        **{**common, "generator": torch.Generator().manual_seed(0)},
+    )
     robust = linear()
-    train_adversarial(robust, x, y, lr=0.5, milestones=[100], lr_gamma=1.0, epsilons=[1.5], steps=10,
-                      projection="per_sample", **{**common, "generator": torch.Generator().manual_seed(0)})
+    train_adversarial(
+        robust,
+        x,
+        y,
+        lr=0.5,
+        milestones=[100],
+        lr_gamma=1.0,
+        epsilons=[1.5],
+        steps=10,
+        projection="per_sample",
+        **{**common, "generator": torch.Generator().manual_seed(0)},
+    )
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     robust_accuracy = {}
     for name, model in (("standard", standard), ("robust", robust)):

@@ -34,8 +34,20 @@ def scheduled_jobs(output: str) -> dict[str, int]:
 
 
 def snakemake(workdir, *args, configfile=REPO / "configs" / "tiny.yaml"):
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(configfile), "--cores", "2", *args]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        "--cores",
+        "2",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 
@@ -52,11 +64,22 @@ def test_tiny_run_writes_summary_figures_stores_and_provenance(tiny_run):
     results = workdir / "results"
     table = pd.read_csv(results / "summary" / "alignment.csv")
     assert list(table.columns) == SUMMARY_COLUMNS + SEED_COLUMNS
-    assert (table["n_seeds"] == 1).all() and (table["seed_mean"] == table["mean"]).all() and (table["n_undefined"] == 0).all()
+    assert (
+        (table["n_seeds"] == 1).all()
+        and (table["seed_mean"] == table["mean"]).all()
+        and (table["n_undefined"] == 0).all()
+    )
     claims = pd.read_csv(results / "summary" / "claims.csv")
-    assert list(claims.columns) == CLAIM_COLUMNS and set(claims["verdict"]) <= {"holds", "fails", "inconclusive"}
-    assert {"gradient above the random baseline", "robust model above standard",
-            "training curve rises (standard)"} <= set(claims["claim"])  # fmt: skip
+    assert list(claims.columns) == CLAIM_COLUMNS and set(claims["verdict"]) <= {
+        "holds",
+        "fails",
+        "inconclusive",
+    }
+    assert {
+        "gradient above the random baseline",
+        "robust model above standard",
+        "training curve rises (standard)",
+    } <= set(claims["claim"])
     assert "The paper's claims" in result.stdout + result.stderr
     assert sorted(set(table["method"])) == ["gradient", "integrated_gradients", "smoothgrad"]
     assert sorted(set(table["regime"])) == ["adversarial", "random_labels", "standard"]
@@ -67,15 +90,26 @@ def test_tiny_run_writes_summary_figures_stores_and_provenance(tiny_run):
     )  # the table is printed at the end
     run = results / "digits" / "seed0"
     artifacts = [
-        results / "digits" / "source.zarr", run / "manifold" / "model.pt", run / "labeller" / "model.pt",
-        run / "data.zarr", run / "tangent.zarr", run / "classifier" / "standard" / "model.pt",
-        run / "attributions" / "standard.zarr", run / "alignment" / "standard.zarr",
-        results / "summary" / "alignment.csv", results / "summary" / "alignment.zarr", results / "summary" / "claims.csv",
-        results / "figures" / "fig3_digits.png", results / "figures" / "fig2_digits_seed0.png",
-        results / "figures" / "fig10_digits_seed0.png", run / "classifier" / "random_labels" / "checkpoints",
-        run / "curves" / "adversarial.zarr", results / "summary" / "curves.csv", results / "summary" / "curves.zarr",
+        results / "digits" / "source.zarr",
+        run / "manifold" / "model.pt",
+        run / "labeller" / "model.pt",
+        run / "data.zarr",
+        run / "tangent.zarr",
+        run / "classifier" / "standard" / "model.pt",
+        run / "attributions" / "standard.zarr",
+        run / "alignment" / "standard.zarr",
+        results / "summary" / "alignment.csv",
+        results / "summary" / "alignment.zarr",
+        results / "summary" / "claims.csv",
+        results / "figures" / "fig3_digits.png",
+        results / "figures" / "fig2_digits_seed0.png",
+        results / "figures" / "fig10_digits_seed0.png",
+        run / "classifier" / "random_labels" / "checkpoints",
+        run / "curves" / "adversarial.zarr",
+        results / "summary" / "curves.csv",
+        results / "summary" / "curves.zarr",
         *(results / "figures" / f"fig{n}_digits.png" for n in (6, 7, 14, 15)),
-    ]  # fmt: skip
+    ]
     for artifact in artifacts:
         record = read_json(sidecar_path(artifact))
         assert record["artifact"]["sha256"] == sha256_path(artifact), artifact
@@ -111,15 +145,28 @@ def test_changing_one_attribution_parameter_reruns_only_downstream_jobs(tiny_run
     result = snakemake(workdir, "--dry-run", configfile=changed)
     assert result.returncode == 0, result.stderr
     jobs = scheduled_jobs(result.stdout + result.stderr)
-    downstream = ["compute_attributions", "compute_alignment", "summarize_alignment", "plot_fig2", "plot_fig3",
-                  "plot_fig7", "plot_fig14", "plot_fig4", "plot_fig3_all", "plot_fig7_all"]  # fmt: skip
+    downstream = [
+        "compute_attributions",
+        "compute_alignment",
+        "summarize_alignment",
+        "plot_fig2",
+        "plot_fig3",
+        "plot_fig7",
+        "plot_fig14",
+        "plot_fig4",
+        "plot_fig3_all",
+        "plot_fig7_all",
+    ]
     curves = [
         "evaluate_checkpoints",
         "summarize_curves",
         "plot_fig6",
         "plot_fig15",
     ]  # smoothgrad is tracked
-    assert set(jobs) == {*downstream, *curves, "summarize_claims", "all"} and jobs["compute_attributions"] == 3
+    assert (
+        set(jobs) == {*downstream, *curves, "summarize_claims", "all"}
+        and jobs["compute_attributions"] == 3
+    )
 
 
 def test_bad_config_is_rejected_before_any_job_runs(tmp_path):
@@ -140,13 +187,22 @@ def test_same_config_and_seed_give_bitwise_identical_stores(tiny_run, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(workdir, copy, symlinks=True)
     run = "results/digits/seed0"
-    targets = [f"{run}/data.zarr", f"{run}/tangent.zarr", f"{run}/classifier/standard/model.pt",
-               f"{run}/classifier/standard/checkpoints", f"{run}/attributions/standard.zarr"]  # fmt: skip
+    targets = [
+        f"{run}/data.zarr",
+        f"{run}/tangent.zarr",
+        f"{run}/classifier/standard/model.pt",
+        f"{run}/classifier/standard/checkpoints",
+        f"{run}/attributions/standard.zarr",
+    ]
     before = {t: sha256_path(copy / t) for t in targets}
     result = snakemake(copy, *targets, "--forcerun", "sample_dataset")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert scheduled_jobs(result.stdout + result.stderr) == {"sample_dataset": 1, "compute_tangent": 1,
-                                                            "train_classifier": 1, "compute_attributions": 1}  # fmt: skip
+    assert scheduled_jobs(result.stdout + result.stderr) == {
+        "sample_dataset": 1,
+        "compute_tangent": 1,
+        "train_classifier": 1,
+        "compute_attributions": 1,
+    }
     assert {t: sha256_path(copy / t) for t in targets} == before
 
 
@@ -166,10 +222,23 @@ def test_matrix_free_projection_in_the_pipeline_matches_the_basis_path(tiny_run,
     changed.write_text(yaml.safe_dump(config))
     dry = snakemake(copy, "--dry-run", configfile=changed)
     assert set(scheduled_jobs(dry.stdout + dry.stderr)) == {
-        "compute_tangent", "compute_alignment", "summarize_alignment", "plot_fig2", "plot_fig3", "plot_fig7",
-        "plot_fig14", "evaluate_checkpoints", "summarize_curves", "plot_fig6", "plot_fig15", "plot_fig4",
-        "plot_fig3_all", "plot_fig7_all", "summarize_claims", "all",
-    }  # fmt: skip
+        "compute_tangent",
+        "compute_alignment",
+        "summarize_alignment",
+        "plot_fig2",
+        "plot_fig3",
+        "plot_fig7",
+        "plot_fig14",
+        "evaluate_checkpoints",
+        "summarize_curves",
+        "plot_fig6",
+        "plot_fig15",
+        "plot_fig4",
+        "plot_fig3_all",
+        "plot_fig7_all",
+        "summarize_claims",
+        "all",
+    }
     compared = [
         "results/digits/seed0/alignment/standard.zarr",
         "results/digits/seed0/curves/standard.zarr",
@@ -179,7 +248,9 @@ def test_matrix_free_projection_in_the_pipeline_matches_the_basis_path(tiny_run,
     store = "results/digits/seed0/alignment/standard.zarr"
     basis = xr.open_zarr(workdir / store, consolidated=False).load()
     free = xr.open_zarr(copy / store, consolidated=False).load()
-    assert (free["rank"] == basis["rank"]).all() and free["converged"].all()  # the same subspace, per sample
+    assert (free["rank"] == basis["rank"]).all() and free[
+        "converged"
+    ].all()  # the same subspace, per sample
     diff = abs(free["fraction"] - basis["fraction"]).max().item()
     assert diff < 1e-4, diff
     curves = "results/digits/seed0/curves/standard.zarr"
@@ -202,8 +273,12 @@ def dry_run_jobs(workdir, configfile) -> tuple[dict[str, int], list[str]]:
     result = snakemake(workdir, "--dry-run", configfile=configfile)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout + result.stderr
-    outputs = [p.strip() for line in out.splitlines() if line.strip().startswith("output:")
-               for p in line.split(":", 1)[1].split(",")]  # fmt: skip
+    outputs = [
+        p.strip()
+        for line in out.splitlines()
+        if line.strip().startswith("output:")
+        for p in line.split(":", 1)[1].split(",")
+    ]
     return scheduled_jobs(out), outputs
 
 
@@ -246,9 +321,18 @@ def test_changing_one_regime_reruns_only_that_regimes_jobs(tiny_run, tmp_path):
         tmp_path, lambda c: c["datasets"]["digits"]["classifier"]["random_labels"].update(lr=0.002)
     )
     jobs, outputs = dry_run_jobs(workdir, config)
-    assert jobs == {"train_classifier": 1, "compute_attributions": 1, "compute_alignment": 1, "evaluate_checkpoints": 1,
-                    "summarize_alignment": 1, "summarize_curves": 1, "summarize_claims": 1, "plot_fig6": 1,
-                    "plot_fig15": 1, "all": 1}  # fmt: skip
+    assert jobs == {
+        "train_classifier": 1,
+        "compute_attributions": 1,
+        "compute_alignment": 1,
+        "evaluate_checkpoints": 1,
+        "summarize_alignment": 1,
+        "summarize_curves": 1,
+        "summarize_claims": 1,
+        "plot_fig6": 1,
+        "plot_fig15": 1,
+        "all": 1,
+    }
     per_run = [p for p in outputs if "/seed0/" in p]
     assert per_run and all("random_labels" in p for p in per_run)
 
@@ -258,19 +342,43 @@ def test_adding_a_seed_reruns_only_that_seeds_jobs_and_the_summaries(tiny_run, t
     jobs, outputs = dry_run_jobs(
         workdir, changed_config(tmp_path, lambda c: c.update(seeds=[0, 1]))
     )
-    per_seed = {"train_manifold": 1, "train_labeller": 1, "sample_dataset": 1, "compute_tangent": 1, "plot_fig2": 1,
-                "plot_fig10": 1, "train_classifier": 3, "compute_attributions": 3, "compute_alignment": 3,
-                "evaluate_checkpoints": 3}  # fmt: skip
-    summaries = {"summarize_alignment": 1, "summarize_curves": 1, "plot_fig3": 1, "plot_fig14": 1, "plot_fig7": 1,
-                 "plot_fig6": 1, "plot_fig15": 1, "plot_fig3_all": 1, "plot_fig7_all": 1, "summarize_claims": 1,
-                 "all": 1}  # fmt: skip
+    per_seed = {
+        "train_manifold": 1,
+        "train_labeller": 1,
+        "sample_dataset": 1,
+        "compute_tangent": 1,
+        "plot_fig2": 1,
+        "plot_fig10": 1,
+        "train_classifier": 3,
+        "compute_attributions": 3,
+        "compute_alignment": 3,
+        "evaluate_checkpoints": 3,
+    }
+    summaries = {
+        "summarize_alignment": 1,
+        "summarize_curves": 1,
+        "plot_fig3": 1,
+        "plot_fig14": 1,
+        "plot_fig7": 1,
+        "plot_fig6": 1,
+        "plot_fig15": 1,
+        "plot_fig3_all": 1,
+        "plot_fig7_all": 1,
+        "summarize_claims": 1,
+        "all": 1,
+    }
     assert jobs == {**per_seed, **summaries}
     assert not [p for p in outputs if "seed0" in p]
 
 
 def manifold_xai(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "manifold_xai.cli", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "manifold_xai.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_lineage_of_figure_3_reaches_every_upstream_artifact(tiny_run):
@@ -287,9 +395,18 @@ def test_lineage_of_figure_3_reaches_every_upstream_artifact(tiny_run):
 
     walk(tree)
     run = "results/digits/seed0"
-    expected = {f"{run}/{p}" for p in ("alignment/standard.zarr", "attributions/standard.zarr", "tangent.zarr",
-                                       "data.zarr", "manifold/model.pt", "labeller/model.pt",
-                                       "classifier/standard/model.pt")} | {"results/digits/source.zarr"}  # fmt: skip
+    expected = {
+        f"{run}/{p}"
+        for p in (
+            "alignment/standard.zarr",
+            "attributions/standard.zarr",
+            "tangent.zarr",
+            "data.zarr",
+            "manifold/model.pt",
+            "labeller/model.pt",
+            "classifier/standard/model.pt",
+        )
+    } | {"results/digits/source.zarr"}
     assert expected <= set(nodes)
     for path in expected:
         assert nodes[path]["sha256"] == sha256_path(workdir / path)
@@ -394,9 +511,20 @@ def test_adding_an_attribution_method_reruns_only_attribution_alignment_and_figu
         tmp_path, lambda c: c["datasets"]["digits"]["attributions"].update(input_x_gradient={})
     )
     jobs, _ = dry_run_jobs(workdir, config)
-    assert set(jobs) == {"compute_attributions", "compute_alignment", "summarize_alignment", "plot_fig2", "plot_fig3",
-                         "plot_fig7", "plot_fig14", "plot_fig4", "plot_fig3_all", "plot_fig7_all", "summarize_claims",
-                         "all"}  # fmt: skip
+    assert set(jobs) == {
+        "compute_attributions",
+        "compute_alignment",
+        "summarize_alignment",
+        "plot_fig2",
+        "plot_fig3",
+        "plot_fig7",
+        "plot_fig14",
+        "plot_fig4",
+        "plot_fig3_all",
+        "plot_fig7_all",
+        "summarize_claims",
+        "all",
+    }
 
 
 def test_slurm_profile_dry_run(tiny_run):

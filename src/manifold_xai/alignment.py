@@ -38,8 +38,20 @@ from manifold_xai.store import open_store
 from manifold_xai.tangent import fraction_in_tangent_space
 from manifold_xai.tangent_space import BasisTangentSpace, open_tangent_space
 
-SUMMARY_COLUMNS = ["dataset", "seed", "regime", "method", "n", "n_undefined", "mean", "median", "ci_low",
-                   "ci_high", "baseline", "random_mean"]  # fmt: skip
+SUMMARY_COLUMNS = [
+    "dataset",
+    "seed",
+    "regime",
+    "method",
+    "n",
+    "n_undefined",
+    "mean",
+    "median",
+    "ci_low",
+    "ci_high",
+    "baseline",
+    "random_mean",
+]
 
 
 def _fraction_block(
@@ -98,8 +110,21 @@ def alignment_dataset(
         attribution = da.from_zarr(attrib["attribution"]).reshape(len(methods), n, d)
         attribution = attribution.rechunk((len(methods), basis.chunks[0], d))
         sample = da.arange(n, chunks=basis.chunks[0])
-        both = da.blockwise(_fraction_block, "rn", basis, "nkd", attribution, "mnd", sample, "n", seed, None,
-                            new_axes={"r": len(methods) + 1}, dtype=np.float64, concatenate=True)  # fmt: skip
+        both = da.blockwise(
+            _fraction_block,
+            "rn",
+            basis,
+            "nkd",
+            attribution,
+            "mnd",
+            sample,
+            "n",
+            seed,
+            None,
+            new_axes={"r": len(methods) + 1},
+            dtype=np.float64,
+            concatenate=True,
+        )
         with dask_scheduler(threads, dask_address):
             both = both.compute()
     else:
@@ -146,13 +171,25 @@ def bootstrap_ci(
     values = np.asarray(values, dtype=np.float64)
     if len(values) < 2:
         return (math.nan, math.nan)
-    res = stats.bootstrap((values,), np.mean, n_resamples=n_resamples, confidence_level=level,
-                          method="percentile", rng=np.random.default_rng(seed))  # fmt: skip
+    res = stats.bootstrap(
+        (values,),
+        np.mean,
+        n_resamples=n_resamples,
+        confidence_level=level,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
 def summary_rows(
-    ds: xr.Dataset, *, dataset: str, seed: int, regime: str, n_resamples: int, correct_only: bool = False
+    ds: xr.Dataset,
+    *,
+    dataset: str,
+    seed: int,
+    regime: str,
+    n_resamples: int,
+    correct_only: bool = False,
 ) -> list[dict]:
     """One row per method: n (samples with a fraction), n_undefined (samples whose tangent space is
     undefined: rank 0 or not converged; left out of every statistic), mean, median, 95% bootstrap CI over
@@ -168,14 +205,22 @@ def summary_rows(
         values = ds["fraction"].sel({"method": method}).values
         values = values[np.isfinite(values)]
         low, high = bootstrap_ci(values, n_resamples=n_resamples, seed=seed)
-        rows.append({
-            "dataset": dataset, "seed": seed, "regime": regime, "method": str(method), "n": len(values),
-            "n_undefined": undefined,
-            "mean": float(np.mean(values)) if len(values) else math.nan,
-            "median": float(np.median(values)) if len(values) else math.nan,
-            "ci_low": low, "ci_high": high, "baseline": float(ds.attrs["baseline"]),
-            "random_mean": random_mean,
-        })  # fmt: skip
+        rows.append(
+            {
+                "dataset": dataset,
+                "seed": seed,
+                "regime": regime,
+                "method": str(method),
+                "n": len(values),
+                "n_undefined": undefined,
+                "mean": float(np.mean(values)) if len(values) else math.nan,
+                "median": float(np.median(values)) if len(values) else math.nan,
+                "ci_low": low,
+                "ci_high": high,
+                "baseline": float(ds.attrs["baseline"]),
+                "random_mean": random_mean,
+            }
+        )
     return rows
 
 

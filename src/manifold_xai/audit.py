@@ -166,8 +166,14 @@ def verify(
         if digest is None:
             findings.append(Finding(name, "missing", "the artifact does not exist"))
         elif digest != record["artifact"]["sha256"]:
-            findings.append(Finding(name, "digest", f"content changed since it was built (sha256 {digest[:12]}, "
-                                    f"recorded {record['artifact']['sha256'][:12]})"))  # fmt: skip
+            findings.append(
+                Finding(
+                    name,
+                    "digest",
+                    f"content changed since it was built (sha256 {digest[:12]}, "
+                    f"recorded {record['artifact']['sha256'][:12]})",
+                )
+            )
         for inp in record["inputs"]:
             now = records.digest(workdir / inp["path"])
             if now is None:
@@ -207,13 +213,20 @@ def lineage(path: str | os.PathLike) -> dict:
         expanded.add(sidecar.resolve())
         execution = record.get("execution", {})
         code = record.get("code", {})
-        out.update({
-            "params": record["params"], "seeds": record.get("seeds", {}),
-            "code": {k: code.get(k) for k in ("package_version", "commit", "dirty", "code_digest")},
-            "device": execution.get("device"), "started": execution.get("started"),
-            "finished": execution.get("finished"), "host": execution.get("host"),
-            "inputs": [],
-        })  # fmt: skip
+        out.update(
+            {
+                "params": record["params"],
+                "seeds": record.get("seeds", {}),
+                "code": {
+                    k: code.get(k) for k in ("package_version", "commit", "dirty", "code_digest")
+                },
+                "device": execution.get("device"),
+                "started": execution.get("started"),
+                "finished": execution.get("finished"),
+                "host": execution.get("host"),
+                "inputs": [],
+            }
+        )
         for inp in record["inputs"]:
             if is_sidecar(inp["path"]):
                 continue  # sidecars are inputs for Snakemake's DAG; their artifact is the node

@@ -1,4 +1,4 @@
-"""Classifier checkpoints on the tracking schedule, for training curves (PAPER.md §7).
+"""Classifier checkpoints on the tracking schedule, for training curves (docs/paper.md §7).
 
 A checkpoint directory ``classifier/{regime}/checkpoints/`` holds one model file per saved step,
 ``step0000125.pt`` (the model format of ``manifold_xai.models.io``: state dict plus constructor
@@ -52,16 +52,24 @@ class CheckpointWriter:
 
     def index(self) -> dict:
         steps = sorted(self.saved)
-        return {"format": FORMAT, "class": self.model_class, "kwargs": self.kwargs, "steps": steps,
-                "epochs": [self.saved[s][0] for s in steps],
-                "files": [self.saved[s][1] for s in steps]}  # fmt: skip
+        return {
+            "format": FORMAT,
+            "class": self.model_class,
+            "kwargs": self.kwargs,
+            "steps": steps,
+            "epochs": [self.saved[s][0] for s in steps],
+            "files": [self.saved[s][1] for s in steps],
+        }
 
 
 @contextlib.contextmanager
 def checkpoint_directory(
-    path: str | os.PathLike, model_class: str, kwargs: dict, steps: Iterable[int],
+    path: str | os.PathLike,
+    model_class: str,
+    kwargs: dict,
+    steps: Iterable[int],
     partial: str | os.PathLike | None = None,
-) -> Iterator[CheckpointWriter]:  # fmt: skip
+) -> Iterator[CheckpointWriter]:
     """A ``CheckpointWriter`` into a temporary sibling of ``path``, renamed into place with its index
     when the block ends without an exception. With ``partial`` (a resumable job's state directory) the
     checkpoints go there instead and stay after a failure, so a resumed run keeps those already saved."""
@@ -72,8 +80,12 @@ def checkpoint_directory(
         yield writer
         if not writer.saved:
             raise RuntimeError(f"no checkpoint was saved into {path}")
-        for stray in set(p.name for p in partial.glob("step*.pt")) - {name for _, name in writer.saved.values()}:
-            (partial / stray).unlink()  # saved after the last epoch state by a run that was then killed
+        for stray in set(p.name for p in partial.glob("step*.pt")) - {
+            name for _, name in writer.saved.values()
+        }:
+            (
+                partial / stray
+            ).unlink()  # saved after the last epoch state by a run that was then killed
         write_json(partial / INDEX, writer.index())
         with atomic_path(path) as tmp:
             os.replace(partial, tmp)

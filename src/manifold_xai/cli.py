@@ -37,8 +37,10 @@ def _verify(args) -> int:
             f"verify: {len(bad)} of {checked} artifacts failed: {', '.join(bad)}", file=sys.stderr
         )
         return 1
-    print(f"verify: {checked} artifacts OK (content digests, input digests"
-          f"{'' if args.ignore_code else ', library code'})")  # fmt: skip
+    print(
+        f"verify: {checked} artifacts OK (content digests, input digests"
+        f"{'' if args.ignore_code else ', library code'})"
+    )
     return 0
 
 
@@ -65,8 +67,10 @@ def parser() -> argparse.ArgumentParser:
     lineage.add_argument("path")
     lineage.add_argument("--json", action="store_true", help="machine-readable nested JSON")
     lineage.set_defaults(run=_lineage)
-    for name, run, help_ in (("verify", _verify, "check digests, inputs and code; exit 1 on any finding"),
-                             ("stale", _stale, "artifacts built with library code that changed since")):  # fmt: skip
+    for name, run, help_ in (
+        ("verify", _verify, "check digests, inputs and code; exit 1 on any finding"),
+        ("stale", _stale, "artifacts built with library code that changed since"),
+    ):
         cmd = sub.add_parser(name, help=help_)
         cmd.add_argument(
             "paths", nargs="*", default=["results"], help="artifacts or results folders"

@@ -63,7 +63,9 @@ def _describe(error: jsonschema.ValidationError) -> list[str]:
     if error.validator == "oneOf" and error.context:
         # Report the branch that came closest (e.g. the source block whose `kind` matched).
         # A block that may be null (`roar: null`) and is given: the object branch's errors say what is wrong.
-        context = [e for e in error.context if not (e.validator == "type" and e.validator_value == "null")]
+        context = [
+            e for e in error.context if not (e.validator == "type" and e.validator_value == "null")
+        ]
         best = jsonschema.exceptions.best_match(context or error.context)
         return _describe(best)
     if error.validator == "required":
@@ -149,7 +151,11 @@ def latent_dim(config: dict, name: str) -> int | None:
     if m["model"] == "btcvae":
         return m["latent_dim"]
     shape = image_shape(config, name)
-    return None if shape is None else m["latent_channels"] * (shape[1] // m["stride"]) * (shape[2] // m["stride"])
+    return (
+        None
+        if shape is None
+        else m["latent_channels"] * (shape[1] // m["stride"]) * (shape[2] // m["stride"])
+    )
 
 
 def dataset_seeds(config: dict, name: str) -> list[int]:
@@ -192,14 +198,22 @@ def _evaluation_errors(config: dict, name: str) -> list[str]:
             continue
         if "standard" not in ds["classifier"]["regimes"]:
             errors.append(f"{at}.{block}: needs the standard regime in classifier.regimes")
-        extra = sorted(set(evaluation_seeds(config, name, block)) - set(dataset_seeds(config, name)))
+        extra = sorted(
+            set(evaluation_seeds(config, name, block)) - set(dataset_seeds(config, name))
+        )
         if extra:
             errors.append(f"{at}.{block}.seeds: {extra} are not seeds of {name!r}")
     if ds["roar"] is not None:
-        unknown = [m for m in ds["roar"]["methods"] if m not in ds["attributions"] and m not in ROAR_SPECIAL_METHODS]
+        unknown = [
+            m
+            for m in ds["roar"]["methods"]
+            if m not in ds["attributions"] and m not in ROAR_SPECIAL_METHODS
+        ]
         if unknown:
-            errors.append(f"{at}.roar.methods: {unknown} are neither configured under {at}.attributions "
-                          f"({sorted(ds['attributions'])}) nor one of {list(ROAR_SPECIAL_METHODS)}")  # fmt: skip
+            errors.append(
+                f"{at}.roar.methods: {unknown} are neither configured under {at}.attributions "
+                f"({sorted(ds['attributions'])}) nor one of {list(ROAR_SPECIAL_METHODS)}"
+            )
     return errors
 
 
@@ -213,15 +227,22 @@ def _study_errors(config: dict) -> list[str]:
     for i, task in enumerate(study["tasks"]):
         at, ds = f"study.tasks.{i}", config["datasets"].get(task["dataset"])
         if ds is None:
-            errors.append(f"{at}.dataset: no dataset {task['dataset']!r} in this config ({sorted(config['datasets'])})")
+            errors.append(
+                f"{at}.dataset: no dataset {task['dataset']!r} in this config ({sorted(config['datasets'])})"
+            )
             continue
         if "standard" not in ds["classifier"]["regimes"]:
             errors.append(f"{at}.dataset: {task['dataset']!r} does not run the standard regime")
-        needed = {"tangent_vs_orthogonal": ["gradient"], "method_pairs": task["methods"],
-                  "fixed_pair": [task["method_a"], task["method_b"]]}[task["protocol"]]  # fmt: skip
+        needed = {
+            "tangent_vs_orthogonal": ["gradient"],
+            "method_pairs": task["methods"],
+            "fixed_pair": [task["method_a"], task["method_b"]],
+        }[task["protocol"]]
         missing = [m for m in needed if m not in ds["attributions"]]
         if missing:
-            errors.append(f"{at}: methods {missing} are not configured under datasets.{task['dataset']}.attributions")
+            errors.append(
+                f"{at}: methods {missing} are not configured under datasets.{task['dataset']}.attributions"
+            )
     return errors
 
 
@@ -241,9 +262,15 @@ def _cross_field_errors(config: dict) -> list[str]:
         shape, k = image_shape(config, name), latent_dim(config, name)
         d = None if shape is None else shape[0] * shape[1] * shape[2]
         if d is not None and k is not None and k >= d:
-            key = "latent_dim" if ds["approach"] == "upsampled" or ds["manifold"]["model"] == "btcvae" else "latent_channels"
-            errors.append(f"{at}.manifold.{key}: {k} must be smaller than the image dimension {d} "
-                          f"(latent dimension k; images {shape})")  # fmt: skip
+            key = (
+                "latent_dim"
+                if ds["approach"] == "upsampled" or ds["manifold"]["model"] == "btcvae"
+                else "latent_channels"
+            )
+            errors.append(
+                f"{at}.manifold.{key}: {k} must be smaller than the image dimension {d} "
+                f"(latent dimension k; images {shape})"
+            )
         unknown = [m for m in ds["evaluation"]["curves"]["methods"] if m not in ds["attributions"]]
         if unknown:
             errors.append(
@@ -252,15 +279,23 @@ def _cross_field_errors(config: dict) -> list[str]:
             )
         n_eval, n_curves = ds["evaluation"]["n_test"], ds["evaluation"]["curves"]["n_test"]
         if n_eval is not None and n_curves > n_eval:
-            errors.append(f"{at}.evaluation.curves.n_test: {n_curves} exceeds evaluation.n_test {n_eval} "
-                          f"(the curves project onto the stored tangent spaces)")  # fmt: skip
+            errors.append(
+                f"{at}.evaluation.curves.n_test: {n_curves} exceeds evaluation.n_test {n_eval} "
+                f"(the curves project onto the stored tangent spaces)"
+            )
         clf = ds["classifier"]
         if shape is not None and min(shape[1:]) < MIN_IMAGE_SIZE[clf["arch"]]:
-            errors.append(f"{at}.classifier.arch: {clf['arch']} needs images of at least "
-                          f"{MIN_IMAGE_SIZE[clf['arch']]} pixels, the images are {shape[1]}x{shape[2]}")  # fmt: skip
-        if clf["pretrained"] and (clf["arch"] != "resnet18" or (shape is not None and shape[0] != 3)):
-            errors.append(f"{at}.classifier.pretrained: ImageNet weights exist for resnet18 on 3-channel "
-                          f"images only (arch {clf['arch']}, images {shape})")  # fmt: skip
+            errors.append(
+                f"{at}.classifier.arch: {clf['arch']} needs images of at least "
+                f"{MIN_IMAGE_SIZE[clf['arch']]} pixels, the images are {shape[1]}x{shape[2]}"
+            )
+        if clf["pretrained"] and (
+            clf["arch"] != "resnet18" or (shape is not None and shape[0] != 3)
+        ):
+            errors.append(
+                f"{at}.classifier.pretrained: ImageNet weights exist for resnet18 on 3-channel "
+                f"images only (arch {clf['arch']}, images {shape})"
+            )
     return errors
 
 
@@ -269,23 +304,35 @@ def _manifold_errors(config: dict, name: str) -> list[str]:
     m, shape = ds["manifold"], image_shape(config, name)
     errors = []
     if ds["approach"] == "generative" and m["model"] != "btcvae":
-        errors.append(f"{at}.manifold.model: the generative approach samples from a VAE prior; use btcvae")
+        errors.append(
+            f"{at}.manifold.model: the generative approach samples from a VAE prior; use btcvae"
+        )
     if m["model"] == "btcvae" and shape is not None:
         side = shape[1]
         if shape[1] != shape[2] or side < 8 or side & (side - 1):
-            errors.append(f"{at}.source.image_size: the Burgess VAE needs square images with a power-of-two "
-                          f"side >= 8, got {shape[1]}x{shape[2]}")  # fmt: skip
-    if m["model"] == "autoencoder" and shape is not None and (shape[1] % m["stride"] or shape[2] % m["stride"]):
-        errors.append(f"{at}.manifold.stride: the image size {shape[1]}x{shape[2]} is not divisible by "
-                      f"the autoencoder stride {m['stride']}")  # fmt: skip
+            errors.append(
+                f"{at}.source.image_size: the Burgess VAE needs square images with a power-of-two "
+                f"side >= 8, got {shape[1]}x{shape[2]}"
+            )
+    if (
+        m["model"] == "autoencoder"
+        and shape is not None
+        and (shape[1] % m["stride"] or shape[2] % m["stride"])
+    ):
+        errors.append(
+            f"{at}.manifold.stride: the image size {shape[1]}x{shape[2]} is not divisible by "
+            f"the autoencoder stride {m['stride']}"
+        )
     return errors
 
 
 def _analytic_errors(config: dict, name: str) -> list[str]:
     ds, at = config["datasets"][name], f"datasets.{name}"
     if ds["source"]["kind"] != "torus":
-        return [f"{at}.approach: analytic needs a source on a known manifold (kind torus), "
-                f"got kind {ds['source']['kind']!r}"]  # fmt: skip
+        return [
+            f"{at}.approach: analytic needs a source on a known manifold (kind torus), "
+            f"got kind {ds['source']['kind']!r}"
+        ]
     # The β-TCVAE of the `vae` tangent source is trained on the rendered images.
     return _manifold_errors(config, name) if "vae" in tangent_sources(config, name) else []
 
@@ -294,15 +341,21 @@ def _tangent_source_errors(config: dict, name: str) -> list[str]:
     ds, at = config["datasets"][name], f"datasets.{name}.tangent_sources"
     sources, errors = tangent_sources(config, name), []
     if "exact" in sources and ds["approach"] != "analytic":
-        errors.append(f"{at}.sources: exact tangent spaces exist only for the analytic approach "
-                      f"(a torus source); {name!r} is {ds['approach']}")  # fmt: skip
+        errors.append(
+            f"{at}.sources: exact tangent spaces exist only for the analytic approach "
+            f"(a torus source); {name!r} is {ds['approach']}"
+        )
     if "vae" in sources and ds["approach"] == "analytic" and ds["manifold"]["model"] != "btcvae":
-        errors.append(f"{at}.sources: the vae source of an analytic dataset is a β-TCVAE (manifold.model btcvae)")
+        errors.append(
+            f"{at}.sources: the vae source of an analytic dataset is a β-TCVAE (manifold.model btcvae)"
+        )
     if "local_pca" in sources:
         k, neighbours = local_pca_k(config, name), ds["tangent_sources"]["local_pca"]["neighbours"]
         shape = image_shape(config, name)
         if k is not None and neighbours < k:
-            errors.append(f"{at}.local_pca.neighbours: {neighbours} neighbours cannot span k = {k} directions")
+            errors.append(
+                f"{at}.local_pca.neighbours: {neighbours} neighbours cannot span k = {k} directions"
+            )
         if k is not None and shape is not None and k >= shape[0] * shape[1] * shape[2]:
             errors.append(f"{at}.local_pca.k: {k} must be smaller than the image dimension")
     return errors
@@ -312,7 +365,9 @@ def _upsample_errors(config: dict, name: str) -> list[str]:
     ds, at = config["datasets"][name], f"datasets.{name}"
     base = ds["upsample"]["base"]
     if base not in config["datasets"]:
-        return [f"{at}.upsample.base: no dataset {base!r} in this config ({sorted(config['datasets'])})"]
+        return [
+            f"{at}.upsample.base: no dataset {base!r} in this config ({sorted(config['datasets'])})"
+        ]
     if config["datasets"][base]["approach"] != "generative":
         return [f"{at}.upsample.base: {base!r} must use the generative approach"]
     missing = sorted(set(dataset_seeds(config, name)) - set(dataset_seeds(config, base)))
@@ -320,5 +375,7 @@ def _upsample_errors(config: dict, name: str) -> list[str]:
         return [f"{at}.seeds: seeds {missing} are not seeds of the base dataset {base!r}"]
     base_side = image_shape(config, base)[1]
     if ds["upsample"]["image_size"] <= base_side:
-        return [f"{at}.upsample.image_size: {ds['upsample']['image_size']} must exceed {base!r}'s {base_side}"]
+        return [
+            f"{at}.upsample.image_size: {ds['upsample']['image_size']} must exceed {base!r}'s {base_side}"
+        ]
     return []

@@ -1,4 +1,4 @@
-"""Training curves: the fraction in tangent space of attributions over training (PAPER.md §7, Figs 6/15).
+"""Training curves: the fraction in tangent space of attributions over training (docs/paper.md §7, Figs 6/15).
 
 ``evaluate_checkpoints`` loads every checkpoint of one run (``manifold_xai.checkpoints``) and returns an
 ``xarray.Dataset`` (stored as ``curves/{regime}.zarr``):
@@ -32,15 +32,32 @@ from manifold_xai.training import accuracy, predict_logits
 
 log = logging.getLogger(__name__)
 
-CURVE_COLUMNS = ["dataset", "seed", "regime", "method", "step", "mean", "ci_low", "ci_high",
-                 "train_error", "test_error"]  # fmt: skip
+CURVE_COLUMNS = [
+    "dataset",
+    "seed",
+    "regime",
+    "method",
+    "step",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "train_error",
+    "test_error",
+]
 
 
 def evaluate_checkpoints(
-    checkpoints, *, images: np.ndarray, methods: dict[str, dict],
-    fractions: Callable[[np.ndarray], np.ndarray], train: tuple[np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray], k: int, seed: int, device,
-) -> xr.Dataset:  # fmt: skip
+    checkpoints,
+    *,
+    images: np.ndarray,
+    methods: dict[str, dict],
+    fractions: Callable[[np.ndarray], np.ndarray],
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    k: int,
+    seed: int,
+    device,
+) -> xr.Dataset:
     """Evaluate every checkpoint in the directory ``checkpoints`` (see module docstring).
 
     ``images (n, c, h, w)``: the test images whose attributions are projected; ``fractions`` maps
@@ -54,16 +71,29 @@ def evaluate_checkpoints(
     train_error, test_error = np.zeros(len(steps)), np.zeros(len(steps))
     for i, step in enumerate(steps):
         model = load_checkpoint(checkpoints, index, step, device)
-        vectors = np.stack([
-            attribute(model, images, {name: params}, device=device, batch_size=params["batch_size"],
-                      seed=seed)[0][0].reshape(n, d)
-            for name, params in methods.items()
-        ])  # fmt: skip
+        vectors = np.stack(
+            [
+                attribute(
+                    model,
+                    images,
+                    {name: params},
+                    device=device,
+                    batch_size=params["batch_size"],
+                    seed=seed,
+                )[0][0].reshape(n, d)
+                for name, params in methods.items()
+            ]
+        )
         fraction[i] = fractions(vectors)
         train_error[i] = 1 - accuracy(predict_logits(model, train[0], device), train[1])
         test_error[i] = 1 - accuracy(predict_logits(model, test[0], device), test[1])
-        log.info("step %d: mean fraction %s, train error %.4f, test error %.4f", step,
-                 np.round(np.nanmean(fraction[i], axis=1), 4).tolist(), train_error[i], test_error[i])  # fmt: skip
+        log.info(
+            "step %d: mean fraction %s, train error %.4f, test error %.4f",
+            step,
+            np.round(np.nanmean(fraction[i], axis=1), 4).tolist(),
+            train_error[i],
+            test_error[i],
+        )
     gaussian = np.random.default_rng(seed).standard_normal((1, n, d)).astype(np.float32)
     return xr.Dataset(
         {
@@ -84,7 +114,7 @@ def evaluate_checkpoints(
             "baseline": random_baseline(k, d),
             "n_train_error": len(train[1]),
             "n_test_error": len(test[1]),
-        },  # fmt: skip
+        },
     )
 
 
@@ -106,5 +136,6 @@ def curve_rows(summary: xr.Dataset) -> pd.DataFrame:
     table = table.dropna(subset=["train_error"]).reset_index()  # steps each run has
     table["seed"] = table["seed"].astype(int)
     table["step"] = table["step"].astype(int)
-    return table[CURVE_COLUMNS].sort_values(["dataset", "seed", "regime", "method", "step"],
-                                            ignore_index=True)  # fmt: skip
+    return table[CURVE_COLUMNS].sort_values(
+        ["dataset", "seed", "regime", "method", "step"], ignore_index=True
+    )

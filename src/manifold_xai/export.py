@@ -34,9 +34,18 @@ def _jobs(results: str | os.PathLike) -> tuple[Path, list[dict]]:
         workdir = workdir or workdir_of(sidecar, record)
         execution = record.get("execution", {})
         key = (record["rule"], tuple(sorted(record["wildcards"].items())), execution.get("started"))
-        job = jobs.setdefault(key, {"rule": record["rule"], "wildcards": record["wildcards"],
-                                    "params": record["params"], "execution": execution,
-                                    "code": record.get("code", {}), "inputs": {}, "outputs": []})  # fmt: skip
+        job = jobs.setdefault(
+            key,
+            {
+                "rule": record["rule"],
+                "wildcards": record["wildcards"],
+                "params": record["params"],
+                "execution": execution,
+                "code": record.get("code", {}),
+                "inputs": {},
+                "outputs": [],
+            },
+        )
         job["outputs"].append(record["artifact"])
         for inp in record["inputs"]:
             if not is_sidecar(inp["path"]):
@@ -53,9 +62,16 @@ def _jobs(results: str | os.PathLike) -> tuple[Path, list[dict]]:
 def prov_json(results: str | os.PathLike) -> dict:
     """A W3C PROV-JSON document for every artifact under ``results``."""
     _, jobs = _jobs(results)
-    doc = {"prefix": {"mxai": "urn:manifold-xai:", "sha256": "urn:sha256:"},
-           "entity": {}, "activity": {}, "agent": {}, "wasGeneratedBy": {}, "used": {},
-           "wasAssociatedWith": {}, "wasDerivedFrom": {}}  # fmt: skip
+    doc = {
+        "prefix": {"mxai": "urn:manifold-xai:", "sha256": "urn:sha256:"},
+        "entity": {},
+        "activity": {},
+        "agent": {},
+        "wasGeneratedBy": {},
+        "used": {},
+        "wasAssociatedWith": {},
+        "wasDerivedFrom": {},
+    }
     relation = 0
 
     def rel(kind: str, body: dict) -> None:
@@ -66,25 +82,43 @@ def prov_json(results: str | os.PathLike) -> dict:
     for job in jobs:
         code = job["code"]
         agent = f"mxai:code-{(code.get('code_digest') or 'unknown')[:16]}"
-        doc["agent"][agent] = {"prov:type": "prov:SoftwareAgent", "prov:label": f"manifold-xai {code.get('package_version')}",
-                               "mxai:commit": code.get("commit"), "mxai:code_digest": code.get("code_digest")}  # fmt: skip
+        doc["agent"][agent] = {
+            "prov:type": "prov:SoftwareAgent",
+            "prov:label": f"manifold-xai {code.get('package_version')}",
+            "mxai:commit": code.get("commit"),
+            "mxai:code_digest": code.get("code_digest"),
+        }
         activity = f"mxai:{job['id']}"
         execution = job["execution"]
-        doc["activity"][activity] = {"prov:startTime": execution.get("started"), "prov:endTime": execution.get("finished"),
-                                     "prov:label": job["rule"], "mxai:wildcards": str(job["wildcards"]),
-                                     "mxai:device": execution.get("device"), "mxai:host": execution.get("host")}  # fmt: skip
+        doc["activity"][activity] = {
+            "prov:startTime": execution.get("started"),
+            "prov:endTime": execution.get("finished"),
+            "prov:label": job["rule"],
+            "mxai:wildcards": str(job["wildcards"]),
+            "mxai:device": execution.get("device"),
+            "mxai:host": execution.get("host"),
+        }
         rel("wasAssociatedWith", {"prov:activity": activity, "prov:agent": agent})
         for path, digest in job["inputs"].items():
             doc["entity"].setdefault(f"mxai:{path}", {"prov:label": path, "mxai:sha256": digest})
             rel("used", {"prov:activity": activity, "prov:entity": f"mxai:{path}"})
         for out in job["outputs"]:
             entity = f"mxai:{out['path']}"
-            doc["entity"][entity] = {"prov:label": out["path"], "mxai:sha256": out["sha256"],
-                                     "prov:type": "mxai:" + out.get("kind", "file")}  # fmt: skip
+            doc["entity"][entity] = {
+                "prov:label": out["path"],
+                "mxai:sha256": out["sha256"],
+                "prov:type": "mxai:" + out.get("kind", "file"),
+            }
             rel("wasGeneratedBy", {"prov:entity": entity, "prov:activity": activity})
             for path in job["inputs"]:
-                rel("wasDerivedFrom", {"prov:generatedEntity": entity, "prov:usedEntity": f"mxai:{path}",
-                                       "prov:activity": activity})  # fmt: skip
+                rel(
+                    "wasDerivedFrom",
+                    {
+                        "prov:generatedEntity": entity,
+                        "prov:usedEntity": f"mxai:{path}",
+                        "prov:activity": activity,
+                    },
+                )
     return doc
 
 
@@ -99,8 +133,10 @@ def ro_crate(results: str | os.PathLike, name: str = "manifold-xai results") -> 
     def add(path: str, digest: str, kind: str | None = None, size: int | None = None) -> str:
         kind = kind or ("directory" if (workdir / path).is_dir() else "file")
         eid = entity_id(path, kind)
-        entry = files.setdefault(eid, {"@id": eid, "@type": "Dataset" if kind == "directory" else "File",
-                                       "sha256": digest})  # fmt: skip
+        entry = files.setdefault(
+            eid,
+            {"@id": eid, "@type": "Dataset" if kind == "directory" else "File", "sha256": digest},
+        )
         if size is not None:
             entry["contentSize"] = size
         return eid
@@ -112,33 +148,67 @@ def ro_crate(results: str | os.PathLike, name: str = "manifold-xai results") -> 
         ]
         inputs = [add(p, d) for p, d in job["inputs"].items()]
         execution = job["execution"]
-        actions.append({
-            "@id": f"#{job['id']}", "@type": "CreateAction", "name": f"rule {job['rule']} {job['wildcards']}",
-            "instrument": {"@id": "Snakefile"}, "object": [{"@id": i} for i in inputs],
-            "result": [{"@id": o} for o in outputs], "startTime": execution.get("started"),
-            "endTime": execution.get("finished"), "agent": {"@id": "#manifold-xai"},
-        })  # fmt: skip
+        actions.append(
+            {
+                "@id": f"#{job['id']}",
+                "@type": "CreateAction",
+                "name": f"rule {job['rule']} {job['wildcards']}",
+                "instrument": {"@id": "Snakefile"},
+                "object": [{"@id": i} for i in inputs],
+                "result": [{"@id": o} for o in outputs],
+                "startTime": execution.get("started"),
+                "endTime": execution.get("finished"),
+                "agent": {"@id": "#manifold-xai"},
+            }
+        )
     code = jobs[-1]["code"]
     graph = [
-        {"@id": "ro-crate-metadata.json", "@type": "CreativeWork", "conformsTo": {"@id": RO_CRATE},
-         "about": {"@id": "./"}},
-        {"@id": "./", "@type": "Dataset", "name": name, "datePublished": jobs[-1]["execution"].get("finished"),
-         "license": {"@id": "https://spdx.org/licenses/MIT"},
-         "conformsTo": [{"@id": PROCESS_RUN}, {"@id": WFRUN}], "mainEntity": {"@id": "Snakefile"},
-         "hasPart": [{"@id": "Snakefile"}, *({"@id": f} for f in sorted(files))],
-         "mentions": [{"@id": a["@id"]} for a in actions]},
-        {"@id": "Snakefile", "@type": ["File", "SoftwareSourceCode", "ComputationalWorkflow"],
-         "name": "manifold-xai workflow", "programmingLanguage": {"@id": "#snakemake"},
-         "version": code.get("commit")},
-        {"@id": "#snakemake", "@type": "ComputerLanguage", "name": "Snakemake",
-         "url": {"@id": "https://snakemake.readthedocs.io"}},
-        {"@id": "#manifold-xai", "@type": "SoftwareApplication", "name": "manifold-xai",
-         "softwareVersion": code.get("package_version")},
-        {"@id": PROCESS_RUN, "@type": "CreativeWork", "name": "Process Run Crate", "version": "0.5"},
+        {
+            "@id": "ro-crate-metadata.json",
+            "@type": "CreativeWork",
+            "conformsTo": {"@id": RO_CRATE},
+            "about": {"@id": "./"},
+        },
+        {
+            "@id": "./",
+            "@type": "Dataset",
+            "name": name,
+            "datePublished": jobs[-1]["execution"].get("finished"),
+            "license": {"@id": "https://spdx.org/licenses/MIT"},
+            "conformsTo": [{"@id": PROCESS_RUN}, {"@id": WFRUN}],
+            "mainEntity": {"@id": "Snakefile"},
+            "hasPart": [{"@id": "Snakefile"}, *({"@id": f} for f in sorted(files))],
+            "mentions": [{"@id": a["@id"]} for a in actions],
+        },
+        {
+            "@id": "Snakefile",
+            "@type": ["File", "SoftwareSourceCode", "ComputationalWorkflow"],
+            "name": "manifold-xai workflow",
+            "programmingLanguage": {"@id": "#snakemake"},
+            "version": code.get("commit"),
+        },
+        {
+            "@id": "#snakemake",
+            "@type": "ComputerLanguage",
+            "name": "Snakemake",
+            "url": {"@id": "https://snakemake.readthedocs.io"},
+        },
+        {
+            "@id": "#manifold-xai",
+            "@type": "SoftwareApplication",
+            "name": "manifold-xai",
+            "softwareVersion": code.get("package_version"),
+        },
+        {
+            "@id": PROCESS_RUN,
+            "@type": "CreativeWork",
+            "name": "Process Run Crate",
+            "version": "0.5",
+        },
         {"@id": WFRUN, "@type": "CreativeWork", "name": "Workflow Run Crate", "version": "0.5"},
         *(files[f] for f in sorted(files)),
         *actions,
-    ]  # fmt: skip
+    ]
     return workdir, {"@context": "https://w3id.org/ro/crate/1.1/context", "@graph": graph}
 
 

@@ -9,7 +9,7 @@
 - ``density_panels``: the multi-dataset Figures 3 and 7 (one density panel per dataset, as the paper).
 - ``fig4_examples``: Figure 4, test images with each method's attribution and its fraction below.
 - ``fig10_samples``: Figure 10, random samples of the generated dataset with their labels.
-- ``choose_fig2_examples``: the paper's image choice for Figure 2 (PAPER.md §5).
+- ``choose_fig2_examples``: the paper's image choice for Figure 2 (docs/paper.md §5).
 """
 
 from __future__ import annotations
@@ -53,9 +53,14 @@ def _save(fig, path, dpi: int) -> None:
 
 
 def _density_panel(
-    ax, fractions: dict[str, np.ndarray], baseline: float, title: str, *,
-    colors: dict[str, str] | None = None, labels: dict[str, str] | None = None,
-) -> None:  # fmt: skip
+    ax,
+    fractions: dict[str, np.ndarray],
+    baseline: float,
+    title: str,
+    *,
+    colors: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+) -> None:
     """Kernel densities of ``fractions[name] (n,)`` (NaN dropped) with the baseline as a grey line."""
     colors, labels = colors or METHOD_COLORS, labels or {}
     grid = np.linspace(0, 1, 501)
@@ -65,8 +70,13 @@ def _density_panel(
         if len(values) > 1 and np.ptp(values) > 0:
             density = gaussian_kde(values)(grid)
             ax.fill_between(grid, density, alpha=0.25, color=colors.get(name), lw=0)
-            ax.plot(grid, density, lw=2.5, color=colors.get(name),
-                    label=f"{labels.get(name, _label(name))} (mean {values.mean():.2f})")  # fmt: skip
+            ax.plot(
+                grid,
+                density,
+                lw=2.5,
+                color=colors.get(name),
+                label=f"{labels.get(name, _label(name))} (mean {values.mean():.2f})",
+            )
     ax.axvline(baseline, color="gray", lw=2, ls="--", label=f"random sqrt(k/d) = {baseline:.3f}")
     upper = max(0.85, *(np.nanmax(v) + 0.05 for v in fractions.values() if np.isfinite(v).any()))
     ax.set(
@@ -85,8 +95,14 @@ def _note(ax, note: str) -> None:
 
 
 def fig3_fraction_distributions(
-    fractions: dict[str, np.ndarray], baseline: float, title: str, path, *, dpi: int = 150, note: str = ""
-) -> None:  # fmt: skip
+    fractions: dict[str, np.ndarray],
+    baseline: float,
+    title: str,
+    path,
+    *,
+    dpi: int = 150,
+    note: str = "",
+) -> None:
     """Figure 3: kernel density of the fraction in tangent space per method; ``fractions[method] (n,)``."""
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     _density_panel(ax, fractions, baseline, title)
@@ -95,23 +111,40 @@ def fig3_fraction_distributions(
 
 
 def fig7_standard_vs_robust(
-    standard: np.ndarray, robust: np.ndarray, baseline: float, title: str, path, *, dpi: int = 150,
+    standard: np.ndarray,
+    robust: np.ndarray,
+    baseline: float,
+    title: str,
+    path,
+    *,
+    dpi: int = 150,
     note: str = "",
-) -> None:  # fmt: skip
+) -> None:
     """Figure 7: density of the gradient's fraction for the standard and the l2-robust classifier
     (``(n,)`` each, pooled over seeds); robust in grey as in the paper."""
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    _density_panel(ax, {"standard": standard, "robust": robust}, baseline, title,
-                   colors={"standard": "tab:blue", "robust": "tab:gray"},
-                   labels={"standard": "Standard gradient", "robust": "Robust gradient (l2-PGD)"})  # fmt: skip
+    _density_panel(
+        ax,
+        {"standard": standard, "robust": robust},
+        baseline,
+        title,
+        colors={"standard": "tab:blue", "robust": "tab:gray"},
+        labels={"standard": "Standard gradient", "robust": "Robust gradient (l2-PGD)"},
+    )
     _note(ax, note)
     _save(fig, path, dpi)
 
 
 def density_panels(
-    panels: list[tuple[str, dict[str, np.ndarray], float]], path, *, title: str = "", dpi: int = 150,
-    colors: dict[str, str] | None = None, labels: dict[str, str] | None = None, cols: int = 3,
-) -> None:  # fmt: skip
+    panels: list[tuple[str, dict[str, np.ndarray], float]],
+    path,
+    *,
+    title: str = "",
+    dpi: int = 150,
+    colors: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    cols: int = 3,
+) -> None:
     """One density panel per ``(title, fractions[name] (n,), baseline)`` (the paper's multi-dataset
     Figures 3 and 7), ``cols`` panels per row."""
     cols = min(cols, len(panels))
@@ -139,14 +172,23 @@ def _show_image(ax, image: np.ndarray) -> None:
 
 
 def fig4_examples(
-    images: np.ndarray, attributions: dict[str, np.ndarray], fractions: dict[str, np.ndarray], path, *,
-    title: str, dpi: int = 150, clip: float = 0.005, captions: list[str] | None = None,
-) -> None:  # fmt: skip
+    images: np.ndarray,
+    attributions: dict[str, np.ndarray],
+    fractions: dict[str, np.ndarray],
+    path,
+    *,
+    title: str,
+    dpi: int = 150,
+    clip: float = 0.005,
+    captions: list[str] | None = None,
+) -> None:
     """Figure 4: one row per example, ``images (n, c, h, w)`` then each method's attribution
     ``attributions[method] (n, c, h, w)`` summed over channels (unit norm, top ``clip`` clipped,
     symmetric ``bwr``) with its fraction in tangent space ``fractions[method] (n,)`` below."""
     n, methods = len(images), list(attributions)
-    fig, axes = plt.subplots(n, 1 + len(methods), figsize=(1.9 * (1 + len(methods)), 2.0 * n), squeeze=False)
+    fig, axes = plt.subplots(
+        n, 1 + len(methods), figsize=(1.9 * (1 + len(methods)), 2.0 * n), squeeze=False
+    )
     for i in range(n):
         _show_image(axes[i, 0], images[i])
         if captions:
@@ -168,9 +210,13 @@ def fig4_examples(
 
 
 def fig14_replications(
-    per_seed: dict[int, dict[str, np.ndarray]], baseline: dict[int, float], title: str, path, *,
+    per_seed: dict[int, dict[str, np.ndarray]],
+    baseline: dict[int, float],
+    title: str,
+    path,
+    *,
     dpi: int = 150,
-) -> None:  # fmt: skip
+) -> None:
     """Figure 14: one density panel per replication seed, ``per_seed[seed][method] (n,)``."""
     seeds = sorted(per_seed)
     cols = min(len(seeds), 5)
@@ -193,9 +239,16 @@ REGIME_TITLES = {
 
 
 def training_curves(
-    summary, regimes: list[str], methods: list[str], path, *, title: str, errors: bool, dpi: int = 150,
+    summary,
+    regimes: list[str],
+    methods: list[str],
+    path,
+    *,
+    title: str,
+    errors: bool,
+    dpi: int = 150,
     note: str = "",
-) -> None:  # fmt: skip
+) -> None:
     """Figures 6 and 15: fraction in tangent space over training steps, one panel per regime.
 
     ``summary``: one dataset's ``curves.summarize_curves`` result (dims ``seed, regime, method, step``).
@@ -234,16 +287,28 @@ def training_curves(
             for name, style in (("test_error", "-"), ("train_error", "--")):
                 err = run[name].mean("seed")
                 ok = np.isfinite(err.values)
-                twin.plot(err["step"].values[ok], err.values[ok], color="black", lw=1, ls=style,
-                          label=name.replace("_", " "))  # fmt: skip
+                twin.plot(
+                    err["step"].values[ok],
+                    err.values[ok],
+                    color="black",
+                    lw=1,
+                    ls=style,
+                    label=name.replace("_", " "),
+                )
             twin.set(ylim=(0, 1), ylabel="0-1 error")
             twin.legend(fontsize=7, frameon=False, loc="upper right")
         ax.set_xscale("symlog", linthresh=1)
         ax.set_xlim(left=0)
-        ax.set(xlabel="gradient steps", ylabel="Fraction in tangent space", ylim=(0, 1),
-               title=REGIME_TITLES.get(regime, regime))  # fmt: skip
+        ax.set(
+            xlabel="gradient steps",
+            ylabel="Fraction in tangent space",
+            ylim=(0, 1),
+            title=REGIME_TITLES.get(regime, regime),
+        )
         ax.legend(fontsize=7, frameon=False, loc="upper left")
-    n_seeds = int(np.isfinite(summary["mean"]).any([d for d in summary["mean"].dims if d != "seed"]).sum())
+    n_seeds = int(
+        np.isfinite(summary["mean"]).any([d for d in summary["mean"].dims if d != "seed"]).sum()
+    )
     what = f"line: mean over {n_seeds} seed{'s' if n_seeds != 1 else ''}"
     what += "; band: central 90% of the seeds' curves" if n_seeds > 1 else "; no band (one seed)"
     fig.suptitle(f"{title} ({note}; {what})" if note else f"{title} ({what})", fontsize=10)
@@ -252,11 +317,16 @@ def training_curves(
 
 
 def choose_fig2_examples(
-    fraction: np.ndarray, labels: np.ndarray, predicted: np.ndarray, n_classes: int, rng: np.random.Generator,
-    quantile: float = 0.25, draws: int = 10,
-) -> list[int]:  # fmt: skip
+    fraction: np.ndarray,
+    labels: np.ndarray,
+    predicted: np.ndarray,
+    n_classes: int,
+    rng: np.random.Generator,
+    quantile: float = 0.25,
+    draws: int = 10,
+) -> list[int]:
     """Per class c: correctly classified test images of class c with fraction above the class's
-    ``quantile``; draw ``draws`` at random and keep the one with the largest fraction (PAPER.md §5)."""
+    ``quantile``; draw ``draws`` at random and keep the one with the largest fraction (docs/paper.md §5)."""
     chosen = []
     for c in range(n_classes):
         idx = np.flatnonzero((labels == c) & (predicted == c) & np.isfinite(fraction))
@@ -279,9 +349,14 @@ def _normalise_and_clip(maps: np.ndarray, clip: float) -> np.ndarray:
 
 
 def fig2_decomposition(
-    images: np.ndarray, parts: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], path, *,
-    title: str, dpi: int = 150, clip: float = 0.005,
-) -> None:  # fmt: skip
+    images: np.ndarray,
+    parts: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    path,
+    *,
+    title: str,
+    dpi: int = 150,
+    clip: float = 0.005,
+) -> None:
     """``images (n, c, h, w)``; ``parts[method] = (tangent (n, c, h, w), orthogonal (n, c, h, w),
     fraction (n,))``. Rows: the image, then per method its tangent part and orthogonal part (red
     positive, blue negative, one symmetric range per image and method), with the image's contour."""
@@ -295,7 +370,9 @@ def fig2_decomposition(
         for j in range(n):
             pair = np.stack([tangent[j], orthogonal[j]]).sum(axis=1)
             norms = np.linalg.norm(pair.reshape(2, -1), axis=1)
-            pair[norms < 1e-5 * norms.max()] = 0.0  # a part that is zero up to rounding is shown as zero
+            pair[norms < 1e-5 * norms.max()] = (
+                0.0  # a part that is zero up to rounding is shown as zero
+            )
             maps = _normalise_and_clip(pair, clip)
             v = np.abs(maps).max() or 1.0
             for r, part in enumerate(maps):
@@ -337,45 +414,91 @@ SOURCE_LABELS = {"exact": "exact (renderer)", "vae": "VAE decoder", "local_pca":
 
 
 def tangent_sources_figure(
-    means: dict[str, dict[str, tuple[float, float, float]]], baselines: dict[str, float],
-    angles: dict[str, np.ndarray], reference: str, title: str, path, *, dpi: int = 150, note: str = "",
-) -> None:  # fmt: skip
+    means: dict[str, dict[str, tuple[float, float, float]]],
+    baselines: dict[str, float],
+    angles: dict[str, np.ndarray],
+    reference: str,
+    title: str,
+    path,
+    *,
+    dpi: int = 150,
+    note: str = "",
+) -> None:
     """Left: mean fraction in tangent space per method (groups) under each tangent source (bars), with
     95% CIs, ``means[source][method] = (mean, ci_low, ci_high)``, and each source's sqrt(k/d) as a dashed
     line. Right: histogram of the per-image mean principal angle (degrees) between each source's tangent
     space and the reference's, ``angles[source] (n,)``."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.8), gridspec_kw={"width_ratios": [1.4, 1]})
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(10.5, 3.8), gridspec_kw={"width_ratios": [1.4, 1]}
+    )
     sources = list(means)
     methods = list(next(iter(means.values())))
     width = 0.8 / len(sources)
     x = np.arange(len(methods))
     for i, source in enumerate(sources):
         m = np.array([means[source][meth][0] for meth in methods])
-        err = np.array([[m[j] - means[source][meth][1], means[source][meth][2] - m[j]]
-                        for j, meth in enumerate(methods)]).T  # fmt: skip
+        err = np.array(
+            [
+                [m[j] - means[source][meth][1], means[source][meth][2] - m[j]]
+                for j, meth in enumerate(methods)
+            ]
+        ).T
         pos = x - 0.4 + width * (i + 0.5)
-        left.bar(pos, m, width, yerr=np.nan_to_num(err), capsize=2, color=SOURCE_COLORS.get(source),
-                 alpha=0.8, label=SOURCE_LABELS.get(source, source))  # fmt: skip
-        left.hlines(baselines[source], pos[0] - width / 2, pos[-1] + width / 2, colors=SOURCE_COLORS.get(source),
-                    linestyles="--", lw=1)  # fmt: skip
+        left.bar(
+            pos,
+            m,
+            width,
+            yerr=np.nan_to_num(err),
+            capsize=2,
+            color=SOURCE_COLORS.get(source),
+            alpha=0.8,
+            label=SOURCE_LABELS.get(source, source),
+        )
+        left.hlines(
+            baselines[source],
+            pos[0] - width / 2,
+            pos[-1] + width / 2,
+            colors=SOURCE_COLORS.get(source),
+            linestyles="--",
+            lw=1,
+        )
     left.set_xticks(x, [_label(m) for m in methods], fontsize=8)
     left.set(ylabel="Mean fraction (bars: 95% CI over test images)", ylim=(0, 1), title=title)
-    left.legend(fontsize=7, frameon=False, title="tangent source (dashed: sqrt(k/d))", title_fontsize=7)
+    left.legend(
+        fontsize=7, frameon=False, title="tangent source (dashed: sqrt(k/d))", title_fontsize=7
+    )
     bins = np.linspace(0, 90, 46)
     for source, values in angles.items():
         values = np.asarray(values)[np.isfinite(values)]
-        right.hist(values, bins=bins, alpha=0.55, color=SOURCE_COLORS.get(source),
-                   label=f"{SOURCE_LABELS.get(source, source)} (mean {values.mean():.1f}°)")  # fmt: skip
-    right.set(xlabel=f"Mean principal angle to the {SOURCE_LABELS.get(reference, reference)} tangent space (°)",
-              ylabel="Test images", xlim=(0, 90))  # fmt: skip
+        right.hist(
+            values,
+            bins=bins,
+            alpha=0.55,
+            color=SOURCE_COLORS.get(source),
+            label=f"{SOURCE_LABELS.get(source, source)} (mean {values.mean():.1f}°)",
+        )
+    right.set(
+        xlabel=f"Mean principal angle to the {SOURCE_LABELS.get(reference, reference)} tangent space (°)",
+        ylabel="Test images",
+        xlim=(0, 90),
+    )
     right.legend(fontsize=7, frameon=False)
     _note(right, note)
     fig.tight_layout()
     _save(fig, path, dpi)
 
 
-ROAR_COLORS = {**METHOD_COLORS, "tangent": "tab:purple", "blurred_gradient": "tab:cyan", "random": "gray"}
-ROAR_LABELS = {"tangent": "Tangent space", "blurred_gradient": "Blurred gradient (control)", "random": "Random"}
+ROAR_COLORS = {
+    **METHOD_COLORS,
+    "tangent": "tab:purple",
+    "blurred_gradient": "tab:cyan",
+    "random": "gray",
+}
+ROAR_LABELS = {
+    "tangent": "Tangent space",
+    "blurred_gradient": "Blurred gradient (control)",
+    "random": "Random",
+}
 
 
 def fig5_roar(roar, road, path, *, title: str, dpi: int = 150) -> None:
@@ -386,38 +509,79 @@ def fig5_roar(roar, road, path, *, title: str, dpi: int = 150) -> None:
     likewise, morf solid and lerf dashed."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.8), sharey=True)
     across = roar["seed"].nunique() > 1
-    mean, low, high = ("seed_mean", "seed_ci_low", "seed_ci_high") if across else ("accuracy", "ci_low", "ci_high")
-    curves = roar.groupby(["method", "fraction"], sort=False)[[mean, low, high]].first().reset_index()
+    mean, low, high = (
+        ("seed_mean", "seed_ci_low", "seed_ci_high")
+        if across
+        else ("accuracy", "ci_low", "ci_high")
+    )
+    curves = (
+        roar.groupby(["method", "fraction"], sort=False)[[mean, low, high]].first().reset_index()
+    )
     base = curves[curves["method"] == "none"].iloc[0]
     for method, rows in curves[curves["method"] != "none"].groupby("method", sort=False):
         rows = rows.sort_values("fraction")
         x = np.r_[0.0, rows["fraction"].values]
         color = ROAR_COLORS.get(method)
-        left.plot(x, np.r_[base[mean], rows[mean].values], "o-", ms=3, color=color,
-                  label=ROAR_LABELS.get(method, _label(method)))  # fmt: skip
-        left.fill_between(x, np.r_[base[low], rows[low].values], np.r_[base[high], rows[high].values],
-                          color=color, alpha=0.15, lw=0)  # fmt: skip
+        left.plot(
+            x,
+            np.r_[base[mean], rows[mean].values],
+            "o-",
+            ms=3,
+            color=color,
+            label=ROAR_LABELS.get(method, _label(method)),
+        )
+        left.fill_between(
+            x,
+            np.r_[base[low], rows[low].values],
+            np.r_[base[high], rows[high].values],
+            color=color,
+            alpha=0.15,
+            lw=0,
+        )
     repeats = int(roar["repeats"].min())
-    band = (f"band: 95% t-interval over {roar['seed'].nunique()} seeds" if across
-            else f"band: 95% t-interval over {repeats} retrainings")  # fmt: skip
-    left.set(xlabel="Fraction of removed pixels", ylabel="Test accuracy (retrained)",
-             title=f"ROAR: {title} ({band})", xlim=(0, 1), ylim=(0, 1.02))  # fmt: skip
+    band = (
+        f"band: 95% t-interval over {roar['seed'].nunique()} seeds"
+        if across
+        else f"band: 95% t-interval over {repeats} retrainings"
+    )
+    left.set(
+        xlabel="Fraction of removed pixels",
+        ylabel="Test accuracy (retrained)",
+        title=f"ROAR: {title} ({band})",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+    )
     left.title.set_fontsize(8)
     left.legend(fontsize=7, frameon=False)
     road_base = road[road["method"] == "none"]["accuracy"].mean()
-    for (method, order), rows in road[road["method"] != "none"].groupby(["method", "order"], sort=False):
+    for (method, order), rows in road[road["method"] != "none"].groupby(
+        ["method", "order"], sort=False
+    ):
         curve = rows.groupby("fraction")["accuracy"].mean()
-        right.plot(np.r_[0.0, curve.index.values], np.r_[road_base, curve.values], "o-" if order == "morf" else "o--",
-                   ms=3, color=ROAR_COLORS.get(method), alpha=1.0 if order == "morf" else 0.6,
-                   label=f"{ROAR_LABELS.get(method, _label(method))}" if order == "morf" else None)  # fmt: skip
-    right.set(xlabel="Fraction of imputed pixels (solid: most important first, dashed: least)",
-              ylabel="Test accuracy (no retraining)", title=f"ROAD: {title}", xlim=(0, 1))  # fmt: skip
+        right.plot(
+            np.r_[0.0, curve.index.values],
+            np.r_[road_base, curve.values],
+            "o-" if order == "morf" else "o--",
+            ms=3,
+            color=ROAR_COLORS.get(method),
+            alpha=1.0 if order == "morf" else 0.6,
+            label=f"{ROAR_LABELS.get(method, _label(method))}" if order == "morf" else None,
+        )
+    right.set(
+        xlabel="Fraction of imputed pixels (solid: most important first, dashed: least)",
+        ylabel="Test accuracy (no retraining)",
+        title=f"ROAD: {title}",
+        xlim=(0, 1),
+    )
     fig.tight_layout()
     _save(fig, path, dpi)
 
 
-SANITY_PANELS = {"spearman_abs": "Spearman (|a|) with original", "ssim": "SSIM with original",
-                 "fraction": "Fraction in tangent space"}  # fmt: skip
+SANITY_PANELS = {
+    "spearman_abs": "Spearman (|a|) with original",
+    "ssim": "SSIM with original",
+    "fraction": "Fraction in tangent space",
+}
 
 
 def sanity_figure(mean, path, *, title: str, dpi: int = 150, note: str = "") -> None:
@@ -425,18 +589,34 @@ def sanity_figure(mean, path, *, title: str, dpi: int = 150, note: str = "") -> 
     one column per randomisation mode, one row per metric, one line per method over the randomised layers
     (from the output layer). ``random_tangent`` in black dashes: it stays at 1 (fails the check)."""
     modes, metrics = list(mean["mode"].values), list(SANITY_PANELS)
-    fig, axes = plt.subplots(len(metrics), len(modes), figsize=(4.6 * len(modes), 2.5 * len(metrics)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(metrics), len(modes), figsize=(4.6 * len(modes), 2.5 * len(metrics)), squeeze=False
+    )
     layers = [str(x) for x in mean["layer"].values]
     for c, mode in enumerate(modes):
         for r, metric in enumerate(metrics):
             ax = axes[r, c]
             for method in mean["method"].values:
                 values = mean[metric].sel({"mode": mode, "method": method}).values
-                style = {"color": "black", "ls": "--"} if method == "random_tangent" else {"color": METHOD_COLORS.get(str(method))}
-                ax.plot(range(len(layers)), values, "o-", ms=3,
-                        label="Random in tangent space" if method == "random_tangent" else _label(str(method)), **style)  # fmt: skip
+                style = (
+                    {"color": "black", "ls": "--"}
+                    if method == "random_tangent"
+                    else {"color": METHOD_COLORS.get(str(method))}
+                )
+                ax.plot(
+                    range(len(layers)),
+                    values,
+                    "o-",
+                    ms=3,
+                    label="Random in tangent space"
+                    if method == "random_tangent"
+                    else _label(str(method)),
+                    **style,
+                )
             ax.set_xticks(range(len(layers)), layers, rotation=45, ha="right", fontsize=7)
-            ax.set(ylabel=SANITY_PANELS[metric], ylim=(-0.1 if metric == "spearman_abs" else 0, 1.05))
+            ax.set(
+                ylabel=SANITY_PANELS[metric], ylim=(-0.1 if metric == "spearman_abs" else 0, 1.05)
+            )
             if r == 0:
                 ax.set_title(f"{title}: {mode} randomisation (from the output layer)", fontsize=9)
     axes[0, -1].legend(fontsize=7, frameon=False)
@@ -454,17 +634,32 @@ def fig8_simulation(vertices, points, fractions, result: dict, path, *, dpi: int
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.9))
     closed = np.vstack([vertices, vertices[:1]])
     left.plot(closed[:, 0], closed[:, 1], color="lightgray", lw=1, zorder=0)
-    for mask, color, label in ((inside, "tab:blue", "gradient in tangent space"),
-                               (orthogonal, "tab:red", "gradient orthogonal"),
-                               (~inside & ~orthogonal, "tab:gray", "neither")):  # fmt: skip
-        left.scatter(points[mask, 0], points[mask, 1] + 0.03 * np.random.default_rng(0).standard_normal(mask.sum()),
-                     s=4, color=color, label=f"{label} ({mask.mean():.2f})")  # fmt: skip
+    for mask, color, label in (
+        (inside, "tab:blue", "gradient in tangent space"),
+        (orthogonal, "tab:red", "gradient orthogonal"),
+        (~inside & ~orthogonal, "tab:gray", "neither"),
+    ):
+        left.scatter(
+            points[mask, 0],
+            points[mask, 1] + 0.03 * np.random.default_rng(0).standard_normal(mask.sum()),
+            s=4,
+            color=color,
+            label=f"{label} ({mask.mean():.2f})",
+        )
     left.axvline(0, color="black", lw=0.8, ls=":")
-    left.set(xlabel="x₁ (label = sign x₁)", ylabel="x₂ (jittered)",
-             title=f"Closed curve in d = {result['d']}, test accuracy {result['test_accuracy']:.3f}")  # fmt: skip
+    left.set(
+        xlabel="x₁ (label = sign x₁)",
+        ylabel="x₂ (jittered)",
+        title=f"Closed curve in d = {result['d']}, test accuracy {result['test_accuracy']:.3f}",
+    )
     left.legend(fontsize=7, frameon=True, framealpha=0.9, loc="lower right")
-    right.hist(fractions[np.isfinite(fractions)], bins=np.linspace(0, 1, 41), color="tab:blue", alpha=0.8)
-    right.set(xlabel="Fraction of the gradient in tangent space", ylabel="Test points",
-              title=f"two-layer ReLU net, width {result['width']}")  # fmt: skip
+    right.hist(
+        fractions[np.isfinite(fractions)], bins=np.linspace(0, 1, 41), color="tab:blue", alpha=0.8
+    )
+    right.set(
+        xlabel="Fraction of the gradient in tangent space",
+        ylabel="Test points",
+        title=f"two-layer ReLU net, width {result['width']}",
+    )
     fig.tight_layout()
     _save(fig, path, dpi)

@@ -30,8 +30,11 @@ def nearest_neighbours(
     out = np.empty((len(queries), m), np.int64)
     for start in range(0, len(queries), batch_size):
         q = queries[start : start + batch_size]
-        dist = (ref_sq[None] - 2.0 * (q.astype(np.float64) @ reference.T.astype(np.float64))
-                + np.einsum("qd,qd->q", q, q, dtype=np.float64)[:, None])  # fmt: skip
+        dist = (
+            ref_sq[None]
+            - 2.0 * (q.astype(np.float64) @ reference.T.astype(np.float64))
+            + np.einsum("qd,qd->q", q, q, dtype=np.float64)[:, None]
+        )
         cand = np.argpartition(dist, m, axis=1)[:, : m + 1]  # m + 1: room to skip the query itself
         order = np.argsort(np.take_along_axis(dist, cand, 1), axis=1, kind="stable")
         cand = np.take_along_axis(cand, order, 1)
@@ -75,7 +78,10 @@ def principal_angles_deg(a: np.ndarray, b: np.ndarray, rank_a=None, rank_b=None)
     out = np.full((n, j), np.nan)
     for i in range(n):
         if rank_a[i] and rank_b[i]:
-            x, y = np.asarray(a[i][: rank_a[i]], np.float64), np.asarray(b[i][: rank_b[i]], np.float64)
+            x, y = (
+                np.asarray(a[i][: rank_a[i]], np.float64),
+                np.asarray(b[i][: rank_b[i]], np.float64),
+            )
             angles = np.sort(np.degrees(subspace_angles(x.T, y.T)))
             out[i, : len(angles)] = angles
     return out

@@ -76,7 +76,9 @@ class Job:
         """The resumable-training state of this job, beside its ``model`` output (``.resume/``), keyed by
         the job's params and its inputs' provenance sidecars (see ``manifold_xai.resume``)."""
         sidecars = [str(p) for p in self.input if provenance.is_sidecar(str(p))]
-        return TrainingState(Path(self.output.model).parent / ".resume", fingerprint(self.params, sidecars), extra)
+        return TrainingState(
+            Path(self.output.model).parent / ".resume", fingerprint(self.params, sidecars), extra
+        )
 
     def declared_artifacts(self) -> list[str]:
         outputs = [str(p) for p in self.output]

@@ -43,12 +43,16 @@ class TrainingState:
     """Save and restore a training loop's state in ``directory``; ``extra()`` adds the job's own
     entries (plain types and tensors) to every save."""
 
-    def __init__(self, directory: str | Path, fingerprint: str, extra: Callable[[], dict] | None = None):
+    def __init__(
+        self, directory: str | Path, fingerprint: str, extra: Callable[[], dict] | None = None
+    ):
         self.directory = Path(directory)
         self.fingerprint = fingerprint
         self.extra = extra or dict
         self.path = self.directory / "state.pt"
-        self._loaded: dict | None = None  # the state read at start-up (the job and its loop both ask)
+        self._loaded: dict | None = (
+            None  # the state read at start-up (the job and its loop both ask)
+        )
 
     def load(self) -> dict | None:
         """The saved state if there is one for this fingerprint; a stale or unreadable state is removed.
@@ -67,30 +71,52 @@ class TrainingState:
             self.clear()
             return None
         if state.get("format") != FORMAT or state.get("fingerprint") != self.fingerprint:
-            log.info("discarding training state %s from another configuration or other inputs", self.path)
+            log.info(
+                "discarding training state %s from another configuration or other inputs", self.path
+            )
             self.clear()
             return None
         log.info("resuming from %s: epoch %d, step %d", self.path, state["epoch"], state["step"])
         return state
 
-    def save(self, *, epoch: int, step: int, history: list[dict], model: nn.Module, optimizer, scheduler,
-             generator: torch.Generator) -> None:  # fmt: skip
+    def save(
+        self,
+        *,
+        epoch: int,
+        step: int,
+        history: list[dict],
+        model: nn.Module,
+        optimizer,
+        scheduler,
+        generator: torch.Generator,
+    ) -> None:
         sched = dict(scheduler.state_dict()) if scheduler is not None else {}
-        if isinstance(sched.get("milestones"), collections.Counter):  # MultiStepLR; Counter is not a weight
+        if isinstance(
+            sched.get("milestones"), collections.Counter
+        ):  # MultiStepLR; Counter is not a weight
             sched["milestones"] = dict(sched["milestones"])
         state = {
-            "format": FORMAT, "fingerprint": self.fingerprint, "epoch": epoch, "step": step, "history": history,
+            "format": FORMAT,
+            "fingerprint": self.fingerprint,
+            "epoch": epoch,
+            "step": step,
+            "history": history,
             "model": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-            "optimizer": optimizer.state_dict(), "scheduler": sched,
-            "generator": generator.get_state(), "torch_rng": torch.get_rng_state(), **self.extra(),
-        }  # fmt: skip
+            "optimizer": optimizer.state_dict(),
+            "scheduler": sched,
+            "generator": generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            **self.extra(),
+        }
         self.directory.mkdir(parents=True, exist_ok=True)
         with atomic_path(self.path) as tmp:
             torch.save(state, tmp)
         self._loaded = None
 
     @staticmethod
-    def restore(state: dict, *, model: nn.Module, optimizer, scheduler, generator: torch.Generator) -> None:
+    def restore(
+        state: dict, *, model: nn.Module, optimizer, scheduler, generator: torch.Generator
+    ) -> None:
         """Put ``state`` back into the model, optimizer, scheduler and RNGs."""
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])

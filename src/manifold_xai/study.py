@@ -1,4 +1,4 @@
-"""The user-study kit (PAPER.md §9, Table 1): A/B stimulus sets, a self-contained HTML page that records
+"""The user-study kit (docs/paper.md §9, Table 1): A/B stimulus sets, a self-contained HTML page that records
 choices, and the analysis.
 
 Protocols (``study.tasks[].protocol`` in the config), as the paper chose its stimuli:
@@ -34,8 +34,11 @@ import numpy as np
 from scipy import stats
 
 # Table 1 of the paper: task -> (N, A, B, T^A, T^B).
-TABLE1 = {"CIFAR 1": (300, 36, 217, 0.27, 0.43), "MNIST 1": (600, 0, 580, 0.0, 1.0),
-          "MNIST 2": (600, 143, 315, 0.32, 0.38)}  # fmt: skip
+TABLE1 = {
+    "CIFAR 1": (300, 36, 217, 0.27, 0.43),
+    "MNIST 1": (600, 0, 580, 0.0, 1.0),
+    "MNIST 2": (600, 143, 315, 0.32, 0.38),
+}
 QUESTIONS = {
     "tangent_vs_orthogonal": "Which of the two images is more visually structured?",
     "method_pairs": "Which of the two images is more visually structured?",
@@ -43,8 +46,9 @@ QUESTIONS = {
 }
 
 
-def tangent_vs_orthogonal_cases(fraction, labels, predicted, n_classes: int, *, quantile: float, per_class: int,
-                                seed: int) -> list[int]:  # fmt: skip
+def tangent_vs_orthogonal_cases(
+    fraction, labels, predicted, n_classes: int, *, quantile: float, per_class: int, seed: int
+) -> list[int]:
     """Test-sample positions for MNIST 1 (see the module docstring), class by class."""
     rng = np.random.default_rng(seed)
     chosen = []
@@ -53,11 +57,15 @@ def tangent_vs_orthogonal_cases(fraction, labels, predicted, n_classes: int, *, 
         if len(idx) == 0:
             continue
         idx = idx[fraction[idx] > np.quantile(fraction[idx], quantile)]
-        chosen += sorted(int(i) for i in rng.choice(idx, size=min(per_class, len(idx)), replace=False))
+        chosen += sorted(
+            int(i) for i in rng.choice(idx, size=min(per_class, len(idx)), replace=False)
+        )
     return chosen
 
 
-def method_pair_cases(fractions: dict[str, np.ndarray], n_images: int) -> list[tuple[int, str, str]]:
+def method_pair_cases(
+    fractions: dict[str, np.ndarray], n_images: int
+) -> list[tuple[int, str, str]]:
     """MNIST 2: ``(sample, method A, method B)`` for the first ``n_images``: (lowest, middle) and (middle,
     highest) by fraction, A the lower. Needs three methods."""
     methods = list(fractions)
@@ -98,10 +106,21 @@ def study_page(path, tasks: list[dict], *, title: str, per_participant: dict[str
     """Write the HTML page. ``tasks[i] = {"name", "protocol", "cases": [{"id", "a_png", "b_png",
     "fraction_a", "fraction_b"}, ...]}``; each participant sees ``per_participant[name]`` random cases of
     each task (all when larger), A on a random side."""
-    payload = [{"name": t["name"], "question": QUESTIONS[t["protocol"]], "show": per_participant.get(t["name"], len(t["cases"])),
-                "cases": [{"id": c["id"], "a": _data_url(c["a_png"]), "b": _data_url(c["b_png"])} for c in t["cases"]]}
-               for t in tasks]  # fmt: skip
-    page = PAGE.replace("__TITLE__", html.escape(title)).replace("__TASKS__", json.dumps(payload).replace("</", "<\\/"))
+    payload = [
+        {
+            "name": t["name"],
+            "question": QUESTIONS[t["protocol"]],
+            "show": per_participant.get(t["name"], len(t["cases"])),
+            "cases": [
+                {"id": c["id"], "a": _data_url(c["a_png"]), "b": _data_url(c["b_png"])}
+                for c in t["cases"]
+            ],
+        }
+        for t in tasks
+    ]
+    page = PAGE.replace("__TITLE__", html.escape(title)).replace(
+        "__TASKS__", json.dumps(payload).replace("</", "<\\/")
+    )
     from manifold_xai.store import atomic_path
 
     with atomic_path(path) as tmp:
@@ -111,7 +130,11 @@ def study_page(path, tasks: list[dict], *, title: str, per_participant: dict[str
 def analyze(responses: list[dict], stimuli: dict) -> list[dict]:
     """Per task: ``task, N, A, B, none, T_A, T_B, p_value`` (one-sided exact sign test, B over A) and
     ``p_value_ttest`` (one-sided t-test), from response files and ``stimuli.json`` (the fractions)."""
-    fractions = {(t["name"], c["id"]): (c["fraction_a"], c["fraction_b"]) for t in stimuli["tasks"] for c in t["cases"]}
+    fractions = {
+        (t["name"], c["id"]): (c["fraction_a"], c["fraction_b"])
+        for t in stimuli["tasks"]
+        for c in t["cases"]
+    }
     rows = []
     for task in [t["name"] for t in stimuli["tasks"]]:
         choices = [c for r in responses for c in r["choices"] if c["task"] == task]
@@ -121,9 +144,14 @@ def analyze(responses: list[dict], stimuli: dict) -> list[dict]:
         shown = [fractions[(task, c["case"])] for c in choices]
         a = sum(c["choice"] == "A" for c in choices)
         b = sum(c["choice"] == "B" for c in choices)
-        rows.append({"task": task, **choice_test(len(choices), a, b),
-                     "T_A": float(np.mean([f[0] for f in shown])) if shown else math.nan,
-                     "T_B": float(np.mean([f[1] for f in shown])) if shown else math.nan})  # fmt: skip
+        rows.append(
+            {
+                "task": task,
+                **choice_test(len(choices), a, b),
+                "T_A": float(np.mean([f[0] for f in shown])) if shown else math.nan,
+                "T_B": float(np.mean([f[1] for f in shown])) if shown else math.nan,
+            }
+        )
     return rows
 
 
@@ -132,7 +160,9 @@ def choice_test(n: int, a: int, b: int) -> dict:
     choices; the rest had no preference)."""
     if a + b > n:
         raise ValueError(f"{a} + {b} choices exceed {n} presentations")
-    p_sign = float(stats.binomtest(b, a + b, 0.5, alternative="greater").pvalue) if a + b else math.nan
+    p_sign = (
+        float(stats.binomtest(b, a + b, 0.5, alternative="greater").pvalue) if a + b else math.nan
+    )
     indicator = np.r_[np.zeros(a), np.ones(b)]
     if a + b > 1 and 0 < b < a + b:
         p_t = float(stats.ttest_1samp(indicator, 0.5, alternative="greater").pvalue)

@@ -201,16 +201,26 @@ BasisBatch = Callable[[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 def store_options(tangent: dict) -> dict:
     """The keyword arguments of ``write_tangent_store`` from a dataset's ``tangent:`` config block."""
-    return {"rtol": tangent["rank_rtol"], "method": tangent["orthonormalisation"], "rank_rule": tangent["rank_rule"],
-            "batch_size": None if tangent["batch_size"] == "auto" else tangent["batch_size"],
-            "chunk_mb": tangent["chunk_mb"], "storage_dtype": tangent["storage_dtype"],
-            "matrix_free_dtype": tangent["matrix_free_dtype"]}  # fmt: skip
+    return {
+        "rtol": tangent["rank_rtol"],
+        "method": tangent["orthonormalisation"],
+        "rank_rule": tangent["rank_rule"],
+        "batch_size": None if tangent["batch_size"] == "auto" else tangent["batch_size"],
+        "chunk_mb": tangent["chunk_mb"],
+        "storage_dtype": tangent["storage_dtype"],
+        "matrix_free_dtype": tangent["matrix_free_dtype"],
+    }
 
 
 def decoder_bases(
-    decode: Callable[[torch.Tensor], torch.Tensor], latents: np.ndarray, device: torch.device, *,
-    rtol: float = DEFAULT_RTOL, method: str = "qr", rank_rule: str = "rtol",
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    decode: Callable[[torch.Tensor], torch.Tensor],
+    latents: np.ndarray,
+    device: torch.device,
+    *,
+    rtol: float = DEFAULT_RTOL,
+    method: str = "qr",
+    rank_rule: str = "rtol",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(basis (n, k, d), singular_values (n, k), rank (n,))`` as NumPy arrays at ``latents (n, k)``: one
     batch of ``decoder_jacobian`` + ``orthonormal_basis``."""
     z = torch.from_numpy(np.ascontiguousarray(latents)).to(device)
@@ -249,15 +259,33 @@ def write_basis_store(
     batch = max(1, min(chunk, batch))
     ranks = np.zeros(n, dtype=np.int64)
     with atomic_path(path) as tmp:
-        group = create_store(tmp, {"k": k, "d": d, "projection": "basis", "random_baseline": random_baseline(k, d),
-                                   **attrs})  # fmt: skip
+        group = create_store(
+            tmp,
+            {
+                "k": k,
+                "d": d,
+                "projection": "basis",
+                "random_baseline": random_baseline(k, d),
+                **attrs,
+            },
+        )
         if latents is not None:
-            write_array(group, "latents", np.asarray(latents, dtype=np.float32), ("sample", "latent"))
+            write_array(
+                group, "latents", np.asarray(latents, dtype=np.float32), ("sample", "latent")
+            )
         write_array(group, "sample_index", np.asarray(sample_index, dtype=np.int64), ("sample",))
-        basis_arr = create_array(group, "basis", (n, k, d), store_dtype, ("sample", "direction", "pixel"),
-                                 chunks=(chunk, k, d), codec="lz4")  # fmt: skip
-        sv_arr = create_array(group, "singular_values", (n, k), np.float64, ("sample", "direction"),
-                              chunks=(chunk, k))  # fmt: skip
+        basis_arr = create_array(
+            group,
+            "basis",
+            (n, k, d),
+            store_dtype,
+            ("sample", "direction", "pixel"),
+            chunks=(chunk, k, d),
+            codec="lz4",
+        )
+        sv_arr = create_array(
+            group, "singular_values", (n, k), np.float64, ("sample", "direction"), chunks=(chunk, k)
+        )
         # One chunk is assembled in memory and written whole: peak memory = one chunk + one batch.
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
@@ -265,14 +293,23 @@ def write_basis_store(
             svs = np.empty((stop - start, k), dtype=np.float64)
             for b in range(start, stop, batch):
                 e = min(stop, b + batch)
-                buffer[b - start : e - start], svs[b - start : e - start], ranks[b:e] = bases_of(b, e)
+                buffer[b - start : e - start], svs[b - start : e - start], ranks[b:e] = bases_of(
+                    b, e
+                )
             basis_arr[start:stop] = buffer
             sv_arr[start:stop] = svs
             log.info("tangent bases %d/%d", stop, n)
         write_array(group, "rank", ranks, ("sample",))
     values, counts = np.unique(ranks, return_counts=True)
-    return {"n": n, "k": k, "d": d, "chunk_samples": chunk, "batch_size": batch, "projection": "basis",
-            "rank_counts": {int(v): int(c) for v, c in zip(values, counts, strict=True)}}  # fmt: skip
+    return {
+        "n": n,
+        "k": k,
+        "d": d,
+        "chunk_samples": chunk,
+        "batch_size": batch,
+        "projection": "basis",
+        "rank_counts": {int(v): int(c) for v, c in zip(values, counts, strict=True)},
+    }
 
 
 def write_tangent_store(
@@ -304,22 +341,49 @@ def write_tangent_store(
     d = int(np.prod(image_shape))
     if k >= d:
         raise ValueError(f"latent dimension k={k} must be smaller than the image dimension d={d}")
-    store_attrs = {"image_shape": list(image_shape), "rank_rtol": rtol, "rank_rule": rank_rule,
-                   "orthonormalisation": method, **(attrs or {})}  # fmt: skip
+    store_attrs = {
+        "image_shape": list(image_shape),
+        "rank_rtol": rtol,
+        "rank_rule": rank_rule,
+        "orthonormalisation": method,
+        **(attrs or {}),
+    }
     if matrix_free:
         with atomic_path(path) as tmp:
             group = create_store(
                 tmp,
-                {"k": k, "d": d, "projection": "matrix_free", "matrix_free_dtype": matrix_free_dtype,
-                 "random_baseline": random_baseline(k, d), **store_attrs},
+                {
+                    "k": k,
+                    "d": d,
+                    "projection": "matrix_free",
+                    "matrix_free_dtype": matrix_free_dtype,
+                    "random_baseline": random_baseline(k, d),
+                    **store_attrs,
+                },
             )
-            write_array(group, "latents", np.asarray(latents, dtype=np.float32), ("sample", "latent"))
-            write_array(group, "sample_index", np.asarray(sample_index, dtype=np.int64), ("sample",))
+            write_array(
+                group, "latents", np.asarray(latents, dtype=np.float32), ("sample", "latent")
+            )
+            write_array(
+                group, "sample_index", np.asarray(sample_index, dtype=np.int64), ("sample",)
+            )
         return {"n": n, "k": k, "d": d, "projection": "matrix_free"}
 
     def bases_of(start: int, stop: int):
-        return decoder_bases(decode, latents[start:stop], device, rtol=rtol, method=method, rank_rule=rank_rule)
+        return decoder_bases(
+            decode, latents[start:stop], device, rtol=rtol, method=method, rank_rule=rank_rule
+        )
 
-    return write_basis_store(path, bases_of, n=n, k=k, d=d, sample_index=sample_index, attrs=store_attrs,
-                             batch=batch_size or auto_batch_size(k, d, device), chunk_mb=chunk_mb,
-                             storage_dtype=storage_dtype, latents=latents)  # fmt: skip
+    return write_basis_store(
+        path,
+        bases_of,
+        n=n,
+        k=k,
+        d=d,
+        sample_index=sample_index,
+        attrs=store_attrs,
+        batch=batch_size or auto_batch_size(k, d, device),
+        chunk_mb=chunk_mb,
+        storage_dtype=storage_dtype,
+        latents=latents,
+    )

@@ -26,46 +26,90 @@ from manifold_xai.geometry import local_pca_tangents, principal_angles_deg
 from manifold_xai.store import open_store
 from manifold_xai.tangent import write_basis_store
 
-ACCURACY_COLUMNS = ["dataset", "seed", "source", "principal_angle_mean_deg", "principal_angle_max_deg",
-                    "ci_low", "ci_high", "reference", "k", "reference_k", "n"]  # fmt: skip
+ACCURACY_COLUMNS = [
+    "dataset",
+    "seed",
+    "source",
+    "principal_angle_mean_deg",
+    "principal_angle_max_deg",
+    "ci_low",
+    "ci_high",
+    "reference",
+    "k",
+    "reference_k",
+    "n",
+]
 # A singular value of the neighbours' differences below this share of the largest is no direction.
 LOCAL_PCA_RANK_RTOL = 1e-6
 
 
 def local_pca_store(
-    path, queries: np.ndarray, reference: np.ndarray, sample_index: np.ndarray, image_shape, *,
-    k: int, neighbours: int, batch_size: int = 256, chunk_mb: float = 32.0,
-) -> dict:  # fmt: skip
+    path,
+    queries: np.ndarray,
+    reference: np.ndarray,
+    sample_index: np.ndarray,
+    image_shape,
+    *,
+    k: int,
+    neighbours: int,
+    batch_size: int = 256,
+    chunk_mb: float = 32.0,
+) -> dict:
     """Local-PCA tangent spaces at ``queries (n, d)`` (test images) from ``reference (r, d)`` (training
     images), written as a tangent store with attrs ``tangent_source: local_pca``, ``neighbours``."""
     n, d = len(queries), int(np.prod(image_shape))
     if k >= d:
-        raise ValueError(f"local PCA dimension k={k} must be smaller than the image dimension d={d}")
+        raise ValueError(
+            f"local PCA dimension k={k} must be smaller than the image dimension d={d}"
+        )
     if neighbours + 1 > len(reference):
-        raise ValueError(f"local PCA with {neighbours} neighbours needs more than {neighbours} training "
-                         f"images, the dataset has {len(reference)}")  # fmt: skip
+        raise ValueError(
+            f"local PCA with {neighbours} neighbours needs more than {neighbours} training "
+            f"images, the dataset has {len(reference)}"
+        )
 
     def bases_of(start: int, stop: int):
-        basis, values = local_pca_tangents(queries[start:stop], reference, k, neighbours, batch_size)
+        basis, values = local_pca_tangents(
+            queries[start:stop], reference, k, neighbours, batch_size
+        )
         rank = (values > LOCAL_PCA_RANK_RTOL * values[:, :1]).sum(1)
-        basis[np.arange(k)[None, :] >= rank[:, None]] = 0.0  # the store's convention: zero beyond the rank
+        basis[np.arange(k)[None, :] >= rank[:, None]] = (
+            0.0  # the store's convention: zero beyond the rank
+        )
         return basis, values, rank
 
-    attrs = {"image_shape": list(image_shape), "tangent_source": "local_pca", "neighbours": neighbours,
-             "n_reference": len(reference)}  # fmt: skip
-    return write_basis_store(path, bases_of, n=n, k=k, d=d, sample_index=sample_index, attrs=attrs,
-                             batch=batch_size, chunk_mb=chunk_mb)  # fmt: skip
+    attrs = {
+        "image_shape": list(image_shape),
+        "tangent_source": "local_pca",
+        "neighbours": neighbours,
+        "n_reference": len(reference),
+    }
+    return write_basis_store(
+        path,
+        bases_of,
+        n=n,
+        k=k,
+        d=d,
+        sample_index=sample_index,
+        attrs=attrs,
+        batch=batch_size,
+        chunk_mb=chunk_mb,
+    )
 
 
 def _basis_store(path):
     store = open_store(path, required=("sample_index",))
     if store.attrs.get("projection") == "matrix_free":
-        raise ValueError(f"{path} was written for matrix-free projection and holds no bases; principal angles "
-                         f"need stored bases (tangent.projection: basis)")  # fmt: skip
+        raise ValueError(
+            f"{path} was written for matrix-free projection and holds no bases; principal angles "
+            f"need stored bases (tangent.projection: basis)"
+        )
     return open_store(path, required=("basis", "rank", "sample_index"))
 
 
-def angles_to_reference(reference_path, source_paths: dict[str, str], chunk: int = 256) -> xr.Dataset:
+def angles_to_reference(
+    reference_path, source_paths: dict[str, str], chunk: int = 256
+) -> xr.Dataset:
     """Principal angles between each of ``source_paths`` (source name → tangent store) and the tangent
     store at ``reference_path``, at the same test points (see the module docstring)."""
     ref = _basis_store(reference_path)
@@ -74,25 +118,38 @@ def angles_to_reference(reference_path, source_paths: dict[str, str], chunk: int
     stores = {name: _basis_store(path) for name, path in source_paths.items()}
     for name, store in stores.items():
         if not np.array_equal(np.asarray(store["sample_index"][...]), ref_index):
-            raise ValueError(f"{source_paths[name]} holds tangent spaces at other samples than {reference_path}")
+            raise ValueError(
+                f"{source_paths[name]} holds tangent spaces at other samples than {reference_path}"
+            )
     width = max([min(k_ref, s["basis"].shape[1]) for s in stores.values()], default=1)
     angles = np.full((len(stores), n, width), np.nan)
     ranks = np.zeros((len(stores), n), np.int64)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
-        ref_basis, ref_rank = np.asarray(ref["basis"][start:stop]), np.asarray(ref["rank"][start:stop])
+        ref_basis, ref_rank = (
+            np.asarray(ref["basis"][start:stop]),
+            np.asarray(ref["rank"][start:stop]),
+        )
         for i, store in enumerate(stores.values()):
             rank = np.asarray(store["rank"][start:stop])
-            a = principal_angles_deg(np.asarray(store["basis"][start:stop]), ref_basis, rank, ref_rank)
+            a = principal_angles_deg(
+                np.asarray(store["basis"][start:stop]), ref_basis, rank, ref_rank
+            )
             angles[i, start:stop, : a.shape[1]] = a
             ranks[i, start:stop] = rank
     return xr.Dataset(
-        {"angle": (("source", "sample", "angle_index"), angles), "rank": (("source", "sample"), ranks),
-         "reference_rank": (("sample",), np.asarray(ref["rank"][...]))},
+        {
+            "angle": (("source", "sample", "angle_index"), angles),
+            "rank": (("source", "sample"), ranks),
+            "reference_rank": (("sample",), np.asarray(ref["rank"][...])),
+        },
         coords={"source": list(stores), "sample": np.arange(n)},
-        attrs={"reference": str(ref.attrs.get("tangent_source", "reference")), "reference_k": int(k_ref),
-               "k": [int(s["basis"].shape[1]) for s in stores.values()]},
-    )  # fmt: skip
+        attrs={
+            "reference": str(ref.attrs.get("tangent_source", "reference")),
+            "reference_k": int(k_ref),
+            "k": [int(s["basis"].shape[1]) for s in stores.values()],
+        },
+    )
 
 
 def accuracy_rows(ds: xr.Dataset, *, dataset: str, seed: int, n_resamples: int) -> list[dict]:
@@ -104,11 +161,19 @@ def accuracy_rows(ds: xr.Dataset, *, dataset: str, seed: int, n_resamples: int) 
         mean = np.nanmean(angles[defined], axis=1) if defined.any() else np.zeros(0)
         largest = np.nanmax(angles[defined], axis=1) if defined.any() else np.zeros(0)
         low, high = bootstrap_ci(mean, n_resamples=n_resamples, seed=seed)
-        rows.append({
-            "dataset": dataset, "seed": seed, "source": str(source),
-            "principal_angle_mean_deg": float(mean.mean()) if len(mean) else math.nan,
-            "principal_angle_max_deg": float(largest.mean()) if len(largest) else math.nan,
-            "ci_low": low, "ci_high": high, "reference": ds.attrs["reference"], "k": int(ds.attrs["k"][i]),
-            "reference_k": int(ds.attrs["reference_k"]), "n": int(defined.sum()),
-        })  # fmt: skip
+        rows.append(
+            {
+                "dataset": dataset,
+                "seed": seed,
+                "source": str(source),
+                "principal_angle_mean_deg": float(mean.mean()) if len(mean) else math.nan,
+                "principal_angle_max_deg": float(largest.mean()) if len(largest) else math.nan,
+                "ci_low": low,
+                "ci_high": high,
+                "reference": ds.attrs["reference"],
+                "k": int(ds.attrs["k"][i]),
+                "reference_k": int(ds.attrs["reference_k"]),
+                "n": int(defined.sum()),
+            }
+        )
     return rows

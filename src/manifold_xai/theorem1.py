@@ -1,4 +1,4 @@
-"""Theorem 1 of the paper (Appendix C; PAPER.md §11): 100% test accuracy does not align gradients with
+"""Theorem 1 of the paper (Appendix C; docs/paper.md §11): 100% test accuracy does not align gradients with
 the data manifold. The construction, simulated with a finite network:
 
 - The manifold is a closed polygonal curve in R^d (``curve_vertices``) that walks along the edges of
@@ -52,7 +52,12 @@ def curve_vertices(d: int) -> np.ndarray:
             p[0], p[-1] = x1, last
             vertices.append(p)
     else:
-        for x1, level in [(-0.5, 2 / 3), (-0.5 + r / 2, 2 / 3), (-0.5 + r / 2, 1 / 3), (-0.5, 1 / 3)]:
+        for x1, level in [
+            (-0.5, 2 / 3),
+            (-0.5 + r / 2, 2 / 3),
+            (-0.5 + r / 2, 1 / 3),
+            (-0.5, 1 / 3),
+        ]:
             p = np.full(d, level)
             p[0] = x1
             vertices.append(p)
@@ -108,8 +113,14 @@ def train_two_layer(
         loss.backward()
         opt.step()
         if step % max(1, epochs // 10) == 0 or step == epochs:
-            history.append({"step": step, "loss": float(loss.detach()), "train_accuracy": float((margin > 0).double().mean()),
-                            "min_margin": float(margin.detach().min())})  # fmt: skip
+            history.append(
+                {
+                    "step": step,
+                    "loss": float(loss.detach()),
+                    "train_accuracy": float((margin > 0).double().mean()),
+                    "min_margin": float(margin.detach().min()),
+                }
+            )
     return model.eval(), history
 
 
@@ -130,8 +141,18 @@ def tangent_shares(fractions: np.ndarray, tolerance_deg: float) -> tuple[float, 
     return float(np.mean(fractions >= math.cos(tol))), float(np.mean(fractions <= math.sin(tol)))
 
 
-def simulate(*, d: int, n_train: int, n_test: int, epsilon: float, width: int, epochs: int, lr: float,
-             seed: int, tolerance_deg: float) -> dict:  # fmt: skip
+def simulate(
+    *,
+    d: int,
+    n_train: int,
+    n_test: int,
+    epsilon: float,
+    width: int,
+    epochs: int,
+    lr: float,
+    seed: int,
+    tolerance_deg: float,
+) -> dict:
     """Run the simulation; returns the ``theorem1.json`` record plus the test arrays (``test_points``,
     ``test_tangents``, ``fractions``) for Figure 8."""
     x_train, _ = sample_curve(d, n_train, epsilon=epsilon, seed=seed)
@@ -139,18 +160,30 @@ def simulate(*, d: int, n_train: int, n_test: int, epsilon: float, width: int, e
     y_train, y_test = np.sign(x_train[:, 0]), np.sign(x_test[:, 0])
     model, history = train_two_layer(x_train, y_train, width=width, epochs=epochs, lr=lr, seed=seed)
     with torch.no_grad():
-        test_accuracy = float((np.sign(model(torch.from_numpy(x_test).double()).numpy()) == y_test).mean())
+        test_accuracy = float(
+            (np.sign(model(torch.from_numpy(x_test).double()).numpy()) == y_test).mean()
+        )
     fractions = gradient_fractions(model, x_test, t_test)
     p_in, p_orthogonal = tangent_shares(fractions, tolerance_deg)
     return {
         "p_grad_in_tangent": p_in,
         "p_grad_orthogonal": p_orthogonal,
-        "test_accuracy": test_accuracy, "train_accuracy": history[-1]["train_accuracy"], "d": d,
-        "n_test": n_test, "n_train": n_train, "epsilon": epsilon, "width": width, "epochs": epochs,
-        "tolerance_deg": tolerance_deg, "share_of_curve_along_e1": _share_along_e1(d),
-        "mean_fraction": float(np.nanmean(fractions)), "history": history,
-        "test_points": x_test, "test_tangents": t_test, "fractions": fractions,
-    }  # fmt: skip
+        "test_accuracy": test_accuracy,
+        "train_accuracy": history[-1]["train_accuracy"],
+        "d": d,
+        "n_test": n_test,
+        "n_train": n_train,
+        "epsilon": epsilon,
+        "width": width,
+        "epochs": epochs,
+        "tolerance_deg": tolerance_deg,
+        "share_of_curve_along_e1": _share_along_e1(d),
+        "mean_fraction": float(np.nanmean(fractions)),
+        "history": history,
+        "test_points": x_test,
+        "test_tangents": t_test,
+        "fractions": fractions,
+    }
 
 
 def _share_along_e1(d: int) -> float:

@@ -28,9 +28,13 @@ from manifold_xai.resume import TrainingState
 log = logging.getLogger(__name__)
 
 OnStep = Callable[[int, int, nn.Module], None]
-# PAPER.md §7: every step to 20, every 25 to 600, every 100 to 2000, every 1000 after.
-PAPER_TRACKING_SCHEDULE = ({"until": 20, "every": 1}, {"until": 600, "every": 25},
-                           {"until": 2000, "every": 100}, {"until": None, "every": 1000})  # fmt: skip
+# docs/paper.md §7: every step to 20, every 25 to 600, every 100 to 2000, every 1000 after.
+PAPER_TRACKING_SCHEDULE = (
+    {"until": 20, "every": 1},
+    {"until": 600, "every": 25},
+    {"until": 2000, "every": 100},
+    {"until": None, "every": 1000},
+)
 
 
 def minibatches(
@@ -44,7 +48,9 @@ def minibatches(
 def _check_finite(loss: torch.Tensor, what: str, step: int, kept=None) -> None:
     """Stop on a NaN or inf loss; ``kept``: where the last good training state stays."""
     if not torch.isfinite(loss):
-        where = f"; the last good state (end of the previous epoch) is kept in {kept}" if kept else ""
+        where = (
+            f"; the last good state (end of the previous epoch) is kept in {kept}" if kept else ""
+        )
         raise FloatingPointError(
             f"{what}: non-finite loss {loss.item()} at step {step}; lower the learning rate{where}"
         )
@@ -119,8 +125,15 @@ def _resume(resume, model, opt, sched, generator) -> tuple[list[dict], int, int]
 
 def _save(resume, epoch, step, history, model, opt, sched, generator) -> None:
     if resume is not None:
-        resume.save(epoch=epoch, step=step, history=history, model=model, optimizer=opt, scheduler=sched,
-                    generator=generator)  # fmt: skip
+        resume.save(
+            epoch=epoch,
+            step=step,
+            history=history,
+            model=model,
+            optimizer=opt,
+            scheduler=sched,
+            generator=generator,
+        )
 
 
 def _kept(resume, history):
@@ -157,7 +170,11 @@ def _fit(
     history, step, start = _resume(resume, model, opt, sched, generator)
     if start == 0 and on_step is not None:
         on_step(0, 0, model)
-    if start and target_train_accuracy is not None and history[-1][accuracy_key] >= target_train_accuracy:
+    if (
+        start
+        and target_train_accuracy is not None
+        and history[-1][accuracy_key] >= target_train_accuracy
+    ):
         start = epochs  # it had already stopped early
     for epoch in range(start, epochs):
         total, correct, loss_sum = 0, 0, 0.0
@@ -185,8 +202,15 @@ def _fit(
             accuracy_key: correct / total,
         }
         history.append(record)
-        log.info("%s epoch %d/%d loss %.4f %s %.4f", name, epoch + 1, epochs, record["loss"], accuracy_key,
-                 record[accuracy_key])  # fmt: skip
+        log.info(
+            "%s epoch %d/%d loss %.4f %s %.4f",
+            name,
+            epoch + 1,
+            epochs,
+            record["loss"],
+            accuracy_key,
+            record[accuracy_key],
+        )
         _save(resume, epoch + 1, step, history, model, opt, sched, generator)
         if target_train_accuracy is not None and record[accuracy_key] >= target_train_accuracy:
             break
@@ -217,9 +241,21 @@ def train_classifier(
     ``target_train_accuracy`` (random labels)."""
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = lr_scheduler(opt, lr_schedule, epochs, lr_step_epochs, lr_gamma)
-    return _fit(model, images, labels, opt, sched, epochs=epochs, batch_size=batch_size, generator=generator,
-                device=device, name="classifier", target_train_accuracy=target_train_accuracy, on_step=on_step,
-                resume=resume)  # fmt: skip
+    return _fit(
+        model,
+        images,
+        labels,
+        opt,
+        sched,
+        epochs=epochs,
+        batch_size=batch_size,
+        generator=generator,
+        device=device,
+        name="classifier",
+        target_train_accuracy=target_train_accuracy,
+        on_step=on_step,
+        resume=resume,
+    )
 
 
 def lr_scheduler(
@@ -246,7 +282,7 @@ def train_autoencoder(
     device: torch.device,
     resume: TrainingState | None = None,
 ) -> list[dict]:
-    """Train a deterministic autoencoder with the mean L1 reconstruction loss and Adam (PAPER.md §1.3:
+    """Train a deterministic autoencoder with the mean L1 reconstruction loss and Adam (docs/paper.md §1.3:
     lr 1e-4; the paper's text anneals it with a cosine schedule, its code keeps it constant). Returns
     one record per epoch (mean L1)."""
     x_all = torch.from_numpy(images)
@@ -277,7 +313,7 @@ def train_autoencoder(
 
 
 def tracking_steps(total_steps: int, schedule: Sequence[dict] | None = None) -> list[int]:
-    """Gradient-step counts at which to checkpoint (PAPER.md §7): every step to 20, every 25 to 600,
+    """Gradient-step counts at which to checkpoint (docs/paper.md §7): every step to 20, every 25 to 600,
     every 100 to 2000, every 1000 after, up to ``total_steps``. ``schedule`` overrides it as a list of
     ``{"until": step, "every": k}`` segments (``until: None``: to the end); ``[]`` keeps only the first
     and last step."""
@@ -339,9 +375,22 @@ def train_adversarial(
 
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(milestones), gamma=lr_gamma)
-    return _fit(model, images, labels, opt, sched, epochs=epochs, batch_size=batch_size, generator=generator,
-                device=device, name="adversarial classifier", accuracy_key="adversarial_train_accuracy",
-                perturb=attack, on_step=on_step, resume=resume)  # fmt: skip
+    return _fit(
+        model,
+        images,
+        labels,
+        opt,
+        sched,
+        epochs=epochs,
+        batch_size=batch_size,
+        generator=generator,
+        device=device,
+        name="adversarial classifier",
+        accuracy_key="adversarial_train_accuracy",
+        perturb=attack,
+        on_step=on_step,
+        resume=resume,
+    )
 
 
 @torch.no_grad()

@@ -171,10 +171,15 @@ def fig3_panels():
 def fig7_panels():
     """Multi-dataset Figure 7: per dataset running both regimes, standard and robust stores."""
     return [
-        [d, {"standard": run_paths(ALIGNMENT, d, "standard")[0],
-             "robust": run_paths(ALIGNMENT, d, "adversarial")[0]}]
+        [
+            d,
+            {
+                "standard": run_paths(ALIGNMENT, d, "standard")[0],
+                "robust": run_paths(ALIGNMENT, d, "adversarial")[0],
+            },
+        ]
         for d in robust_datasets()
-    ]  # fmt: skip
+    ]
 
 
 def panel_inputs(panels):
@@ -287,8 +292,12 @@ def tangent_source_figure_inputs(wildcards):
     regime = source_figure_regime(d)
     stores = [alignment_path(*run) for run in source_runs(d, regime)]
     angles = [angles_path(d, s) for s in seeds(d)]
-    return {"stores": stores, "provs": [prov(p) for p in stores], "angles": angles,
-            "angles_provs": [prov(p) for p in angles]}  # fmt: skip
+    return {
+        "stores": stores,
+        "provs": [prov(p) for p in stores],
+        "angles": angles,
+        "angles_provs": [prov(p) for p in angles],
+    }
 
 
 def roar_block(wildcards, *keys):

@@ -44,8 +44,13 @@ def write_dataset(path, ds: Dataset, samples_per_chunk: int = 1024) -> None:
     with atomic_path(path) as tmp:
         group = create_store(tmp, ds.attrs)
         chunk = min(samples_per_chunk, max(n, 1))
-        write_array(group, "images", ds.images.astype(np.float32), ("sample", "channel", "y", "x"),
-                    (chunk, *ds.images.shape[1:]))  # fmt: skip
+        write_array(
+            group,
+            "images",
+            ds.images.astype(np.float32),
+            ("sample", "channel", "y", "x"),
+            (chunk, *ds.images.shape[1:]),
+        )
         write_array(group, "labels", ds.labels.astype(np.int64), ("sample",))
         if ds.latents.shape[1] > 0:  # source stores have no latents
             write_array(group, "latents", ds.latents.astype(np.float32), ("sample", "latent"))
@@ -60,8 +65,13 @@ def read_dataset(path) -> Dataset:
         if "latents" in group
         else np.zeros((len(images), 0), np.float32)
     )
-    ds = Dataset(images, np.asarray(group["labels"][...]), latents, np.asarray(group["split"][...]),
-                 attrs=dict(group.attrs))  # fmt: skip
+    ds = Dataset(
+        images,
+        np.asarray(group["labels"][...]),
+        latents,
+        np.asarray(group["split"][...]),
+        attrs=dict(group.attrs),
+    )
     if not np.isfinite(ds.images).all():
         raise ValueError(f"{path}: images contain NaN or inf values")
     return ds

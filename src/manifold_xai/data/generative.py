@@ -1,4 +1,4 @@
-"""The generative approach (PAPER.md §1.1, Algorithm 1): sample a dataset from the VAE prior and label it.
+"""The generative approach (docs/paper.md §1.1, Algorithm 1): sample a dataset from the VAE prior and label it.
 
 A latent ``z ~ N(0, I_k)`` is decoded to ``x = D(z)``; the labelling function gives class probabilities
 ``p``; the sample is accepted with probability ``max(p) ** power`` (the paper: power 2) and labelled

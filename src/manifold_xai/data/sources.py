@@ -115,8 +115,13 @@ def _from_splits(parts, image_size: int, n_classes: int, description: str, trans
     split = np.concatenate(
         [np.full(len(train_y), TRAIN, np.int8), np.full(len(test_y), TEST, np.int8)]
     )
-    return SourceData(images=resize_images(images, image_size), labels=np.concatenate([train_y, test_y]),
-                      split=split, n_classes=n_classes, description=description)  # fmt: skip
+    return SourceData(
+        images=resize_images(images, image_size),
+        labels=np.concatenate([train_y, test_y]),
+        split=split,
+        n_classes=n_classes,
+        description=description,
+    )
 
 
 def load_mnist_source(root: str, download: bool = False, image_size: int = 32) -> SourceData:
@@ -129,9 +134,13 @@ def load_mnist_source(root: str, download: bool = False, image_size: int = 32) -
 
 
 def load_emnist_source(
-    root: str, split: str = "balanced", download: bool = False, image_size: int = 128,
-    classes: list[int] | None = None, max_per_split: int | None = None,
-) -> SourceData:  # fmt: skip
+    root: str,
+    split: str = "balanced",
+    download: bool = False,
+    image_size: int = 128,
+    classes: list[int] | None = None,
+    max_per_split: int | None = None,
+) -> SourceData:
     """EMNIST via ``torchvision.datasets.EMNIST`` (raw idx files under ``root/EMNIST/raw``), oriented
     upright, scaled to [0, 1] and resized to ``image_size``. ``classes``: keep only these labels,
     renumbered 0..len-1 in the given order (the paper used a subset of 60 classes). ``max_per_split``: keep
@@ -142,8 +151,13 @@ def load_emnist_source(
     n_classes = int(max(y.max() for _, y in parts)) + 1
     if classes is not None:
         lookup = {c: i for i, c in enumerate(classes)}
-        parts = [(x[np.isin(y, classes)], np.array([lookup[v] for v in y[np.isin(y, classes)]], np.int64))
-                 for x, y in parts]  # fmt: skip
+        parts = [
+            (
+                x[np.isin(y, classes)],
+                np.array([lookup[v] for v in y[np.isin(y, classes)]], np.int64),
+            )
+            for x, y in parts
+        ]
         n_classes = len(classes)
     parts = [(x[:max_per_split], y[:max_per_split]) for x, y in parts]
     desc = f"EMNIST {split} ({n_classes} classes) resized to {image_size}x{image_size}"
@@ -169,7 +183,9 @@ def load_cifar10_source(
     base = Path(root).expanduser()
     folder = base / CIFAR10.base_folder
     if download and not folder.is_dir():
-        download_and_extract_archive(CIFAR10.url, str(base), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5)
+        download_and_extract_archive(
+            CIFAR10.url, str(base), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5
+        )
     parts = []
     for files in (CIFAR10.train_list, CIFAR10.test_list):
         images, labels = [], []
@@ -181,8 +197,10 @@ def load_cifar10_source(
                     f"(see README) or set `download: true` on a machine with internet access"
                 )
             if verify_checksums and not check_integrity(str(path), md5):
-                raise ValueError(f"CIFAR-10: {path} does not match the official MD5 (set `verify_checksums: false` "
-                                 f"for a re-packed copy)")  # fmt: skip
+                raise ValueError(
+                    f"CIFAR-10: {path} does not match the official MD5 (set `verify_checksums: false` "
+                    f"for a re-packed copy)"
+                )
             batch = read_restricted_pickle(path)
             data = batch.get("data", batch.get(b"data"))
             batch_labels = batch.get("labels", batch.get(b"labels"))
@@ -196,10 +214,13 @@ def load_cifar10_source(
 
 # What a CIFAR-10 batch pickle may reference: numpy's array reconstruction, nothing else.
 _PICKLE_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy", "ndarray"), ("numpy", "dtype"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-}  # fmt: skip
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+}
 
 
 def read_restricted_pickle(path) -> dict:
@@ -219,7 +240,9 @@ def read_restricted_pickle(path) -> dict:
     except (pickle.UnpicklingError, EOFError, AttributeError, ValueError) as e:
         raise ValueError(f"{path} is not a CIFAR-10 batch: {e}") from e
     if not isinstance(obj, dict):
-        raise ValueError(f"{path} is not a CIFAR-10 batch: a pickled {type(obj).__name__}, not a dict")
+        raise ValueError(
+            f"{path} is not a CIFAR-10 batch: a pickled {type(obj).__name__}, not a dict"
+        )
     return obj
 
 
@@ -238,7 +261,7 @@ def load_image_folder_source(
     normalise: str = "min_max",
     max_per_split: int | None = None,
 ) -> SourceData:
-    """A local folder of images (the paper's X-ray pneumonia and diabetic retinopathy; PAPER.md §1.3).
+    """A local folder of images (the paper's X-ray pneumonia and diabetic retinopathy; docs/paper.md §1.3).
 
     ``layout: class_folders``: ``root/<split folder>/<class folder>/<image>`` (the Kaggle chest-xray
     layout ``train/NORMAL``, ``test/PNEUMONIA``); ``splits`` names the split folders
@@ -258,13 +281,17 @@ def load_image_folder_source(
 
     base = Path(root).expanduser()
     if not base.is_dir():
-        raise FileNotFoundError(f"image_folder: the data directory {base} does not exist (see README)")
+        raise FileNotFoundError(
+            f"image_folder: the data directory {base} does not exist (see README)"
+        )
     if layout == "class_folders":
         entries = _class_folder_entries(base, splits or {"train": "train", "test": "test"})
     elif layout == "csv":
         if not labels:
             raise ValueError("image_folder: layout csv needs `labels: {train: <csv>, test: <csv>}`")
-        entries = _csv_entries(base, labels, base / images_dir, file_column, label_column, file_suffix)
+        entries = _csv_entries(
+            base, labels, base / images_dir, file_column, label_column, file_suffix
+        )
     else:
         raise ValueError(f"image_folder: unknown layout {layout!r}; known: class_folders, csv")
     if max_per_split is not None:
@@ -275,8 +302,12 @@ def load_image_folder_source(
     label_map = {str(k): int(v) for k, v in label_map.items()}
     unknown = [lab for lab in raw if lab not in label_map]
     if unknown:
-        raise ValueError(f"image_folder: labels {unknown} under {base} are not in label_map {label_map}")
-    files = [(path, label_map[lab], which) for which in (TRAIN, TEST) for path, lab in entries[which]]
+        raise ValueError(
+            f"image_folder: labels {unknown} under {base} are not in label_map {label_map}"
+        )
+    files = [
+        (path, label_map[lab], which) for which in (TRAIN, TEST) for path, lab in entries[which]
+    ]
     images = _read_images(files, color, image_size, normalise)
     return SourceData(
         images=images,
@@ -295,15 +326,22 @@ def _class_folder_entries(base, splits: dict) -> dict[int, list[tuple]]:
         folder = base / name
         if not folder.is_dir():
             raise FileNotFoundError(f"image_folder: the split folder {folder} does not exist")
-        found = [(p, cls.name) for cls in sorted(folder.iterdir()) if cls.is_dir()
-                 for p in sorted(cls.iterdir()) if p.suffix.lower() in IMG_EXTENSIONS]  # fmt: skip
+        found = [
+            (p, cls.name)
+            for cls in sorted(folder.iterdir())
+            if cls.is_dir()
+            for p in sorted(cls.iterdir())
+            if p.suffix.lower() in IMG_EXTENSIONS
+        ]
         if not found:
             raise ValueError(f"image_folder: no images in class folders under {folder}")
         entries[which] = found
     return entries
 
 
-def _csv_entries(base, labels: dict, images, file_column, label_column, suffix) -> dict[int, list[tuple]]:
+def _csv_entries(
+    base, labels: dict, images, file_column, label_column, suffix
+) -> dict[int, list[tuple]]:
     import pandas as pd
 
     entries = {}
@@ -316,13 +354,20 @@ def _csv_entries(base, labels: dict, images, file_column, label_column, suffix) 
         table = pd.read_csv(csv, dtype=str)
         missing = [c for c in (file_column, label_column) if c not in table.columns]
         if missing:
-            raise ValueError(f"image_folder: {csv} has no column {missing} (columns: {list(table.columns)})")
+            raise ValueError(
+                f"image_folder: {csv} has no column {missing} (columns: {list(table.columns)})"
+            )
         if table.empty:
             raise ValueError(f"image_folder: {csv} lists no images")
-        found = [(images / f"{f}{suffix}", str(lab)) for f, lab in zip(table[file_column], table[label_column], strict=True)]
+        found = [
+            (images / f"{f}{suffix}", str(lab))
+            for f, lab in zip(table[file_column], table[label_column], strict=True)
+        ]
         absent = [str(p) for p, _ in found if not p.is_file()]
         if absent:
-            raise FileNotFoundError(f"image_folder: {len(absent)} images listed in {csv} are missing, e.g. {absent[0]}")
+            raise FileNotFoundError(
+                f"image_folder: {len(absent)} images listed in {csv} are missing, e.g. {absent[0]}"
+            )
         entries[which] = found
     return entries
 
@@ -364,9 +409,15 @@ def _read_images(files, color: str, image_size, normalise: str) -> np.ndarray:
 
 
 def load_torus_source(
-    n_train: int = 4000, n_test: int = 500, seed: int = 0, image_size: int = 32, n_classes: int = 4,
-    orbit: float = 0.35, axes: tuple[float, float] = (0.28, 0.12), sharpness: float = 12.0,
-) -> SourceData:  # fmt: skip
+    n_train: int = 4000,
+    n_test: int = 500,
+    seed: int = 0,
+    image_size: int = 32,
+    n_classes: int = 4,
+    orbit: float = 0.35,
+    axes: tuple[float, float] = (0.28, 0.12),
+    sharpness: float = 12.0,
+) -> SourceData:
     """Images of the analytic torus manifold (``manifold_xai.data.torus``): angles drawn uniformly on the
     torus with ``seed``, rendered, labelled by the orbit sector; the angles are kept as latents."""
     from manifold_xai.data.torus import TorusRenderer, label_params, sample_params
@@ -376,9 +427,15 @@ def load_torus_source(
     with torch.no_grad():
         images = renderer.decode(torch.from_numpy(params)).numpy()
     split = np.r_[np.full(n_train, TRAIN, np.int8), np.full(n_test, TEST, np.int8)]
-    return SourceData(images=images, labels=label_params(params, n_classes), split=split, n_classes=n_classes,
-                      description=f"torus: ellipse orbiting and spinning, {image_size}x{image_size}, "
-                                  f"{n_classes} orbit sectors", latents=params)  # fmt: skip
+    return SourceData(
+        images=images,
+        labels=label_params(params, n_classes),
+        split=split,
+        n_classes=n_classes,
+        description=f"torus: ellipse orbiting and spinning, {image_size}x{image_size}, "
+        f"{n_classes} orbit sectors",
+        latents=params,
+    )
 
 
 SOURCES: dict[str, Callable[..., SourceData]] = {

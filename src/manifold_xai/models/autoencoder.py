@@ -1,4 +1,4 @@
-"""The reconstructive-approach autoencoder of the paper's medical datasets (PAPER.md §1.3).
+"""The reconstructive-approach autoencoder of the paper's medical datasets (docs/paper.md §1.3).
 
 ``networks.py::AutoEncoder(in=3, out=3, channel=8, n_res_block=4, n_res_channel=32, stride)``: a
 deterministic autoencoder built from the VQ-VAE-2 encoder/decoder without quantisation.
@@ -55,8 +55,14 @@ class ConvAutoEncoder(nn.Module):
         self.channels, self.image_size, self.stride = channels, (h, w), stride
         self.latent_shape = (latent_channels, h // stride, w // stride)
         self.latent_dim = math.prod(self.latent_shape)
-        self._kwargs = {"channels": channels, "image_size": [h, w], "latent_channels": latent_channels,
-                        "n_res_block": n_res_block, "n_res_channel": n_res_channel, "stride": stride}  # fmt: skip
+        self._kwargs = {
+            "channels": channels,
+            "image_size": [h, w],
+            "latent_channels": latent_channels,
+            "n_res_block": n_res_block,
+            "n_res_channel": n_res_channel,
+            "stride": stride,
+        }
         half = latent_channels // 2
         enc: list[nn.Module] = []
         in_ch = channels

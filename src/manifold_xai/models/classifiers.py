@@ -1,10 +1,10 @@
 """Classifiers and labelling functions, built by name (``build_classifier``).
 
-- ``lenet``: the PyTorch MNIST example network the paper calls LeNet (PAPER.md §3):
+- ``lenet``: the PyTorch MNIST example network the paper calls LeNet (docs/paper.md §3):
   ``Conv(c→32,k3)``, ReLU, ``Conv(32→64,k3)``, ReLU, ``MaxPool2``, ``Dropout(.25)``,
   ``FC 64·((s-4)/2)²→128``, ReLU, ``Dropout(.5)``, ``FC 128→n_classes`` (12544→128 at 32×32).
   ``dropout=False`` gives the paper's random-label variant without dropout.
-- ``simplenet``: SimpleNetV1 (Hasanpour et al.), the paper's MNIST32 labelling function (PAPER.md §1.1):
+- ``simplenet``: SimpleNetV1 (Hasanpour et al.), the paper's MNIST32 labelling function (docs/paper.md §1.1):
   13 conv+BN(momentum 0.05)+ReLU layers, ``Dropout2d(0.1)`` after each pool, global max pool,
   ``Linear(256→n_classes)``; Xavier-uniform init with ReLU gain. ``width`` scales every channel count
   (1.0 is the paper's network).
@@ -55,13 +55,25 @@ class LeNet(nn.Module):
 
 # (out_channels, kernel) per conv layer; "pool" marks max-pool + Dropout2d(0.1).
 SIMPLENET_LAYOUT: list = [
-    (64, 3), (128, 3), (128, 3), (128, 3), "pool",
-    (128, 3), (128, 3), (256, 3), "pool",
-    (256, 3), (256, 3), "pool",
-    (512, 3), "pool",
-    (2048, 1), (256, 1), "pool",
+    (64, 3),
+    (128, 3),
+    (128, 3),
+    (128, 3),
+    "pool",
+    (128, 3),
+    (128, 3),
     (256, 3),
-]  # fmt: skip
+    "pool",
+    (256, 3),
+    (256, 3),
+    "pool",
+    (512, 3),
+    "pool",
+    (2048, 1),
+    (256, 1),
+    "pool",
+    (256, 3),
+]
 
 
 class SimpleNet(nn.Module):
@@ -107,7 +119,9 @@ class VGG16(nn.Module):
         from torchvision.models.vgg import cfgs, make_layers
 
         if image_size < 32:
-            raise ValueError(f"vgg16 pools five times and needs images of at least 32 pixels, got {image_size}")
+            raise ValueError(
+                f"vgg16 pools five times and needs images of at least 32 pixels, got {image_size}"
+            )
         self.n_classes = n_classes
         layout = [v if v == "M" else max(8, int(round(v * width))) for v in cfgs["D"]]
         # torchvision's make_layers builds the 3-channel stack; swap the first conv for `channels` inputs.
@@ -116,11 +130,16 @@ class VGG16(nn.Module):
         self.features[0] = nn.Conv2d(channels, first.out_channels, 3, padding=1)
         hidden = max(8, int(round(4096 * width)))
         self.head = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-            nn.Linear(layout[-2], hidden), nn.ReLU(), nn.Dropout(),
-            nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(layout[-2], hidden),
+            nn.ReLU(),
+            nn.Dropout(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Dropout(),
             nn.Linear(hidden, n_classes),
-        )  # fmt: skip
+        )
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -140,7 +159,9 @@ class ResNet18(nn.Module):
         from torchvision.models import resnet18
 
         if image_size < 32:
-            raise ValueError(f"resnet18 downsamples 32-fold and needs images of at least 32 pixels, got {image_size}")
+            raise ValueError(
+                f"resnet18 downsamples 32-fold and needs images of at least 32 pixels, got {image_size}"
+            )
         self.n_classes, self.channels = n_classes, channels
         self.net = resnet18(weights=None, num_classes=n_classes)
         if channels != 3:
@@ -162,7 +183,9 @@ def load_pretrained(model: nn.Module, arch: str) -> None:
     for 3 channels). The weights come from torch hub's cache (``$TORCH_HOME/hub/checkpoints``), downloaded
     there when the machine is online; offline and uncached this raises an error that says so."""
     if arch not in PRETRAINED:
-        raise ValueError(f"no pretrained weights for classifier {arch!r}; available for {sorted(PRETRAINED)}")
+        raise ValueError(
+            f"no pretrained weights for classifier {arch!r}; available for {sorted(PRETRAINED)}"
+        )
     from torchvision.models import ResNet18_Weights
 
     weights = ResNet18_Weights.IMAGENET1K_V1
@@ -177,7 +200,11 @@ def load_pretrained(model: nn.Module, arch: str) -> None:
             f"or set `pretrained: false`"
         ) from e
     own = model.net.state_dict()
-    keep = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape and not k.startswith("fc.")}
+    keep = {
+        k: v
+        for k, v in state.items()
+        if k in own and own[k].shape == v.shape and not k.startswith("fc.")
+    }
     own.update(keep)
     model.net.load_state_dict(own)
 

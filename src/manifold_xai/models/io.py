@@ -60,9 +60,13 @@ def load_model(
         raise ValueError(f"{path} is not a manifold-xai model file (format {FORMAT})")
     expected = (expect,) if isinstance(expect, str) else expect
     if expected is not None and payload["class"] not in expected:
-        raise ValueError(f"{path} holds a {payload['class']!r} model, expected one of {list(expected)}")
+        raise ValueError(
+            f"{path} holds a {payload['class']!r} model, expected one of {list(expected)}"
+        )
     if payload.get("class") not in MODEL_CLASSES:
-        raise ValueError(f"{path}: unknown model class {payload.get('class')!r}; known: {sorted(MODEL_CLASSES)}")
+        raise ValueError(
+            f"{path}: unknown model class {payload.get('class')!r}; known: {sorted(MODEL_CLASSES)}"
+        )
     model = build_model(payload["class"], payload["kwargs"])
     try:
         model.load_state_dict(payload["state_dict"])

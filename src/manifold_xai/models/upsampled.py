@@ -1,4 +1,4 @@
-"""A decoder followed by bilinear upsampling: the paper's MNIST256 manifold (PAPER.md §1.2).
+"""A decoder followed by bilinear upsampling: the paper's MNIST256 manifold (docs/paper.md §1.2).
 
 ``decode(z) = F.interpolate(base.decode(z), size=(s, s), mode="bilinear", align_corners=False)``, as the
 paper's ``InterpolatedDecoder``. The manifold, its latents and labels are the base dataset's; only the
@@ -15,7 +15,9 @@ from torch import nn
 
 def upsample(images: torch.Tensor, image_size: int) -> torch.Tensor:
     """``(n, c, h, w)`` → ``(n, c, image_size, image_size)``, bilinear without antialiasing (upsampling)."""
-    return F.interpolate(images, size=(image_size, image_size), mode="bilinear", align_corners=False)
+    return F.interpolate(
+        images, size=(image_size, image_size), mode="bilinear", align_corners=False
+    )
 
 
 class UpsampledDecoder(nn.Module):
@@ -26,7 +28,11 @@ class UpsampledDecoder(nn.Module):
         self.base = build_model(base_class, base_kwargs)
         self.image_size = image_size
         self.latent_dim = self.base.latent_dim
-        self._kwargs = {"base_class": base_class, "base_kwargs": dict(base_kwargs), "image_size": image_size}
+        self._kwargs = {
+            "base_class": base_class,
+            "base_kwargs": dict(base_kwargs),
+            "image_size": image_size,
+        }
 
     def constructor_kwargs(self) -> dict:
         return dict(self._kwargs)
