@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from manifold_xai.alignment import alignment_dataset
+from manifold_xai.alignment import alignment_dataset, defined_samples
 from manifold_xai.data.dataset_store import read_rows, test_rows
 from manifold_xai.jobs import run_job
 from manifold_xai.store import atomic_path, open_store
@@ -37,7 +37,7 @@ def main(job):
         },
         "random_mean": float(ds["random_fraction"].mean()),
         "baseline": ds.attrs["baseline"],
-        "undefined": int((~ds["converged"].values | (ds["rank"].values == 0)).sum()),
+        "undefined": int((~defined_samples(ds)).sum()),
         "rank_counts": {
             int(r): int(c)
             for r, c in zip(*np.unique(ds["rank"].values, return_counts=True), strict=True)

@@ -26,6 +26,8 @@ import scipy.sparse as sp
 from scipy.ndimage import gaussian_filter
 from scipy.sparse.linalg import splu
 
+from manifold_xai.reductions import t_interval, with_seed_columns
+
 # ROAD's 8-neighbourhood weights: 1/6 for the 4 edge neighbours, 1/12 for the diagonals.
 ROAD_WEIGHTS = {
     (-1, 0): 1 / 6,
@@ -175,8 +177,6 @@ def roar_rows(results: list[dict]) -> pd.DataFrame:
     """``roar.csv``: per (dataset, seed, method, fraction) the mean test accuracy over the repeated
     retrainings with its 95% t-interval over repeats (``reductions.t_interval``), then the across-seed
     columns of each (dataset, method, fraction) (``reductions.SEED_COLUMNS``, over the seeds' means)."""
-    from manifold_xai.reductions import t_interval, with_seed_columns
-
     rows = []
     for r in results:
         est = t_interval(r["accuracies"])

@@ -140,8 +140,8 @@ class BasisTangentSpace(TangentSpace):
     def fractions(self, vectors, samples=None) -> np.ndarray:
         samples = self._samples(samples)
         rows, lead = _as_rows(vectors, len(samples), self.d)
+        # a rank-0 sample has an all-zero basis (the store's convention): fraction_in_tangent_space gives NaN
         fraction = fraction_in_tangent_space(self.bases(samples), rows)
-        fraction[:, self._rank[samples] == 0] = np.nan
         return fraction.reshape(*lead, len(samples))
 
 
