@@ -17,7 +17,8 @@ is exactly the dense path's projection. Two factorisations decide it:
 - **Cholesky certificate** (the common case, ``k³/3`` flops): if ``G − τ² I`` with ``τ = rtol · s_max``
   is positive definite, every singular value is above the cut-off, the rank is ``k`` and
   ``P_T e = J G⁻¹ Jᵀ e`` through the Cholesky factor of ``G``.
-- otherwise a symmetric eigendecomposition of ``G`` (``≈ 9k³`` flops) and the truncated formula.
+- otherwise the eigenpairs of ``G`` above the cut-off (LAPACK ``syevr``; its tridiagonal reduction,
+  ``4k³/3`` flops, dominates) and the truncated formula.
 
 The Gram squares the condition number: its eigenvalues carry an absolute error of about
 ``ε · s_max²`` in the decoder's dtype, i.e. a relative error of ``ε / rtol²`` at the cut-off (0.12 for
@@ -48,8 +49,8 @@ class JacobianFactor:
     """The tangent space of a decoder at one latent (see the module docstring).
 
     ``rank`` directions with singular value ``> rtol · s_max``; ``singular_values (k,)`` descending
-    (float64; NaN when not converged, and past ``s_max`` on the Cholesky route, which does not compute
-    them); ``method`` is ``cholesky`` or ``eigh``.
+    (float64; NaN when not converged, past ``s_max`` on the Cholesky route and below the cut-off on the
+    ``eigh`` route, which do not compute them); ``method`` is ``cholesky`` or ``eigh``.
     """
 
     jvp: Callable[[np.ndarray], np.ndarray]  # (m, k) -> (m, d)
@@ -70,13 +71,26 @@ class JacobianFactor:
 
 
 def gram_matrix(jvp, vjp, k: int, block_size: int = DEFAULT_BLOCK) -> np.ndarray:
-    """``JᵀJ (k, k) float64`` from batched JVPs and VJPs, ``block_size`` columns at a time."""
+    """``JᵀJ (k, k) float64`` from batched JVPs and VJPs, ``block_size`` columns at a time; memory one
+    ``k × k`` array plus a block (no identity matrix, symmetrised in place)."""
     gram = np.empty((k, k), dtype=np.float64)
-    eye = np.eye(k)
     for start in range(0, k, block_size):
         stop = min(k, start + block_size)
-        gram[:, start:stop] = vjp(jvp(eye[start:stop])).T
-    return 0.5 * (gram + gram.T)
+        unit = np.zeros((stop - start, k))
+        unit[np.arange(stop - start), np.arange(start, stop)] = 1.0
+        gram[:, start:stop] = vjp(jvp(unit)).T
+    _symmetrise(gram)
+    return gram
+
+
+def _symmetrise(gram: np.ndarray, block: int = 1024) -> None:
+    """``gram ← (gram + gramᵀ) / 2`` in place, one ``block × block`` tile at a time."""
+    k = gram.shape[0]
+    for i in range(0, k, block):
+        for j in range(i, k, block):
+            tile = 0.5 * (gram[i : i + block, j : j + block] + gram[j : j + block, i : i + block].T)
+            gram[i : i + block, j : j + block] = tile
+            gram[j : j + block, i : i + block] = tile.T
 
 
 def _linearised(decode: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor):
@@ -121,33 +135,44 @@ def largest_eigenvalue(gram: np.ndarray) -> float:
 
 def factor_gram(gram: np.ndarray, rtol: float, s_max: float | None = None):
     """Decide the rank of ``gram = JᵀJ`` at cut-off ``rtol · s_max`` and return
-    ``(rank, converged, singular_values, method, solve)`` (see the module docstring)."""
+    ``(rank, converged, singular_values, method, solve)`` (see the module docstring).
+
+    ``gram`` is overwritten (it becomes the factor's workspace); peak memory is two ``k × k`` arrays.
+    On the ``eigh`` route only the eigenpairs above the cut-off are computed (LAPACK ``syevr``), so the
+    reported singular values below it are NaN, as on the Cholesky route."""
     k = gram.shape[0]
     if not np.all(np.isfinite(gram)):
         return 0, False, np.full(k, np.nan), "eigh", None
     if s_max is None:
         s_max = float(np.sqrt(max(largest_eigenvalue(gram), 0.0)))
+    singular_values = np.full(k, np.nan)
+    singular_values[0] = s_max
+    if s_max <= 0:
+        return 0, True, np.zeros(k), "eigh", None
     cut = (rtol * s_max) ** 2
-    if s_max > 0:
-        try:
-            shifted = scipy.linalg.cho_factor(
-                gram - cut * np.eye(k), lower=True, check_finite=False
-            )
-        except np.linalg.LinAlgError:
-            shifted = None
-        if shifted is not None:  # every eigenvalue above the cut-off: full rank
-            factor = scipy.linalg.cho_factor(gram, lower=True, check_finite=False)
-            singular_values = np.full(k, np.nan)
-            singular_values[0] = s_max
-            return k, True, singular_values, "cholesky", lambda w: scipy.linalg.cho_solve(factor, w)
-    eigenvalues, vectors = np.linalg.eigh(gram)
-    eigenvalues, vectors = eigenvalues[::-1], vectors[:, ::-1]
-    singular_values = np.sqrt(np.clip(eigenvalues, 0, None))
-    keep = (
-        singular_values > rtol * singular_values[0] if singular_values[0] > 0 else np.zeros(k, bool)
+    diagonal = np.diag_indices(k)
+    shifted = gram.copy()
+    shifted[diagonal] -= cut
+    try:
+        scipy.linalg.cholesky(shifted, lower=True, overwrite_a=True, check_finite=False)
+        full_rank = True
+    except np.linalg.LinAlgError:
+        full_rank = False
+    del shifted
+    if full_rank:  # every eigenvalue above the cut-off: full rank
+        factor = scipy.linalg.cho_factor(gram, lower=True, overwrite_a=True, check_finite=False)
+        return k, True, singular_values, "cholesky", lambda w: scipy.linalg.cho_solve(factor, w)
+    eigenvalues, kept = scipy.linalg.eigh(
+        gram,
+        subset_by_value=(cut, np.inf),
+        driver="evr",
+        overwrite_a=True,
+        check_finite=False,
     )
-    rank = int(keep.sum())
-    kept, inverse = vectors[:, keep], 1.0 / eigenvalues[keep]
+    eigenvalues, kept = eigenvalues[::-1], kept[:, ::-1]
+    rank = int(eigenvalues.size)
+    singular_values[:rank] = np.sqrt(eigenvalues)
+    inverse = 1.0 / eigenvalues
     return rank, True, singular_values, "eigh", lambda w: kept @ (inverse[:, None] * (kept.T @ w))
 
 
