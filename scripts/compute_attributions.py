@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from manifold_xai.attributions import attribute_each
+from manifold_xai.attribution import attribute_each
 from manifold_xai.data.dataset_store import read_rows, test_rows
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model

@@ -3,11 +3,12 @@
 import numpy as np
 
 from manifold_xai.data.dataset_store import read_rows, store_attrs
-from manifold_xai.figures import fig10_samples
+from manifold_xai.figures import fig10_samples, use_styles
 from manifold_xai.jobs import run_job
 
 
 def main(job):
+    use_styles(job.params["styles"])
     n = len(read_rows(job.input.data, "split"))
     rng = np.random.default_rng(job.seed("fig10"))
     idx = np.sort(rng.choice(n, size=min(job.params["samples"], n), replace=False))

@@ -4,8 +4,9 @@ the tangent space (fraction 1, passes the manifold criterion, unrelated to the m
 
 import numpy as np
 
+from manifold_xai.attribution.registry import RANDOM_GAUSSIAN, RANDOM_TANGENT
 from manifold_xai.data.dataset_store import read_rows
-from manifold_xai.figures import fig2_decomposition
+from manifold_xai.figures import fig2_decomposition, use_styles
 from manifold_xai.jobs import run_job
 from manifold_xai.sanity import random_tangent_attribution
 from manifold_xai.store import open_store
@@ -13,6 +14,7 @@ from manifold_xai.tangent import fraction_in_tangent_space, project
 
 
 def main(job):
+    use_styles(job.params["styles"])
     tangent = open_store(job.input.tangent, required=("basis", "rank", "sample_index"))
     n = min(job.params["columns"], tangent["basis"].shape[0])
     basis, rank = np.asarray(tangent["basis"][:n], np.float64), np.asarray(tangent["rank"][:n])
@@ -20,8 +22,8 @@ def main(job):
     d = basis.shape[2]
     seed = job.seed("fig13")
     vectors = {
-        "random_gaussian": np.random.default_rng(seed).standard_normal((n, d)),
-        "random_tangent": random_tangent_attribution(basis, rank, seed).astype(np.float64),
+        RANDOM_GAUSSIAN: np.random.default_rng(seed).standard_normal((n, d)),
+        RANDOM_TANGENT: random_tangent_attribution(basis, rank, seed).astype(np.float64),
     }
     parts = {}
     for name, v in vectors.items():

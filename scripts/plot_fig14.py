@@ -2,11 +2,12 @@
 
 import xarray as xr
 
-from manifold_xai.figures import fig14_replications
+from manifold_xai.figures import fig14_replications, use_styles
 from manifold_xai.jobs import run_job
 
 
 def main(job):
+    use_styles(job.params["styles"])
     per_seed, baseline = {}, {}
     for path in job.input.stores:
         run = xr.open_zarr(path, consolidated=False).load()

@@ -5,13 +5,14 @@ import numpy as np
 import xarray as xr
 
 from manifold_xai.data.dataset_store import read_rows, store_attrs
-from manifold_xai.figures import choose_fig2_examples, fig2_decomposition
+from manifold_xai.figures import choose_fig2_examples, fig2_decomposition, use_styles
 from manifold_xai.jobs import run_job
 from manifold_xai.store import open_store
 from manifold_xai.tangent_space import open_tangent_space
 
 
 def main(job):
+    use_styles(job.params["styles"])
     align = xr.open_zarr(job.input.alignment, consolidated=False).load()
     attributions = open_store(job.input.attributions, required=("attribution", "sample_index"))
     tangent = open_tangent_space(job.input.tangent, manifold=job.input.manifold, device=job.device)

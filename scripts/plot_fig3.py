@@ -3,11 +3,12 @@
 import numpy as np
 import xarray as xr
 
-from manifold_xai.figures import fig3_fraction_distributions
+from manifold_xai.figures import fig3_fraction_distributions, use_styles
 from manifold_xai.jobs import run_job
 
 
 def main(job):
+    use_styles(job.params["styles"])
     runs = [xr.open_zarr(p, consolidated=False).load() for p in job.input.stores]
     methods = [str(m) for m in runs[0]["method"].values]
     fractions = {

@@ -5,12 +5,13 @@ import numpy as np
 import xarray as xr
 
 from manifold_xai.data.dataset_store import read_rows
-from manifold_xai.figures import fig4_examples
+from manifold_xai.figures import fig4_examples, use_styles
 from manifold_xai.jobs import run_job
 from manifold_xai.store import open_store
 
 
 def main(job):
+    use_styles(job.params["styles"])
     align = xr.open_zarr(job.input.alignment, consolidated=False).load()
     store = open_store(job.input.attributions, required=("attribution", "sample_index"))
     correct = np.flatnonzero(align["label"].values == align["predicted"].values)

@@ -4,13 +4,14 @@ dashed)."""
 
 import pandas as pd
 
-from manifold_xai.figures import fig5_roar
+from manifold_xai.figures import fig5_roar, use_styles
 from manifold_xai.jobs import run_job
 from manifold_xai.roar import roar_rows
 from manifold_xai.store import read_json
 
 
 def main(job):
+    use_styles(job.params["styles"])
     roar = roar_rows([read_json(p) for p in job.input.results])
     road = pd.concat([pd.read_csv(p) for p in job.input.road], ignore_index=True)
     fig5_roar(roar, road, job.output.figure, title=job.wildcards["dataset"], dpi=job.params["dpi"])

@@ -4,7 +4,7 @@ over seeds, with the per-seed means and test errors in the note."""
 import numpy as np
 import xarray as xr
 
-from manifold_xai.figures import fig7_standard_vs_robust
+from manifold_xai.figures import fig7_standard_vs_robust, use_styles
 from manifold_xai.jobs import run_job
 from manifold_xai.store import read_json
 
@@ -15,6 +15,7 @@ def _gradient(paths):
 
 
 def main(job):
+    use_styles(job.params["styles"])
     standard_runs, standard = _gradient(job.input.standard)
     _, robust = _gradient(job.input.robust)
     errors = {

@@ -5,7 +5,7 @@ per dataset (seeds pooled). ``params.panels``: ``[[dataset, {series: [alignment 
 import numpy as np
 import xarray as xr
 
-from manifold_xai.figures import density_panels
+from manifold_xai.figures import density_panels, use_styles
 from manifold_xai.jobs import run_job
 
 SERIES = {
@@ -15,6 +15,7 @@ SERIES = {
 
 
 def main(job):
+    use_styles(job.params["styles"])
     panels, metrics = [], {}
     for dataset, series in job.params["panels"]:
         fractions, baseline = {}, None

@@ -4,11 +4,12 @@ layer from the output layer (mean over seeds and test images)."""
 
 import xarray as xr
 
-from manifold_xai.figures import sanity_figure
+from manifold_xai.figures import sanity_figure, use_styles
 from manifold_xai.jobs import run_job
 
 
 def main(job):
+    use_styles(job.params["styles"])
     runs = [xr.open_zarr(p, consolidated=False).load() for p in job.input.stores]
     mean = xr.concat(
         [r[["spearman_abs", "ssim", "fraction"]].mean("sample") for r in runs], dim="run"

@@ -6,11 +6,12 @@ import numpy as np
 import xarray as xr
 
 from manifold_xai.alignment import bootstrap_ci
-from manifold_xai.figures import tangent_sources_figure
+from manifold_xai.figures import tangent_sources_figure, use_styles
 from manifold_xai.jobs import run_job
 
 
 def main(job):
+    use_styles(job.params["styles"])
     sources, n_resamples = job.params["sources"], job.params["bootstrap_resamples"]
     stores = [xr.open_zarr(p, consolidated=False).load() for p in job.input.stores]
     by_source = {s: [ds for ds in stores if ds.attrs["tangent_source"] == s] for s in sources}

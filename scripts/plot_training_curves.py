@@ -4,11 +4,12 @@ panel per regime; Figure 15 adds every tracked method, the random-vector line an
 import xarray as xr
 
 from manifold_xai.curves import summarize_curves
-from manifold_xai.figures import training_curves
+from manifold_xai.figures import training_curves, use_styles
 from manifold_xai.jobs import run_job
 
 
 def main(job):
+    use_styles(job.params["styles"])
     runs = {
         tuple(run): xr.open_zarr(path, consolidated=False)
         for path, run in zip(job.input.stores, job.params["runs"], strict=True)

@@ -6,7 +6,7 @@ random scores."""
 import numpy as np
 import xarray as xr
 
-from manifold_xai.attributions import attribute_each
+from manifold_xai.attribution import attribute_each
 from manifold_xai.data.dataset_store import read_rows, store_attrs
 from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.jobs import run_job

@@ -8,7 +8,8 @@ import numpy as np
 import torch
 import xarray as xr
 
-from manifold_xai.attributions import attribute_each
+from manifold_xai.attribution import attribute_each
+from manifold_xai.attribution.registry import RANDOM_TANGENT
 from manifold_xai.data.dataset_store import read_rows
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
@@ -21,8 +22,6 @@ from manifold_xai.sanity import (
 )
 from manifold_xai.store import atomic_path, open_store
 from manifold_xai.tangent import fraction_in_tangent_space
-
-RANDOM_TANGENT = "random_tangent"
 
 
 def main(job):

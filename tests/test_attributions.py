@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from manifold_xai.attributions import attribute
+from manifold_xai.attribution import attribute
 
 DEVICE = torch.device("cpu")
 METHODS = {
@@ -90,7 +90,7 @@ def test_smoothgrad_is_seeded_and_independent_of_other_methods():
 
 def test_unknown_method_and_missing_parameters_are_rejected():
     x = np.zeros((1, 1, 2, 2), np.float32)
-    with pytest.raises(ValueError, match="unknown attribution method 'lrp'"):
+    with pytest.raises(ValueError, match="attribution method 'lrp' is not a built-in method"):
         attribute(Quadratic(), x, {"lrp": {}}, device=DEVICE, batch_size=1, seed=0)
     with pytest.raises(ValueError, match="lacks parameters"):
         attribute(

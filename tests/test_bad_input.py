@@ -15,7 +15,7 @@ import yaml
 from fake_data import write_image_csv, write_image_folder
 from rule_harness import run_rule
 
-from conftest import REPO
+from conftest import REPO, with_examples
 from manifold_xai.data.dataset_store import Dataset, write_dataset
 from manifold_xai.models.classifiers import LeNet, SimpleNet
 from manifold_xai.models.io import save_model
@@ -64,7 +64,7 @@ def test_bad_config_stops_the_run_with_one_line(tmp_path, case):
     edit(config)
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(config))
-    work = tmp_path / "work"
+    work = with_examples(tmp_path / "work")
     result = subprocess.run(
         [
             sys.executable,

@@ -86,7 +86,11 @@ def _with(path: str, value):
             "missing key at datasets.digits.source: 'root' is a required property",
         ),
         ("datasets.digits.source.size", 32, "unknown key 'datasets.digits.source.size'"),
-        ("datasets.digits.attributions.lrp", {}, "unknown key 'datasets.digits.attributions.lrp'"),
+        (
+            "datasets.digits.attributions.lrp",
+            {},
+            "datasets.digits.attributions.lrp: 'lrp' is not a built-in method",
+        ),
         (
             "datasets.digits.attributions.smoothgrad",
             {"stdev": -1},
@@ -308,3 +312,77 @@ def test_tangent_sources_put_the_dataset_own_source_first():
     assert tangent_sources(cfg, "digits") == ["vae"]  # default: the own source only
     assert local_pca_k(cfg, "t") == 2 and local_pca_k(cfg, "digits") == 10
     assert cfg["datasets"]["t"]["source"]["axes"] == [0.28, 0.12]
+
+
+# ------------------------------------------------------------------ overrides and the command line
+
+
+def _leaf_paths(a, b, prefix=""):
+    """Dotted paths where two nested dicts differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [
+            p
+            for k in sorted(set(a) | set(b))
+            for p in _leaf_paths(a.get(k), b.get(k), f"{prefix}{k}.")
+        ]
+    return [] if a == b else [prefix.rstrip(".")]
+
+
+def test_a_one_key_file_changes_exactly_that_key_of_the_default_experiment():
+    from manifold_xai.config import load_experiment
+
+    default = validate_config(load_experiment({}, REPO / "config.yaml"), SCHEMA)
+    one_key = {"datasets": {"digits": {"attributions": {"smoothgrad": {"samples": 50}}}}}
+    changed = validate_config(load_experiment(one_key, REPO / "config.yaml"), SCHEMA)
+    assert set(changed["datasets"]) == set(default["datasets"]) == {"digits", "torus"}
+    assert _leaf_paths(default, changed) == ["datasets.digits.attributions.smoothgrad.samples"]
+
+
+def test_a_standalone_config_is_the_whole_experiment():
+    from manifold_xai.config import load_experiment
+
+    tiny = yaml.safe_load((REPO / "configs" / "tiny.yaml").read_text())
+    assert set(load_experiment(tiny, REPO / "config.yaml")["datasets"]) == {"digits"}
+    without = {k: v for k, v in tiny.items() if k != "standalone"}
+    assert "torus" in load_experiment(without, REPO / "config.yaml")["datasets"]
+
+
+def test_command_line_lists_are_typed_then_validated_as_any_config():
+    from snakemake.cli import parse_config
+
+    from manifold_xai.config import load_experiment, typed_command_line
+
+    command_line = parse_config(["seeds=[0,1,2]", "device=cpu", "bootstrap_resamples=300"])
+    assert command_line["seeds"] == ["0", "1", "2"]  # what Snakemake hands the Snakefile
+    assert typed_command_line(command_line) == {
+        "seeds": [0, 1, 2],
+        "device": "cpu",
+        "bootstrap_resamples": 300,
+    }
+    assert typed_command_line({"a": ["1.5", "true", "null", "x1"]}) == {
+        "a": [1.5, True, None, "x1"]
+    }
+    config = validate_config(
+        load_experiment(command_line, REPO / "config.yaml", command_line), SCHEMA
+    )
+    assert config["seeds"] == [0, 1, 2] and config["device"] == "cpu"
+    bad = parse_config(["seeds=[0,x]"])
+    with pytest.raises(ConfigError, match="seeds.1: 'x' is not of type 'integer'"):
+        validate_config(load_experiment(bad, REPO / "config.yaml", bad), SCHEMA)
+
+
+def test_one_bad_dataset_name_is_the_only_one_reported():
+    config = {
+        "standalone": True,
+        "seeds": [0],
+        "datasets": {
+            "digits": {"source": {"kind": "digits"}},
+            "torus": {"source": {"kind": "torus"}, "approach": "analytic"},
+            "bad-name": {"source": {"kind": "digits"}},
+        },
+    }
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, SCHEMA)
+    message = str(err.value)
+    assert "invalid name 'bad-name'" in message
+    assert "'torus'" not in message and "'digits'" not in message, message

@@ -6,7 +6,7 @@ import torch
 import xarray as xr
 from scipy import stats
 
-from manifold_xai.attributions import attribute
+from manifold_xai.attribution import attribute
 from manifold_xai.checkpoints import checkpoint_directory
 from manifold_xai.curves import CURVE_COLUMNS, curve_rows, evaluate_checkpoints, summarize_curves
 from manifold_xai.models.classifiers import build_classifier

@@ -52,6 +52,7 @@ EXPECTED = {
 
 def tiny_config(data):
     return {
+        "standalone": True,
         "seeds": [0],
         "bootstrap_resamples": 100,
         "figures": {"dpi": 50, "fig2_columns": 2, "fig10_samples": 4, "fig4_examples": 2},

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, with_examples
 from manifold_xai.alignment import SUMMARY_COLUMNS
 from manifold_xai.claims import CLAIM_COLUMNS
 from manifold_xai.curves import CURVE_COLUMNS
@@ -34,6 +34,12 @@ def scheduled_jobs(output: str) -> dict[str, int]:
 
 
 def snakemake(workdir, *args, configfile=REPO / "configs" / "tiny.yaml"):
+    """Run the Snakefile in ``workdir`` with ``configfile`` (a path, a list of paths laid over each
+    other, or None: the default experiment, config.yaml)."""
+    with_examples(workdir)
+    files = (
+        [] if configfile is None else configfile if isinstance(configfile, list) else [configfile]
+    )
     cmd = [
         sys.executable,
         "-m",
@@ -42,8 +48,7 @@ def snakemake(workdir, *args, configfile=REPO / "configs" / "tiny.yaml"):
         str(REPO / "Snakefile"),
         "--directory",
         str(workdir),
-        "--configfile",
-        str(configfile),
+        *(["--configfile", *map(str, files)] if files else []),
         "--cores",
         "2",
         *args,
@@ -534,3 +539,106 @@ def test_slurm_profile_dry_run(tiny_run):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "train_classifier" in result.stdout + result.stderr
+
+
+# ------------------------------------------------------------------ methods, overrides, drift
+
+
+def test_a_captum_method_and_an_own_function_run_end_to_end_with_their_labels(tiny_run):
+    import zarr
+    from PIL import Image
+
+    workdir, _ = tiny_run
+    results = workdir / "results"
+    store = zarr.open_group(
+        results / "digits" / "seed0" / "attributions" / "standard.zarr", mode="r"
+    )
+    assert {"deeplift", "smoothed_gradient"} <= set(store.attrs["methods"])
+    table = pd.read_csv(results / "summary" / "alignment.csv")
+    rows = table[table["method"].isin(["deeplift", "smoothed_gradient"])]
+    assert len(rows) == 2 * 3 and rows["mean"].between(0, 1).all()  # three regimes
+    for figure in ("fig3_digits.png", "fig4_digits_seed0.png"):
+        drawn = Image.open(results / "figures" / figure).info["Description"]
+        assert "DeepLIFT" in drawn and "Smoothed gradient" in drawn, drawn
+
+
+def test_a_one_key_file_reruns_what_it_reaches_and_stale_names_the_drift(tiny_run, tmp_path):
+    workdir, _ = tiny_run
+    tiny = REPO / "configs" / "tiny.yaml"
+    one_key = tmp_path / "one_key.yaml"
+    one_key.write_text("datasets: {digits: {attributions: {smoothgrad: {samples: 5}}}}\n")
+    result = snakemake(workdir, "--dry-run", configfile=[tiny, one_key])
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = scheduled_jobs(result.stdout + result.stderr)
+    assert jobs["compute_attributions"] == 3 and jobs["evaluate_checkpoints"] == 3
+    assert not {r for r in jobs if r.startswith("train_") or r == "compute_tangent"}
+    # A copy of the results without Snakemake's metadata: `stale` still names the drifted params.
+    copy = tmp_path / "copy"
+    shutil.copytree(workdir / "results", copy / "results")
+    with_examples(copy)
+    stale = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "manifold_xai.cli",
+            "stale",
+            "results",
+            "--configfile",
+            str(tiny),
+            str(one_key),
+        ],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert stale.returncode == 0, stale.stderr[-3000:]
+    lines = stale.stdout.splitlines()
+    drifted = {line.split(" (rule ")[1].split(")")[0] for line in lines}
+    assert (
+        "results/digits/seed0/attributions/standard.zarr (rule compute_attributions): params differ "
+        "from the current config at attributions.smoothgrad.samples" in lines
+    ), stale.stdout
+    assert {"compute_attributions", "evaluate_checkpoints"} <= drifted
+    assert not {r for r in drifted if r.startswith("train_")}, stale.stdout
+    unchanged = subprocess.run(
+        [sys.executable, "-m", "manifold_xai.cli", "stale", "results", "--configfile", str(tiny)],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert unchanged.returncode == 0 and unchanged.stdout == "", unchanged.stdout + unchanged.stderr
+
+
+def _outputs(workdir, *args, configfile=None) -> set[str]:
+    result = snakemake(workdir, "--dry-run", *args, configfile=configfile)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {
+        p.strip()
+        for line in (result.stdout + result.stderr).splitlines()
+        if line.strip().startswith("output:")
+        for p in line.split(":", 1)[1].split(",")
+    }
+
+
+def test_seeds_from_the_command_line_add_exactly_that_seeds_jobs(tmp_path):
+    base = _outputs(tmp_path / "a")  # the default experiment: seeds [0, 1]
+    more = _outputs(tmp_path / "b", "--config", "seeds=[0,1,2]")
+    assert base and base <= more
+    added = more - base
+    assert added and all("seed2" in p for p in added)
+    assert {p for p in more if "seed2" in p} == added
+
+
+def test_the_tangent_source_figure_is_a_target_without_a_study(tmp_path):
+    def change(config):
+        config["datasets"]["digits"]["tangent_sources"] = {
+            "sources": ["vae", "local_pca"],
+            "local_pca": {"neighbours": 8},
+        }
+        config["study"] = None
+
+    jobs, outputs = dry_run_jobs(tmp_path / "work", changed_config(tmp_path, change))
+    assert jobs.get("plot_tangent_sources") == 1, jobs
+    assert "results/figures/tangent_sources_digits.png" in outputs

@@ -2,7 +2,8 @@
 
 manifold-xai lineage PATH [--json]         the tree from an artifact back to the raw data
 manifold-xai verify [PATH ...]             recompute digests, check inputs and code (exit 1 on findings)
-manifold-xai stale [PATH ...] [--rules]    artifacts built with library code changed since
+manifold-xai stale [PATH ...] [--rules]    artifacts built with library code changed since, or whose
+    [--configfile F ...] [--config K=V ...]  recorded params differ from what the current config gives
 manifold-xai export-provenance [RESULTS]   W3C PROV-JSON + Workflow Run RO-Crate
 """
 
@@ -46,12 +47,29 @@ def _verify(args) -> int:
 
 def _stale(args) -> int:
     found = audit.stale(args.paths, code_root=args.code_root)
+    if not args.no_params:
+        found += _params_drift(args)
     if args.rules:
         print(" ".join(sorted({rule for _, rule, _ in found})))
     else:
         for artifact, rule, why in found:
             print(f"{artifact} (rule {rule}): {'; '.join(why)}")
     return 0
+
+
+def _params_drift(args) -> list:
+    from snakemake.cli import parse_config
+
+    from manifold_xai.params_drift import WorkflowParams, drift
+
+    snakefile = args.snakefile or (args.code_root or audit.default_code_root()) / "Snakefile"
+    workflow = WorkflowParams(
+        snakefile, Path.cwd(), configfiles=args.configfile, config=parse_config(args.config)
+    )
+    try:
+        return drift(args.paths, workflow)
+    finally:
+        workflow.close()
 
 
 def _export(args) -> int:
@@ -91,6 +109,28 @@ def parser() -> argparse.ArgumentParser:
                 "--rules",
                 action="store_true",
                 help="print the rule names (for snakemake --forcerun)",
+            )
+            cmd.add_argument(
+                "--configfile",
+                nargs="+",
+                type=Path,
+                default=[],
+                help="the config files the next run would get (as snakemake --configfile)",
+            )
+            cmd.add_argument(
+                "--config",
+                nargs="+",
+                default=[],
+                metavar="KEY=VALUE",
+                help="the --config values the next run would get",
+            )
+            cmd.add_argument(
+                "--snakefile", type=Path, default=None, help="default: the repository's Snakefile"
+            )
+            cmd.add_argument(
+                "--no-params",
+                action="store_true",
+                help="only library code changes, not params drift (no Snakefile needed)",
             )
     exp = sub.add_parser("export-provenance", help="W3C PROV-JSON and a Workflow Run RO-Crate")
     exp.add_argument("results", nargs="?", default="results")

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import jsonschema
@@ -51,10 +52,13 @@ def _describe(error: jsonschema.ValidationError) -> list[str]:
     if error.validator == "additionalProperties":
         allowed = set(error.schema.get("properties", {}))
         extra = [k for k in error.instance if k not in allowed]
-        if error.schema.get("patternProperties"):
+        patterns = error.schema.get("patternProperties")
+        if patterns:
+            # Only the names that match no pattern are invalid (the valid ones are in the instance too).
+            bad = [k for k in extra if not any(re.search(p, k) for p in patterns)]
             return [
                 f"invalid name {k!r} at {where} (letters, digits and _, starting with a letter)"
-                for k in extra
+                for k in bad
             ]
         return [
             f"unknown key {_dotted([*error.absolute_path, k])!r} (allowed: {sorted(allowed)})"
@@ -92,12 +96,36 @@ def _deep_update(base: dict, overlay: dict) -> dict:
     return base
 
 
-def load_experiment(given: dict, default_path: str | Path) -> dict:
-    """The experiment to run: ``given`` (from ``--configfile``/``--config``) when it defines
-    ``datasets``; otherwise the default experiment at ``default_path`` with ``given`` laid over it
-    (so ``--config seeds=[3]`` changes the default experiment's seeds)."""
-    if "datasets" in given:
-        return copy.deepcopy(given)
+def typed_command_line(values):
+    """``--config`` values with YAML's types: Snakemake parses a value such as ``[0,1,2]`` with YAML's
+    base loader, so every scalar inside it arrives as a string (``['0', '1', '2']``); a string that
+    YAML reads as a number, a boolean or null becomes one. Other strings stay strings."""
+    if isinstance(values, dict):
+        return {key: typed_command_line(value) for key, value in values.items()}
+    if isinstance(values, list | tuple):
+        return [typed_command_line(value) for value in values]
+    if isinstance(values, str):
+        try:
+            parsed = yaml.safe_load(values)
+        except yaml.YAMLError:
+            return values
+        return parsed if parsed is None or isinstance(parsed, bool | int | float) else values
+    return values
+
+
+def load_experiment(
+    given: dict, default_path: str | Path, command_line: dict | None = None
+) -> dict:
+    """The experiment to run.
+
+    ``given`` is what ``--configfile`` files and ``--config`` set (Snakemake merges them key by key);
+    ``command_line`` the ``--config`` values alone, re-read with YAML's types (``typed_command_line``).
+    Unless ``given`` says ``standalone: true``, it is laid over the default experiment at
+    ``default_path`` key by key, so a file with one nested key changes only that key. A standalone
+    config is a whole experiment: the default config is not read and its datasets do not run."""
+    given = _deep_update(copy.deepcopy(dict(given)), typed_command_line(dict(command_line or {})))
+    if given.get("standalone"):
+        return given
     path = Path(default_path)
     if not path.is_file():
         raise ConfigError(f"no config given and the default config {path} does not exist")
@@ -183,9 +211,6 @@ def local_pca_k(config: dict, name: str) -> int | None:
 MIN_IMAGE_SIZE = {"lenet": 6, "simplenet": 1, "vgg16": 32, "resnet18": 32}
 
 
-ROAR_SPECIAL_METHODS = ("tangent", "blurred_gradient", "random")  # not attribution methods
-
-
 def evaluation_seeds(config: dict, name: str, block: str) -> list[int]:
     """The seeds of dataset ``name`` that run the ``roar`` or ``sanity`` block (default: the first)."""
     return config["datasets"][name][block]["seeds"] or dataset_seeds(config, name)[:1]
@@ -204,17 +229,31 @@ def _evaluation_errors(config: dict, name: str) -> list[str]:
         if extra:
             errors.append(f"{at}.{block}.seeds: {extra} are not seeds of {name!r}")
     if ds["roar"] is not None:
+        from manifold_xai.attribution.registry import ROAR_REFERENCES
+
         unknown = [
             m
             for m in ds["roar"]["methods"]
-            if m not in ds["attributions"] and m not in ROAR_SPECIAL_METHODS
+            if m not in ds["attributions"] and m not in ROAR_REFERENCES
         ]
         if unknown:
             errors.append(
                 f"{at}.roar.methods: {unknown} are neither configured under {at}.attributions "
-                f"({sorted(ds['attributions'])}) nor one of {list(ROAR_SPECIAL_METHODS)}"
+                f"({sorted(ds['attributions'])}) nor one of {list(ROAR_REFERENCES)}"
             )
     return errors
+
+
+def _attribution_errors(config: dict, name: str) -> list[str]:
+    """Each method block that cannot run (unknown name, Captum class, import path, parameters)."""
+    from manifold_xai.attribution.registry import method_errors
+
+    at = f"datasets.{name}.attributions"
+    return [
+        f"{at}.{method}: {error}"
+        for method, block in config["datasets"][name]["attributions"].items()
+        for error in method_errors(method, block)
+    ]
 
 
 def _study_errors(config: dict) -> list[str]:
@@ -259,6 +298,7 @@ def _cross_field_errors(config: dict) -> list[str]:
         else:
             errors += _manifold_errors(config, name)
         errors += _tangent_source_errors(config, name) + _evaluation_errors(config, name)
+        errors += _attribution_errors(config, name)
         shape, k = image_shape(config, name), latent_dim(config, name)
         d = None if shape is None else shape[0] * shape[1] * shape[2]
         if d is not None and k is not None and k >= d:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from manifold_xai.attributions import attribute
+from manifold_xai.attribution import attribute
 from manifold_xai.checkpoints import load_checkpoint, read_index
 from manifold_xai.reductions import RUN_DIMS, mean_ci, stack_runs
 from manifold_xai.tangent import random_baseline

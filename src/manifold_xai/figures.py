@@ -21,34 +21,50 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.stats import gaussian_kde  # noqa: E402
 
+from manifold_xai.attribution import registry  # noqa: E402
 from manifold_xai.store import atomic_path  # noqa: E402
 
-METHOD_LABELS = {
-    "gradient": "Gradient",
-    "smoothgrad": "SmoothGrad",
-    "integrated_gradients": "Integrated Gradients",
-    "path_averaged_gradient": "Path-averaged gradient (IG without × input)",
-    "input_x_gradient": "Input × Gradient",
-    "random_gaussian": "Random N(0, I)",
-    "random_tangent": "Random in tangent space",
-}
-# The paper's hue order: Gradient blue, SmoothGrad orange, IG green, IxG red.
-METHOD_COLORS = {
-    "gradient": "tab:blue",
-    "smoothgrad": "tab:orange",
-    "integrated_gradients": "tab:green",
-    "path_averaged_gradient": "tab:olive",
-    "input_x_gradient": "tab:red",
-}
+# Label and colour of each method: the registry's, updated by the job's `styles` param (use_styles).
+_STYLES: dict[str, dict[str, str]] = registry.styles()
+
+
+def use_styles(styles: dict[str, dict[str, str]]) -> None:
+    """Draw methods with these labels and colours (``{name: {"label", "colour"}}``, the figure rules'
+    ``styles`` param, built by ``registry.styles`` from the config)."""
+    _STYLES.update(styles)
+
+
+def _style(method: str) -> dict[str, str]:
+    return _STYLES.get(method) or registry.style(method)
 
 
 def _label(method: str) -> str:
-    return METHOD_LABELS.get(method, method.replace("_", " ").capitalize())
+    return _style(method)["label"]
+
+
+def _colour(method: str) -> str:
+    return _style(method)["colour"]
+
+
+def drawn_labels(fig) -> list[str]:
+    """The legend entries and tick labels of every axes of ``fig``, in drawing order, once each."""
+    texts = []
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is not None:
+            texts += [t.get_text() for t in legend.get_texts()]
+        texts += [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+        texts.append(ax.get_ylabel())
+    return list(dict.fromkeys(t for t in texts if t))
 
 
 def _save(fig, path, dpi: int) -> None:
+    """Save atomically; a PNG carries its legend entries and tick labels in its ``Description`` text
+    chunk, so a reader (or a test) can tell which methods a figure draws without looking."""
+    fmt = str(path).rsplit(".", 1)[-1]
+    metadata = {"Description": " | ".join(drawn_labels(fig))} if fmt == "png" else None
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=str(path).rsplit(".", 1)[-1])
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=fmt, metadata=metadata)
     plt.close(fig)
 
 
@@ -62,19 +78,19 @@ def _density_panel(
     labels: dict[str, str] | None = None,
 ) -> None:
     """Kernel densities of ``fractions[name] (n,)`` (NaN dropped) with the baseline as a grey line."""
-    colors, labels = colors or METHOD_COLORS, labels or {}
+    colors, labels = colors or {}, labels or {}
     grid = np.linspace(0, 1, 501)
     for name, values in fractions.items():
         values = np.asarray(values)
         values = values[np.isfinite(values)]
         if len(values) > 1 and np.ptp(values) > 0:
             density = gaussian_kde(values)(grid)
-            ax.fill_between(grid, density, alpha=0.25, color=colors.get(name), lw=0)
+            ax.fill_between(grid, density, alpha=0.25, color=colors.get(name, _colour(name)), lw=0)
             ax.plot(
                 grid,
                 density,
                 lw=2.5,
-                color=colors.get(name),
+                color=colors.get(name, _colour(name)),
                 label=f"{labels.get(name, _label(name))} (mean {values.mean():.2f})",
             )
     ax.axvline(baseline, color="gray", lw=2, ls="--", label=f"random sqrt(k/d) = {baseline:.3f}")
@@ -265,7 +281,7 @@ def training_curves(
             curve = band.sel({"regime": regime, "method": method})
             ok = np.isfinite(curve["mean"].values)
             steps = curve["step"].values[ok]
-            color = METHOD_COLORS.get(method)
+            color = _colour(method)
             ax.plot(steps, curve["mean"].values[ok], color=color, lw=2, label=_label(method))
             ax.fill_between(
                 steps,
@@ -488,19 +504,6 @@ def tangent_sources_figure(
     _save(fig, path, dpi)
 
 
-ROAR_COLORS = {
-    **METHOD_COLORS,
-    "tangent": "tab:purple",
-    "blurred_gradient": "tab:cyan",
-    "random": "gray",
-}
-ROAR_LABELS = {
-    "tangent": "Tangent space",
-    "blurred_gradient": "Blurred gradient (control)",
-    "random": "Random",
-}
-
-
 def fig5_roar(roar, road, path, *, title: str, dpi: int = 150) -> None:
     """Figure 5: ``roar`` (the rows of ``roar.csv``: method, fraction, accuracy = mean over the repeated
     retrainings, ci_low/ci_high = its 95% t-interval over repeats; with several seeds, seed_mean and
@@ -521,14 +524,14 @@ def fig5_roar(roar, road, path, *, title: str, dpi: int = 150) -> None:
     for method, rows in curves[curves["method"] != "none"].groupby("method", sort=False):
         rows = rows.sort_values("fraction")
         x = np.r_[0.0, rows["fraction"].values]
-        color = ROAR_COLORS.get(method)
+        color = _colour(method)
         left.plot(
             x,
             np.r_[base[mean], rows[mean].values],
             "o-",
             ms=3,
             color=color,
-            label=ROAR_LABELS.get(method, _label(method)),
+            label=_label(method),
         )
         left.fill_between(
             x,
@@ -563,9 +566,9 @@ def fig5_roar(roar, road, path, *, title: str, dpi: int = 150) -> None:
             np.r_[road_base, curve.values],
             "o-" if order == "morf" else "o--",
             ms=3,
-            color=ROAR_COLORS.get(method),
+            color=_colour(method),
             alpha=1.0 if order == "morf" else 0.6,
-            label=f"{ROAR_LABELS.get(method, _label(method))}" if order == "morf" else None,
+            label=f"{_label(method)}" if order == "morf" else None,
         )
     right.set(
         xlabel="Fraction of imputed pixels (solid: most important first, dashed: least)",
@@ -601,16 +604,14 @@ def sanity_figure(mean, path, *, title: str, dpi: int = 150, note: str = "") -> 
                 style = (
                     {"color": "black", "ls": "--"}
                     if method == "random_tangent"
-                    else {"color": METHOD_COLORS.get(str(method))}
+                    else {"color": _colour(str(method))}
                 )
                 ax.plot(
                     range(len(layers)),
                     values,
                     "o-",
                     ms=3,
-                    label="Random in tangent space"
-                    if method == "random_tangent"
-                    else _label(str(method)),
+                    label=_label(str(method)),
                     **style,
                 )
             ax.set_xticks(range(len(layers)), layers, rotation=45, ha="right", fontsize=7)

@@ -7,6 +7,7 @@ rule compute_attributions:
             data=f"{RUN}/data.zarr",
             model=f"{RUN}/classifier/{{regime}}/model.pt",
         ),
+        method_files=attribution_files,
     output:
         **with_prov(store=directory(f"{RUN}/attributions/{{regime}}.zarr")),
     log:
@@ -20,7 +21,7 @@ rule compute_attributions:
         **torch_resources(mem_mb=4000, runtime=120),
     params:
         n_test=dataset_params("evaluation", "n_test"),
-        attributions=dataset_params("attributions"),
+        attributions=attribution_params,
         device=config["device"],
     script:
         "../../scripts/compute_attributions.py"

@@ -8,6 +8,7 @@ re-runs exactly the jobs a config change touches.
 import sys
 from pathlib import Path
 
+from manifold_xai.attribution.registry import computation_params, method_files, styles
 from manifold_xai.config import (
     ConfigError,
     canonical,
@@ -28,7 +29,9 @@ SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 DEFAULT_CONFIG = Path(workflow.basedir) / "config.yaml"
 
 try:
-    _validated = validate_config(load_experiment(config, DEFAULT_CONFIG), SCHEMA)
+    _validated = validate_config(
+        load_experiment(config, DEFAULT_CONFIG, workflow.config_settings.config), SCHEMA
+    )
 except ConfigError as _err:
     sys.exit(f"manifold-xai: {_err}")
 config.clear()
@@ -83,10 +86,36 @@ def classifier_params(wildcards):
     return shared
 
 
+def attribution_params(wildcards):
+    """The dataset's attribution methods with the parameters their computation depends on (not their
+    label and colour, which only the figures read)."""
+    blocks = config["datasets"][wildcards.dataset]["attributions"]
+    return {m: computation_params(block) for m, block in blocks.items()}
+
+
+def attribution_files(wildcards):
+    """The Python files of the dataset's `function:` methods: editing one re-runs its attributions."""
+    return method_files(config["datasets"][wildcards.dataset]["attributions"])
+
+
 def tracked_attributions(wildcards):
     """The attribution methods tracked over training, with their parameters."""
-    ds = config["datasets"][wildcards.dataset]
-    return {m: ds["attributions"][m] for m in ds["evaluation"]["curves"]["methods"]}
+    methods = attribution_params(wildcards)
+    tracked = config["datasets"][wildcards.dataset]["evaluation"]["curves"]["methods"]
+    return {m: methods[m] for m in tracked}
+
+
+def _method_styles():
+    """Label and colour of every method any dataset configures (the first dataset's block of a name
+    decides), and of the reference maps: the `styles` param of every figure rule."""
+    blocks = {}
+    for dataset in config["datasets"].values():
+        for name, block in dataset["attributions"].items():
+            blocks.setdefault(name, block)
+    return canonical(styles(blocks))
+
+
+METHOD_STYLES = _method_styles()
 
 
 def random_labels_n_train(wildcards):
@@ -424,24 +453,33 @@ def all_targets():
         targets.append("results/study/index.html")
         if config["study"]["responses"] is not None:
             targets.append("results/study/analysis.csv")
-        targets += [f"results/figures/tangent_sources_{d}.png" for d in compared_datasets()]
+    targets += [f"results/figures/tangent_sources_{d}.png" for d in compared_datasets()]
     if standard_datasets():
         targets.append("results/figures/fig3.png")
     if robust_datasets():
         targets.append("results/figures/fig7.png")
     for dataset in DATASETS:
-        names = ["fig6", "fig15"]
-        if "standard" in regimes(dataset):
-            names += ["fig3", "fig14", f"fig4_{dataset}_seed{seeds(dataset)[0]}"]
-            # Figure 11 is Figure 2 of the upsampled dataset (MNIST256), with the paper's 0.9 quantile.
-            fig = "fig11" if approach(dataset) == "upsampled" else "fig2"
-            names += [f"{fig}_{dataset}_seed{s}" for s in seeds(dataset)]
-        if {"standard", "adversarial"} <= set(regimes(dataset)):
-            names.append("fig7")
-        names = [n if "_seed" in n else f"{n}_{dataset}" for n in names]
-        names += [f"fig10_{dataset}_seed{s}" for s in seeds(dataset)]
-        targets += [f"results/figures/{name}.png" for name in names]
+        targets += [f"results/figures/{target}.png" for target in dataset_figures(dataset)]
     return targets + [prov(t) for t in targets]
+
+
+def dataset_figures(dataset):
+    """The figures of one dataset (file names without `.png`): per dataset, per first seed, per seed."""
+    per_dataset, per_seed = ["fig6", "fig15"], ["fig10"]
+    first_seed = []
+    if "standard" in regimes(dataset):
+        per_dataset += ["fig3", "fig14"]
+        first_seed.append("fig4")
+        # Figure 11 is Figure 2 of the upsampled dataset (MNIST256), with the paper's 0.9 quantile.
+        per_seed.append("fig11" if approach(dataset) == "upsampled" else "fig2")
+    if {"standard", "adversarial"} <= set(regimes(dataset)):
+        per_dataset.append("fig7")
+    first = seeds(dataset)[0]
+    return (
+        [f"{name}_{dataset}" for name in per_dataset]
+        + [f"{name}_{dataset}_seed{first}" for name in first_seed]
+        + [f"{name}_{dataset}_seed{s}" for name in per_seed for s in seeds(dataset)]
+    )
 
 
 def standard_datasets():

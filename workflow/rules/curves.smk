@@ -9,6 +9,7 @@ rule evaluate_checkpoints:
             checkpoints=f"{RUN}/classifier/{{regime}}/checkpoints",
             manifold=f"{RUN}/manifold/model.pt",
         ),
+        method_files=attribution_files,
     output:
         **with_prov(store=directory(f"{RUN}/curves/{{regime}}.zarr")),
     log:

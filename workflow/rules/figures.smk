@@ -25,6 +25,7 @@ rule plot_fig3:
         mem_mb=2000,
         runtime=10,
     params:
+        styles=METHOD_STYLES,
         dpi=config["figures"]["dpi"],
     script:
         "../../scripts/plot_fig3.py"
@@ -58,6 +59,7 @@ rule plot_fig2:
         mem_mb=2000,
         runtime=10,
     params:
+        styles=METHOD_STYLES,
         dpi=config["figures"]["dpi"],
         columns=config["figures"]["fig2_columns"],
         quantile=0.25,
@@ -94,6 +96,7 @@ rule plot_fig11:
         mem_mb=2000,
         runtime=10,
     params:
+        styles=METHOD_STYLES,
         dpi=config["figures"]["dpi"],
         columns=config["figures"]["fig2_columns"],
         quantile=0.9,
@@ -124,6 +127,7 @@ rule plot_fig10:
         mem_mb=2000,
         runtime=10,
     params:
+        styles=METHOD_STYLES,
         dpi=config["figures"]["dpi"],
         samples=config["figures"]["fig10_samples"],
     script:
@@ -152,6 +156,7 @@ rule plot_fig14:
         mem_mb=2000,
         runtime=10,
     params:
+        styles=METHOD_STYLES,
         dpi=config["figures"]["dpi"],
     script:
         "../../scripts/plot_fig14.py"
@@ -179,6 +184,7 @@ rule plot_fig7:
         mem_mb=2000,
         runtime=10,
     params:
+        styles=METHOD_STYLES,
         dpi=config["figures"]["dpi"],
     script:
         "../../scripts/plot_fig7.py"
@@ -206,6 +212,7 @@ rule plot_fig6:
         mem_mb=2000,
         runtime=10,
     params:
+        styles=METHOD_STYLES,
         runs=dataset_runs,
         regimes=lambda wc: regimes(wc.dataset),
         methods=fig6_methods,
@@ -237,6 +244,7 @@ rule plot_fig15:
         mem_mb=2000,
         runtime=10,
     params:
+        styles=METHOD_STYLES,
         runs=dataset_runs,
         regimes=lambda wc: regimes(wc.dataset),
         methods=[],  # every tracked method
@@ -272,6 +280,7 @@ rule plot_fig4:
         mem_mb=2000,
         runtime=10,
     params:
+        styles=METHOD_STYLES,
         dpi=config["figures"]["dpi"],
         examples=config["figures"]["fig4_examples"],
     script:
@@ -300,6 +309,7 @@ rule plot_fig3_all:
         mem_mb=4000,
         runtime=10,
     params:
+        styles=METHOD_STYLES,
         panels=fig3_panels(),
         method=None,
         title="Fraction of each attribution in tangent space",
@@ -330,6 +340,7 @@ rule plot_fig7_all:
         mem_mb=4000,
         runtime=10,
     params:
+        styles=METHOD_STYLES,
         panels=fig7_panels(),
         method="gradient",
         title="Gradient: standard vs l2-robust training",

@@ -10,6 +10,7 @@ rule roar_importance:
             model=f"{RUN}/classifier/standard/model.pt",
             attributions=f"{RUN}/attributions/standard.zarr",
         ),
+        method_files=attribution_files,
     output:
         **with_prov(store=directory(f"{RUN}/roar/importance.zarr")),
     log:
@@ -23,7 +24,7 @@ rule roar_importance:
         **torch_resources(mem_mb=4000, runtime=120),
     params:
         roar=lambda w: roar_block(w, "methods", "n_train", "n_test", "blur_sigma"),
-        attributions=dataset_params("attributions"),
+        attributions=attribution_params,
         tangent=dataset_params("tangent"),
         device=config["device"],
     script:
@@ -148,6 +149,7 @@ rule plot_fig5:
         mem_mb=2000,
         runtime=10,
     params:
+        styles=METHOD_STYLES,
         dpi=config["figures"]["dpi"],
     script:
         "../../scripts/plot_fig5.py"

@@ -9,6 +9,7 @@ rule sanity_checks:
             tangent=f"{RUN}/tangent.zarr",
             model=f"{RUN}/classifier/standard/model.pt",
         ),
+        method_files=attribution_files,
     output:
         **with_prov(store=directory(f"{RUN}/sanity.zarr")),
     log:
@@ -24,7 +25,7 @@ rule sanity_checks:
         sanity=lambda w: {
             k: config["datasets"][w.dataset]["sanity"][k] for k in ("n_test", "modes")
         },
-        attributions=dataset_params("attributions"),
+        attributions=attribution_params,
         device=config["device"],
     script:
         "../../scripts/sanity_checks.py"
@@ -78,6 +79,7 @@ rule plot_sanity:
         mem_mb=2000,
         runtime=10,
     params:
+        styles=METHOD_STYLES,
         dpi=config["figures"]["dpi"],
     script:
         "../../scripts/plot_sanity.py"
@@ -108,6 +110,7 @@ rule plot_fig13:
         mem_mb=2000,
         runtime=10,
     params:
+        styles=METHOD_STYLES,
         columns=config["figures"]["fig2_columns"],
         dpi=config["figures"]["dpi"],
     script:

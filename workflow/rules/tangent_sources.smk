@@ -148,6 +148,7 @@ rule plot_tangent_sources:
         mem_mb=2000,
         runtime=10,
     params:
+        styles=METHOD_STYLES,
         sources=lambda w: tangent_sources(config, w.dataset),
         regime=lambda w: source_figure_regime(w.dataset),
         bootstrap_resamples=config["bootstrap_resamples"],

@@ -11,21 +11,12 @@ import os
 import torch
 from torch import nn
 
-from manifold_xai.data.torus import TorusRenderer
-from manifold_xai.models.autoencoder import ConvAutoEncoder
-from manifold_xai.models.classifiers import ARCHITECTURES
+from manifold_xai.models.catalog import BASE_CLASSES
 from manifold_xai.models.upsampled import UpsampledDecoder
-from manifold_xai.models.vae import BurgessVAE
 from manifold_xai.store import atomic_path
 
 FORMAT = "manifold-xai/model/1"
-MODEL_CLASSES: dict[str, type[nn.Module]] = {
-    "burgess_vae": BurgessVAE,
-    "conv_autoencoder": ConvAutoEncoder,
-    "upsampled_decoder": UpsampledDecoder,
-    "torus_renderer": TorusRenderer,
-    **ARCHITECTURES,
-}
+MODEL_CLASSES: dict[str, type[nn.Module]] = {**BASE_CLASSES, "upsampled_decoder": UpsampledDecoder}
 # The manifold models: each has ``latent_dim``, ``encode`` (except the upsampled decoder and the torus
 # renderer, whose latents are known) and ``decode``.
 MANIFOLD_CLASSES = ("burgess_vae", "conv_autoencoder", "upsampled_decoder", "torus_renderer")

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from manifold_xai.models.catalog import build_base
+
 
 def upsample(images: torch.Tensor, image_size: int) -> torch.Tensor:
     """``(n, c, h, w)`` → ``(n, c, image_size, image_size)``, bilinear without antialiasing (upsampling)."""
@@ -23,9 +25,7 @@ def upsample(images: torch.Tensor, image_size: int) -> torch.Tensor:
 class UpsampledDecoder(nn.Module):
     def __init__(self, base_class: str, base_kwargs: dict, image_size: int):
         super().__init__()
-        from manifold_xai.models.io import build_model
-
-        self.base = build_model(base_class, base_kwargs)
+        self.base = build_base(base_class, base_kwargs)
         self.image_size = image_size
         self.latent_dim = self.base.latent_dim
         self._kwargs = {

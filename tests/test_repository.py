@@ -1,0 +1,101 @@
+"""The repository stands alone: no reference to a file outside it, no import cycle, no formatter
+escapes."""
+
+import ast
+import re
+
+from conftest import REPO
+
+PACKAGE = REPO / "src" / "manifold_xai"
+DOCUMENTED = ["src", "scripts", "workflow", "docs", "configs", "examples", "benchmarks"]
+OUTSIDE = re.compile(r"PAPER\.md|DESIGN\.md|REF-[A-Za-z-]*\.md|\.\./shared")
+
+
+def _files(*suffixes):
+    files = [REPO / "README.md", REPO / "Snakefile", REPO / "config.yaml"]
+    for folder in DOCUMENTED:
+        files += [p for p in (REPO / folder).rglob("*") if p.is_file() and p.suffix in suffixes]
+    return files
+
+
+def test_no_file_references_a_file_outside_the_repository():
+    found = [
+        f"{p.relative_to(REPO)}: {m.group(0)}"
+        for p in _files(".py", ".smk", ".md", ".yaml", ".rst", ".html", ".sh")
+        for m in OUTSIDE.finditer(p.read_text(errors="replace"))
+    ]
+    assert not found, found
+
+
+def test_docs_links_point_to_files_that_exist():
+    missing = []
+    for page in [REPO / "README.md", *(REPO / "docs").rglob("*.md")]:
+        for target in re.findall(r"\]\(([^)#\s]+)", page.read_text()):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (page.parent / target).exists():
+                missing.append(f"{page.relative_to(REPO)} -> {target}")
+    assert not missing, missing
+
+
+def test_no_formatter_escapes():
+    marker = "fmt: " + "skip"  # spelled apart, so that this file does not flag itself
+    files = _files(".py", ".smk") + list((REPO / "tests").rglob("*.py"))
+    flagged = [str(p.relative_to(REPO)) for p in files if marker in p.read_text()]
+    assert not flagged, flagged
+
+
+def _module_name(path):
+    parts = path.relative_to(REPO / "src").with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """``{module: modules of this package it imports}`` from every import statement (also those inside
+    functions)."""
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            edges |= {t for t in targets if t in modules and t != name}
+        graph[name] = edges
+    return graph
+
+
+def cycles(graph) -> list[list[str]]:
+    found, state, stack = [], {}, []
+
+    def visit(node):
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                found.append(stack[stack.index(nxt) :] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_library_has_no_import_cycle():
+    graph = import_graph()
+    # A package's __init__ re-exporting its modules is not a cycle of the modules themselves.
+    graph = {m: {t for t in e if not m.startswith(t + ".")} for m, e in graph.items()}
+    assert not cycles(graph), cycles(graph)
