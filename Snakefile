@@ -1,5 +1,6 @@
 """manifold-xai: is a feature attribution perceptually aligned the more of it lies in the tangent
-space of the data manifold? (Bordt, Upadhyay, Akata, von Luxburg). See README.md and docs/architecture.md."""
+space of the data manifold? (Bordt, Upadhyay, Akata, von Luxburg). See README.md and docs/architecture.md.
+"""
 
 from snakemake.utils import min_version
 

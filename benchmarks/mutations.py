@@ -182,24 +182,38 @@ MUTATIONS = [
     # attributions
     (
         "IG not multiplied by the input",
-        M + "attributions.py",
-        "def _integrated_gradients(model, x, target, params, multiply_by_inputs: bool = True):",
-        "def _integrated_gradients(model, x, target, params, multiply_by_inputs: bool = False):",
+        M + "attribution/builtin.py",
+        "def integrated_gradients(model, x, target, params, multiply_by_inputs: bool = True):",
+        "def integrated_gradients(model, x, target, params, multiply_by_inputs: bool = False):",
         ["tests/test_attributions.py"],
     ),
     (
         "attribution target: the least likely class",
-        M + "attributions.py",
+        M + "attribution/compute.py",
         "return model(x).argmax(dim=1)",
         "return model(x).argmin(dim=1)",
         ["tests/test_attributions.py"],
     ),
     (
         "SmoothGrad noise doubled",
-        M + "attributions.py",
+        M + "attribution/builtin.py",
         'stdevs=float(params["stdev"]),',
         'stdevs=2 * float(params["stdev"]),',
         ["tests/test_attributions.py"],
+    ),
+    (
+        "Captum method: attribute arguments dropped",
+        M + "attribution/plugins.py",
+        'x, target=target, **_attribute_arguments(params.get("attribute", {}), x)',
+        "x, target=target",
+        ["tests/test_methods.py"],
+    ),
+    (
+        "own function: params not passed",
+        M + "attribution/plugins.py",
+        'result = fn(model, x, target, params.get("params", {}))',
+        "result = fn(model, x, target, {})",
+        ["tests/test_methods.py"],
     ),
     # adversarial training
     (

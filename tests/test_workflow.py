@@ -86,7 +86,13 @@ def test_tiny_run_writes_summary_figures_stores_and_provenance(tiny_run):
         "training curve rises (standard)",
     } <= set(claims["claim"])
     assert "The paper's claims" in result.stdout + result.stderr
-    assert sorted(set(table["method"])) == ["gradient", "integrated_gradients", "smoothgrad"]
+    assert sorted(set(table["method"])) == [
+        "deeplift",
+        "gradient",
+        "integrated_gradients",
+        "smoothed_gradient",
+        "smoothgrad",
+    ]
     assert sorted(set(table["regime"])) == ["adversarial", "random_labels", "standard"]
     assert len(table) == 9 and (table["n"] == 40).all()
     assert ((table["ci_low"] <= table["mean"]) & (table["mean"] <= table["ci_high"])).all()

@@ -4,10 +4,10 @@
 rule compute_alignment:
     input:
         **with_prov(
-            data=f"{RUN}/data.zarr",
-            tangent=f"{RUN}/tangent.zarr",
-            attributions=f"{RUN}/attributions/{{regime}}.zarr",
-            manifold=f"{RUN}/manifold/model.pt",
+            data=DATA,
+            tangent=TANGENT,
+            attributions=ATTRIBUTIONS,
+            manifold=MANIFOLD,
         ),
     output:
         **with_prov(store=directory(f"{RUN}/alignment/{{regime}}.zarr")),

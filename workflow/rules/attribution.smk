@@ -4,12 +4,12 @@
 rule compute_attributions:
     input:
         **with_prov(
-            data=f"{RUN}/data.zarr",
-            model=f"{RUN}/classifier/{{regime}}/model.pt",
+            data=DATA,
+            model=CLASSIFIER,
         ),
         method_files=attribution_files,
     output:
-        **with_prov(store=directory(f"{RUN}/attributions/{{regime}}.zarr")),
+        **with_prov(store=directory(ATTRIBUTIONS)),
     log:
         f"{LOGS}/compute_attributions/{{dataset}}_seed{{seed}}_{{regime}}.log",
     benchmark:

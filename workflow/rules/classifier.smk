@@ -3,10 +3,10 @@
 
 rule train_classifier:
     input:
-        **with_prov(data=f"{RUN}/data.zarr"),
+        **with_prov(data=DATA),
     output:
         **with_prov(
-            model=f"{RUN}/classifier/{{regime}}/model.pt",
+            model=CLASSIFIER,
             metrics=f"{RUN}/classifier/{{regime}}/metrics.json",
             checkpoints=directory(f"{RUN}/classifier/{{regime}}/checkpoints"),
         ),

@@ -39,6 +39,19 @@ config.update(canonical(_validated))
 
 DATASETS = list(config["datasets"])
 RUN = "results/{dataset}/seed{seed}"
+# The table of per-run artifacts: every rule and helper names a path through it (wildcards {dataset},
+# {seed}, {regime}; `.format(...)` fills them where a helper lists concrete runs).
+DATA = f"{RUN}/data.zarr"
+MANIFOLD = f"{RUN}/manifold/model.pt"
+TANGENT = f"{RUN}/tangent.zarr"
+CLASSIFIER = f"{RUN}/classifier/{{regime}}/model.pt"
+METRICS = f"{RUN}/classifier/{{regime}}/metrics.json"
+ATTRIBUTIONS = f"{RUN}/attributions/{{regime}}.zarr"
+ALIGNMENT = f"{RUN}/alignment/{{regime}}.zarr"
+CURVES = f"{RUN}/curves/{{regime}}.zarr"
+STANDARD_CLASSIFIER = CLASSIFIER.replace("{regime}", "standard")
+STANDARD_ATTRIBUTIONS = ATTRIBUTIONS.replace("{regime}", "standard")
+STANDARD_ALIGNMENT = ALIGNMENT.replace("{regime}", "standard")
 LOGS = "results/logs"
 # `--use-conda` (--sdm conda) builds this environment for every job; without it jobs run in the uv env.
 # Relative to the rule files in workflow/rules/.
@@ -172,11 +185,6 @@ def run_paths(template, dataset=None, regime=None):
     return paths, [prov(p) for p in paths]
 
 
-ALIGNMENT = "results/{dataset}/seed{seed}/alignment/{regime}.zarr"
-CURVES = "results/{dataset}/seed{seed}/curves/{regime}.zarr"
-METRICS = "results/{dataset}/seed{seed}/classifier/{regime}/metrics.json"
-
-
 def standard_alignment(wildcards):
     stores, provs = run_paths(ALIGNMENT, wildcards.dataset, "standard")
     return {"stores": stores, "provs": provs}
@@ -276,16 +284,16 @@ def _source_model(wildcards):
 
 
 def tangent_source_inputs(wildcards):
-    data = f"{RUN}/data.zarr".format(**wildcards)
+    data = DATA.format(**wildcards)
     return with_prov(data=data, **_source_model(wildcards))
 
 
 def alignment_source_inputs(wildcards):
     """Inputs of `compute_alignment.py` under a second source (`manifold` only serves matrix-free)."""
     named = {
-        "data": f"{RUN}/data.zarr".format(**wildcards),
+        "data": DATA.format(**wildcards),
         "tangent": tangent_path(wildcards.dataset, wildcards.seed, wildcards.source),
-        "attributions": f"{RUN}/attributions/{{regime}}.zarr".format(**wildcards),
+        "attributions": ATTRIBUTIONS.format(**wildcards),
     }
     model = _source_model(wildcards)
     if model:
@@ -376,11 +384,11 @@ def study_inputs():
         return {}
     named = {"data": [], "tangent": [], "attributions": [], "alignment": []}
     for task in study["tasks"]:
-        run = f"results/{task['dataset']}/seed{seeds(task['dataset'])[0]}"
-        named["data"].append(f"{run}/data.zarr")
-        named["tangent"].append(f"{run}/tangent.zarr")
-        named["attributions"].append(f"{run}/attributions/standard.zarr")
-        named["alignment"].append(f"{run}/alignment/standard.zarr")
+        run = {"dataset": task["dataset"], "seed": seeds(task["dataset"])[0]}
+        named["data"].append(DATA.format(**run))
+        named["tangent"].append(TANGENT.format(**run))
+        named["attributions"].append(STANDARD_ATTRIBUTIONS.format(**run))
+        named["alignment"].append(STANDARD_ALIGNMENT.format(**run))
     named["provs"] = [prov(p) for paths in list(named.values()) for p in paths]
     return named
 

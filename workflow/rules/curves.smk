@@ -4,10 +4,10 @@
 rule evaluate_checkpoints:
     input:
         **with_prov(
-            data=f"{RUN}/data.zarr",
-            tangent=f"{RUN}/tangent.zarr",
+            data=DATA,
+            tangent=TANGENT,
             checkpoints=f"{RUN}/classifier/{{regime}}/checkpoints",
-            manifold=f"{RUN}/manifold/model.pt",
+            manifold=MANIFOLD,
         ),
         method_files=attribution_files,
     output:

@@ -26,7 +26,7 @@ rule train_labeller:
     input:
         **with_prov(
             source="results/{dataset}/source.zarr",
-            manifold=f"{RUN}/manifold/model.pt",
+            manifold=MANIFOLD,
         ),
     output:
         **with_prov(
@@ -54,11 +54,11 @@ rule train_labeller:
 rule sample_dataset:
     input:
         **with_prov(
-            manifold=f"{RUN}/manifold/model.pt",
+            manifold=MANIFOLD,
             labeller=f"{RUN}/labeller/model.pt",
         ),
     output:
-        **with_prov(store=directory(f"{RUN}/data.zarr")),
+        **with_prov(store=directory(DATA)),
     log:
         f"{LOGS}/sample_dataset/{{dataset}}_seed{{seed}}.log",
     benchmark:
@@ -81,10 +81,10 @@ rule reconstruct_dataset:
     input:
         **with_prov(
             source="results/{dataset}/source.zarr",
-            manifold=f"{RUN}/manifold/model.pt",
+            manifold=MANIFOLD,
         ),
     output:
-        **with_prov(store=directory(f"{RUN}/data.zarr")),
+        **with_prov(store=directory(DATA)),
     log:
         f"{LOGS}/reconstruct_dataset/{{dataset}}_seed{{seed}}.log",
     benchmark:
@@ -105,10 +105,10 @@ rule reconstruct_dataset:
 
 rule upsample_dataset:
     input:
-        data=upsample_base(f"{RUN}/data.zarr"),
-        data_prov=upsample_base(prov(f"{RUN}/data.zarr")),
+        data=upsample_base(DATA),
+        data_prov=upsample_base(prov(DATA)),
     output:
-        **with_prov(store=directory(f"{RUN}/data.zarr")),
+        **with_prov(store=directory(DATA)),
     log:
         f"{LOGS}/upsample_dataset/{{dataset}}_seed{{seed}}.log",
     wildcard_constraints:
@@ -128,10 +128,10 @@ rule render_dataset:
     input:
         **with_prov(
             source="results/{dataset}/source.zarr",
-            manifold=f"{RUN}/manifold/model.pt",
+            manifold=MANIFOLD,
         ),
     output:
-        **with_prov(store=directory(f"{RUN}/data.zarr")),
+        **with_prov(store=directory(DATA)),
     log:
         f"{LOGS}/render_dataset/{{dataset}}_seed{{seed}}.log",
     wildcard_constraints:

@@ -34,11 +34,11 @@ rule plot_fig3:
 rule plot_fig2:
     input:
         **with_prov(
-            data=f"{RUN}/data.zarr",
-            tangent=f"{RUN}/tangent.zarr",
-            attributions=f"{RUN}/attributions/standard.zarr",
-            alignment=f"{RUN}/alignment/standard.zarr",
-            manifold=f"{RUN}/manifold/model.pt",
+            data=DATA,
+            tangent=TANGENT,
+            attributions=STANDARD_ATTRIBUTIONS,
+            alignment=STANDARD_ALIGNMENT,
+            manifold=MANIFOLD,
         ),
     output:
         **with_prov(
@@ -68,15 +68,7 @@ rule plot_fig2:
         "../../scripts/plot_fig2.py"
 
 
-rule plot_fig11:
-    input:
-        **with_prov(
-            data=f"{RUN}/data.zarr",
-            tangent=f"{RUN}/tangent.zarr",
-            attributions=f"{RUN}/attributions/standard.zarr",
-            alignment=f"{RUN}/alignment/standard.zarr",
-            manifold=f"{RUN}/manifold/model.pt",
-        ),
+use rule plot_fig2 as plot_fig11 with:
     output:
         **with_prov(
             figure=report(
@@ -89,25 +81,13 @@ rule plot_fig11:
         ),
     log:
         f"{LOGS}/plot_fig11/{{dataset}}_seed{{seed}}.log",
-    conda:
-        PIPELINE_ENV
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
     params:
-        styles=METHOD_STYLES,
-        dpi=config["figures"]["dpi"],
-        columns=config["figures"]["fig2_columns"],
-        quantile=0.9,
-        device=config["device"],
-    script:
-        "../../scripts/plot_fig2.py"
+        quantile=0.9,  # Figure 11 shows examples above the 0.9 quantile (Figure 2: 0.25)
 
 
 rule plot_fig10:
     input:
-        **with_prov(data=f"{RUN}/data.zarr"),
+        **with_prov(data=DATA),
     output:
         **with_prov(
             figure=report(
@@ -222,9 +202,7 @@ rule plot_fig6:
         "../../scripts/plot_training_curves.py"
 
 
-rule plot_fig15:
-    input:
-        unpack(dataset_curves),
+use rule plot_fig6 as plot_fig15 with:
     output:
         **with_prov(
             figure=report(
@@ -237,29 +215,17 @@ rule plot_fig15:
         ),
     log:
         f"{LOGS}/plot_fig15/{{dataset}}.log",
-    conda:
-        PIPELINE_ENV
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
     params:
-        styles=METHOD_STYLES,
-        runs=dataset_runs,
-        regimes=lambda wc: regimes(wc.dataset),
         methods=[],  # every tracked method
         errors=True,
-        dpi=config["figures"]["dpi"],
-    script:
-        "../../scripts/plot_training_curves.py"
 
 
 rule plot_fig4:
     input:
         **with_prov(
-            data=f"{RUN}/data.zarr",
-            attributions=f"{RUN}/attributions/standard.zarr",
-            alignment=f"{RUN}/alignment/standard.zarr",
+            data=DATA,
+            attributions=STANDARD_ATTRIBUTIONS,
+            alignment=STANDARD_ALIGNMENT,
         ),
     output:
         **with_prov(
@@ -318,7 +284,7 @@ rule plot_fig3_all:
         "../../scripts/plot_panels.py"
 
 
-rule plot_fig7_all:
+use rule plot_fig3_all as plot_fig7_all with:
     input:
         **panel_inputs(fig7_panels()),
     output:
@@ -333,17 +299,7 @@ rule plot_fig7_all:
         ),
     log:
         f"{LOGS}/plot_fig7_all.log",
-    conda:
-        PIPELINE_ENV
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=10,
     params:
-        styles=METHOD_STYLES,
         panels=fig7_panels(),
         method="gradient",
         title="Gradient: standard vs l2-robust training",
-        dpi=config["figures"]["dpi"],
-    script:
-        "../../scripts/plot_panels.py"

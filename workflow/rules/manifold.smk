@@ -8,7 +8,7 @@ rule train_manifold:
         **with_prov(source="results/{dataset}/source.zarr"),
     output:
         **with_prov(
-            model=f"{RUN}/manifold/model.pt",
+            model=MANIFOLD,
             metrics=f"{RUN}/manifold/metrics.json",
         ),
     log:
@@ -31,10 +31,10 @@ rule train_manifold:
 
 rule upsample_manifold:
     input:
-        base=upsample_base(f"{RUN}/manifold/model.pt"),
-        base_prov=upsample_base(prov(f"{RUN}/manifold/model.pt")),
+        base=upsample_base(MANIFOLD),
+        base_prov=upsample_base(prov(MANIFOLD)),
     output:
-        **with_prov(model=f"{RUN}/manifold/model.pt"),
+        **with_prov(model=MANIFOLD),
     log:
         f"{LOGS}/upsample_manifold/{{dataset}}_seed{{seed}}.log",
     wildcard_constraints:
@@ -53,7 +53,7 @@ rule upsample_manifold:
 
 rule render_manifold:
     output:
-        **with_prov(model=f"{RUN}/manifold/model.pt"),
+        **with_prov(model=MANIFOLD),
     log:
         f"{LOGS}/render_manifold/{{dataset}}_seed{{seed}}.log",
     wildcard_constraints:

@@ -5,10 +5,10 @@ control, on the standard classifier of the seeds in each dataset's `roar:` block
 rule roar_importance:
     input:
         **with_prov(
-            data=f"{RUN}/data.zarr",
-            manifold=f"{RUN}/manifold/model.pt",
-            model=f"{RUN}/classifier/standard/model.pt",
-            attributions=f"{RUN}/attributions/standard.zarr",
+            data=DATA,
+            manifold=MANIFOLD,
+            model=STANDARD_CLASSIFIER,
+            attributions=STANDARD_ATTRIBUTIONS,
         ),
         method_files=attribution_files,
     output:
@@ -34,7 +34,7 @@ rule roar_importance:
 rule roar_retrain:
     input:
         **with_prov(
-            data=f"{RUN}/data.zarr",
+            data=DATA,
             importance=f"{RUN}/roar/importance.zarr",
         ),
     output:
@@ -73,9 +73,9 @@ rule roar_retrain:
 rule road:
     input:
         **with_prov(
-            data=f"{RUN}/data.zarr",
+            data=DATA,
             importance=f"{RUN}/roar/importance.zarr",
-            model=f"{RUN}/classifier/standard/model.pt",
+            model=STANDARD_CLASSIFIER,
         ),
     output:
         **with_prov(table=f"{RUN}/roar/road.csv"),

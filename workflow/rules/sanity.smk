@@ -5,9 +5,9 @@ randomised attributions, and Figure 13 (random attributions, decomposed as Figur
 rule sanity_checks:
     input:
         **with_prov(
-            data=f"{RUN}/data.zarr",
-            tangent=f"{RUN}/tangent.zarr",
-            model=f"{RUN}/classifier/standard/model.pt",
+            data=DATA,
+            tangent=TANGENT,
+            model=STANDARD_CLASSIFIER,
         ),
         method_files=attribution_files,
     output:
@@ -88,8 +88,8 @@ rule plot_sanity:
 rule plot_fig13:
     input:
         **with_prov(
-            data=f"{RUN}/data.zarr",
-            tangent=f"{RUN}/tangent.zarr",
+            data=DATA,
+            tangent=TANGENT,
         ),
     output:
         **with_prov(

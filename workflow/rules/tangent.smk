@@ -4,11 +4,11 @@
 rule compute_tangent:
     input:
         **with_prov(
-            data=f"{RUN}/data.zarr",
-            manifold=f"{RUN}/manifold/model.pt",
+            data=DATA,
+            manifold=MANIFOLD,
         ),
     output:
-        **with_prov(store=directory(f"{RUN}/tangent.zarr")),
+        **with_prov(store=directory(TANGENT)),
     log:
         f"{LOGS}/compute_tangent/{{dataset}}_seed{{seed}}.log",
     benchmark:

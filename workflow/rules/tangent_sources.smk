@@ -5,9 +5,7 @@ is `tangent.zarr` and `alignment/`; the others are `tangent_{source}.zarr` and `
 """
 
 
-rule train_tangent_vae:
-    input:
-        **with_prov(source="results/{dataset}/source.zarr"),
+use rule train_manifold as train_tangent_vae with:
     output:
         **with_prov(
             model=f"{RUN}/vae/model.pt",
@@ -19,16 +17,6 @@ rule train_tangent_vae:
         f"{BENCH}/train_tangent_vae/{{dataset}}_seed{{seed}}.tsv"
     wildcard_constraints:
         dataset=datasets_with("analytic"),
-    conda:
-        PIPELINE_ENV
-    threads: torch_threads()
-    resources:
-        **torch_resources(mem_mb=4000, runtime=240),
-    params:
-        manifold=dataset_params("manifold"),
-        device=config["device"],
-    script:
-        "../../scripts/train_manifold.py"
 
 
 rule compute_tangent_source:
@@ -53,30 +41,19 @@ rule compute_tangent_source:
         "../../scripts/compute_tangent_source.py"
 
 
-rule compute_alignment_source:
+use rule compute_alignment as compute_alignment_source with:
     input:
         unpack(alignment_source_inputs),
     output:
         **with_prov(store=directory(f"{RUN}/alignment_{{source}}/{{regime}}.zarr")),
     log:
         f"{LOGS}/compute_alignment_source/{{dataset}}_seed{{seed}}_{{source}}_{{regime}}.log",
-    conda:
-        PIPELINE_ENV
-    threads: torch_threads()
-    resources:
-        **torch_resources(mem_mb=4000, runtime=60),
-    params:
-        n_test=dataset_params("evaluation", "n_test"),
-        device=config["device"],
-        dask=config["dask"],
-    script:
-        "../../scripts/compute_alignment.py"
 
 
 rule compare_tangent_sources:
     input:
-        reference=f"{RUN}/tangent.zarr",
-        reference_prov=prov(f"{RUN}/tangent.zarr"),
+        reference=TANGENT,
+        reference_prov=prov(TANGENT),
         others=compared_tangents,
         others_prov=lambda w: [prov(p) for p in compared_tangents(w)],
     output:
