@@ -62,7 +62,7 @@ def _params_drift(args) -> list:
 
     from manifold_xai.params_drift import WorkflowParams, drift
 
-    snakefile = args.snakefile or (args.code_root or audit.default_code_root()) / "Snakefile"
+    snakefile = args.snakefile or audit.default_code_root() / "Snakefile"
     workflow = WorkflowParams(
         snakefile, Path.cwd(), configfiles=args.configfile, config=parse_config(args.config)
     )

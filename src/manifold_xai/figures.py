@@ -47,9 +47,11 @@ def _colour(method: str) -> str:
 
 
 def drawn_labels(fig) -> list[str]:
-    """The legend entries and tick labels of every axes of ``fig``, in drawing order, once each."""
+    """The titles, legend entries, tick and axis labels of every axes of ``fig``, in drawing order, once
+    each."""
     texts = []
     for ax in fig.axes:
+        texts.append(ax.get_title())
         legend = ax.get_legend()
         if legend is not None:
             texts += [t.get_text() for t in legend.get_texts()]
@@ -59,7 +61,7 @@ def drawn_labels(fig) -> list[str]:
 
 
 def _save(fig, path, dpi: int) -> None:
-    """Save atomically; a PNG carries its legend entries and tick labels in its ``Description`` text
+    """Save atomically; a PNG carries its titles, legend entries and labels in its ``Description`` text
     chunk, so a reader (or a test) can tell which methods a figure draws without looking."""
     fmt = str(path).rsplit(".", 1)[-1]
     metadata = {"Description": " | ".join(drawn_labels(fig))} if fmt == "png" else None
