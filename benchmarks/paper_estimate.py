@@ -38,7 +38,7 @@ from manifold_xai.models.autoencoder import ConvAutoEncoder
 from manifold_xai.models.classifiers import build_classifier
 from manifold_xai.models.upsampled import UpsampledDecoder
 from manifold_xai.models.vae import BurgessVAE
-from manifold_xai.training import tracking_steps
+from manifold_xai.training.loops import tracking_steps
 
 REPO = Path(__file__).resolve().parents[1]
 SIZES = {  # (n_train, n_test) where the config does not say (image folders)
@@ -219,8 +219,8 @@ def evaluation_hours(cfg, name, shape, n_train, n_eval, step, backward, passes, 
     import numpy as np
 
     from manifold_xai.config import evaluation_seeds
-    from manifold_xai.roar import noisy_linear_impute, removal_mask
-    from manifold_xai.sanity import parameter_layers
+    from manifold_xai.evaluation.roar import noisy_linear_impute, removal_mask
+    from manifold_xai.evaluation.sanity import parameter_layers
 
     ds, clf, hours = cfg["datasets"][name], cfg["datasets"][name]["classifier"], {}
     roar = ds["roar"]

@@ -20,9 +20,9 @@ import torch
 import zarr
 from tangent import K, best_time, mnist_decoders
 
-from manifold_xai.alignment import alignment_dataset
+from manifold_xai.evaluation.alignment import alignment_dataset
 from manifold_xai.store import atomic_path, create_store, write_array
-from manifold_xai.tangent import decoder_jacobian, orthonormal_basis
+from manifold_xai.tangent.bases import decoder_jacobian, orthonormal_basis
 
 CODECS = {
     "none": None,

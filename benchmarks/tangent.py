@@ -45,7 +45,7 @@ import torch.nn.functional as F
 
 from manifold_xai.models.autoencoder import ConvAutoEncoder
 from manifold_xai.models.vae import BurgessVAE
-from manifold_xai.tangent import (
+from manifold_xai.tangent.bases import (
     auto_batch_size,
     decoder_jacobian,
     orthonormal_basis,
@@ -160,7 +160,7 @@ CHILD_STREAMING = (
 import resource, sys, time, json, tempfile, shutil, torch, numpy as np
 sys.path.insert(0, {bench!r})
 from tangent import mnist_decoders
-from manifold_xai.tangent import write_tangent_store
+from manifold_xai.tangent.bases import write_tangent_store
 torch.set_num_threads({threads})
 device = torch.device({device!r})
 decode = mnist_decoders(device)[65536]
@@ -181,8 +181,8 @@ CHILD_MATRIX_FREE = (
     + """
 import math, resource, sys, time, json, torch, numpy as np
 from manifold_xai.models.autoencoder import ConvAutoEncoder
-from manifold_xai.matrix_free import factor_jacobian
-from manifold_xai.tangent import prepare_decoder
+from manifold_xai.tangent.matrix_free import factor_jacobian
+from manifold_xai.tangent.bases import prepare_decoder
 torch.set_num_threads({threads})
 device = torch.device({device!r})
 torch.manual_seed(0)
@@ -228,7 +228,7 @@ def run_child(code: str) -> dict:
 def matrix_free_error(device, images: int = 3, vectors: int = 3) -> dict:
     """Largest |matrix-free − dense| fraction, and whether the ranks agree, on a stride-8 autoencoder at
     3×64×64 (k = 512) in float64, where the dense basis fits."""
-    from manifold_xai.tangent_space import BasisTangentSpace, MatrixFreeTangentSpace
+    from manifold_xai.tangent.space import BasisTangentSpace, MatrixFreeTangentSpace
 
     torch.manual_seed(0)
     ae = prepare_decoder(
@@ -262,9 +262,9 @@ def matrix_free_error(device, images: int = 3, vectors: int = 3) -> dict:
 def fraction_throughput(threads: int, device) -> dict:
     import zarr
 
-    from manifold_xai.alignment import alignment_dataset
+    from manifold_xai.evaluation.alignment import alignment_dataset
     from manifold_xai.store import atomic_path, create_store, write_array
-    from manifold_xai.tangent import write_tangent_store
+    from manifold_xai.tangent.bases import write_tangent_store
 
     n, methods = 4096, 4
     decode = mnist_decoders(device)[1024]

@@ -4,9 +4,9 @@ is chosen over A (exact sign test; the paper's t-test)."""
 
 import pandas as pd
 
+from manifold_xai.evaluation.study import analyze
 from manifold_xai.jobs import run_job
 from manifold_xai.store import read_json, write_csv
-from manifold_xai.study import analyze
 
 
 def main(job):

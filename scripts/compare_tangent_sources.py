@@ -3,7 +3,7 @@ tangent space at every test point (``tangent_angles.zarr``)."""
 
 from manifold_xai.jobs import run_job
 from manifold_xai.store import atomic_path
-from manifold_xai.tangent_sources import angles_to_reference
+from manifold_xai.tangent.sources import angles_to_reference
 
 
 def main(job):

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from manifold_xai.alignment import alignment_dataset, defined_samples
 from manifold_xai.data.dataset_store import read_rows, test_rows
+from manifold_xai.evaluation.alignment import alignment_dataset, defined_samples
 from manifold_xai.jobs import run_job
 from manifold_xai.store import atomic_path, open_store
 

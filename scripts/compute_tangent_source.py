@@ -8,9 +8,9 @@ from manifold_xai.data.dataset_store import read_rows, store_attrs, test_rows
 from manifold_xai.data.splits import TRAIN
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
-from manifold_xai.tangent import prepare_decoder, store_options, write_tangent_store
-from manifold_xai.tangent_sources import local_pca_store
-from manifold_xai.training import reconstruct
+from manifold_xai.tangent.bases import prepare_decoder, store_options, write_tangent_store
+from manifold_xai.tangent.sources import local_pca_store
+from manifold_xai.training.loops import reconstruct
 
 
 def main(job):

@@ -1,13 +1,13 @@
 """Rule evaluate_checkpoints: the training curve of one run, from its saved checkpoints (no retraining):
 fraction in tangent space of the tracked attributions on the first n test images, train and test error."""
 
-from manifold_xai.alignment import first_n_fractions
-from manifold_xai.curves import evaluate_checkpoints
 from manifold_xai.data.dataset_store import read_dataset
 from manifold_xai.data.splits import TEST, TRAIN
+from manifold_xai.evaluation.alignment import first_n_fractions
+from manifold_xai.evaluation.curves import evaluate_checkpoints
 from manifold_xai.jobs import run_job
 from manifold_xai.store import atomic_path, open_store
-from manifold_xai.training import random_label_set
+from manifold_xai.training.loops import random_label_set
 
 
 def main(job):

@@ -4,9 +4,9 @@ dashed)."""
 
 import pandas as pd
 
+from manifold_xai.evaluation.roar import roar_rows
 from manifold_xai.figures import fig5_roar, use_styles
 from manifold_xai.jobs import run_job
-from manifold_xai.roar import roar_rows
 from manifold_xai.store import read_json
 
 

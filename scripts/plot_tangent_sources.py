@@ -5,7 +5,7 @@ seeds."""
 import numpy as np
 import xarray as xr
 
-from manifold_xai.alignment import bootstrap_ci
+from manifold_xai.evaluation.alignment import bootstrap_ci
 from manifold_xai.figures import tangent_sources_figure, use_styles
 from manifold_xai.jobs import run_job
 

@@ -3,7 +3,7 @@ panel per regime; Figure 15 adds every tracked method, the random-vector line an
 
 import xarray as xr
 
-from manifold_xai.curves import summarize_curves
+from manifold_xai.evaluation.curves import summarize_curves
 from manifold_xai.figures import training_curves, use_styles
 from manifold_xai.jobs import run_job
 

@@ -7,11 +7,11 @@ import xarray as xr
 
 from manifold_xai.data.dataset_store import read_rows
 from manifold_xai.data.splits import TEST
+from manifold_xai.evaluation.roar import removal_mask, road_images
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
-from manifold_xai.roar import removal_mask, road_images
 from manifold_xai.store import write_csv
-from manifold_xai.training import accuracy, predict_logits
+from manifold_xai.training.loops import accuracy, predict_logits
 
 
 def main(job):

@@ -9,11 +9,16 @@ import xarray as xr
 from manifold_xai.attribution import attribute_each
 from manifold_xai.data.dataset_store import read_rows, store_attrs
 from manifold_xai.data.splits import TEST, TRAIN
+from manifold_xai.evaluation.roar import (
+    blurred,
+    pixel_importance,
+    random_importance,
+    tangent_importance,
+)
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
-from manifold_xai.roar import blurred, pixel_importance, random_importance, tangent_importance
 from manifold_xai.store import atomic_path, open_store
-from manifold_xai.tangent import decoder_bases, prepare_decoder
+from manifold_xai.tangent.bases import decoder_bases, prepare_decoder
 
 
 def roar_rows(data_path, n_train, n_test) -> tuple[np.ndarray, np.ndarray]:

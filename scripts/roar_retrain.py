@@ -7,11 +7,11 @@ import xarray as xr
 
 from manifold_xai.data.dataset_store import read_rows, store_attrs
 from manifold_xai.data.splits import TEST, TRAIN
+from manifold_xai.evaluation.roar import removal_mask, remove, repeat_seeds
 from manifold_xai.jobs import run_job
 from manifold_xai.models.classifiers import build_classifier
-from manifold_xai.roar import removal_mask, remove, repeat_seeds
 from manifold_xai.store import write_json
-from manifold_xai.training import accuracy, predict_logits, train_classifier
+from manifold_xai.training.loops import accuracy, predict_logits, train_classifier
 
 
 def main(job):

@@ -11,17 +11,17 @@ import xarray as xr
 from manifold_xai.attribution import attribute_each
 from manifold_xai.attribution.registry import RANDOM_TANGENT
 from manifold_xai.data.dataset_store import read_rows
-from manifold_xai.jobs import run_job
-from manifold_xai.models.io import load_model
-from manifold_xai.sanity import (
+from manifold_xai.evaluation.sanity import (
     parameter_layers,
     random_tangent_attribution,
     randomisation_states,
     spearman,
     ssim,
 )
+from manifold_xai.jobs import run_job
+from manifold_xai.models.io import load_model
 from manifold_xai.store import atomic_path, open_store
-from manifold_xai.tangent import fraction_in_tangent_space
+from manifold_xai.tangent.bases import fraction_in_tangent_space
 
 
 def main(job):

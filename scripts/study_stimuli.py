@@ -6,16 +6,16 @@ import numpy as np
 import xarray as xr
 
 from manifold_xai.data.dataset_store import store_attrs
-from manifold_xai.jobs import run_job
-from manifold_xai.runtime import derive_seed
-from manifold_xai.store import open_store, write_json
-from manifold_xai.study import (
+from manifold_xai.evaluation.study import (
     method_pair_cases,
     render_map,
     study_page,
     tangent_vs_orthogonal_cases,
 )
-from manifold_xai.tangent import project
+from manifold_xai.jobs import run_job
+from manifold_xai.runtime import derive_seed
+from manifold_xai.store import open_store, write_json
+from manifold_xai.tangent.bases import project
 
 
 def task_cases(task: dict, paths: dict, seed: int, clip: float) -> list[dict]:

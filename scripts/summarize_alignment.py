@@ -3,9 +3,9 @@
 import pandas as pd
 import xarray as xr
 
-from manifold_xai.alignment import SUMMARY_COLUMNS, summary_rows
+from manifold_xai.evaluation.alignment import SUMMARY_COLUMNS, summary_rows
+from manifold_xai.evaluation.reductions import stack_runs, with_seed_columns
 from manifold_xai.jobs import run_job
-from manifold_xai.reductions import stack_runs, with_seed_columns
 from manifold_xai.store import atomic_path, write_csv
 
 

@@ -1,10 +1,10 @@
 """Rule summarize_claims: ``summary/claims.csv``, one row per (claim, dataset) with its statistic, value,
 95% interval (across seeds where the dataset has several), the paper's value and a verdict
-(``manifold_xai.claims``)."""
+(``manifold_xai.evaluation.claims``)."""
 
 import pandas as pd
 
-from manifold_xai.claims import claims_table
+from manifold_xai.evaluation.claims import claims_table
 from manifold_xai.jobs import run_job
 from manifold_xai.store import read_json, write_csv
 

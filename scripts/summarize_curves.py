@@ -3,9 +3,9 @@ regime, method, step) and write summary/curves.csv (one row per run, method and 
 
 import xarray as xr
 
-from manifold_xai.curves import curve_rows, summarize_curves
+from manifold_xai.evaluation.curves import curve_rows, summarize_curves
+from manifold_xai.evaluation.reductions import with_seed_columns
 from manifold_xai.jobs import run_job
-from manifold_xai.reductions import with_seed_columns
 from manifold_xai.runtime import dask_scheduler
 from manifold_xai.store import atomic_path, write_csv
 

@@ -5,8 +5,8 @@ the unmodified baseline at fraction 0), ``summary/roar_repeats.csv`` (one row pe
 
 import pandas as pd
 
+from manifold_xai.evaluation.roar import roar_rows
 from manifold_xai.jobs import run_job
-from manifold_xai.roar import roar_rows
 from manifold_xai.store import read_json, write_csv
 
 REPEAT_COLUMNS = [

@@ -5,11 +5,11 @@ attribution method under every tangent source, per run and regime)."""
 import pandas as pd
 import xarray as xr
 
-from manifold_xai.alignment import SUMMARY_COLUMNS, summary_rows
+from manifold_xai.evaluation.alignment import SUMMARY_COLUMNS, summary_rows
+from manifold_xai.evaluation.reductions import with_seed_columns
 from manifold_xai.jobs import run_job
-from manifold_xai.reductions import with_seed_columns
 from manifold_xai.store import write_csv
-from manifold_xai.tangent_sources import ACCURACY_COLUMNS, accuracy_rows
+from manifold_xai.tangent.sources import ACCURACY_COLUMNS, accuracy_rows
 
 
 def main(job):

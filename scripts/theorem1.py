@@ -2,10 +2,10 @@
 points whose gradient lies in / is orthogonal to the tangent space, the test accuracy, d, n_test, ...) and
 Figure 8."""
 
+from manifold_xai.evaluation.theorem1 import curve_vertices, simulate
 from manifold_xai.figures import fig8_simulation
 from manifold_xai.jobs import run_job
 from manifold_xai.store import write_json
-from manifold_xai.theorem1 import curve_vertices, simulate
 
 
 def main(job):

@@ -3,14 +3,14 @@
 
 import torch
 
-from manifold_xai.checkpoints import checkpoint_directory
 from manifold_xai.data.dataset_store import read_dataset
 from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.jobs import run_job
 from manifold_xai.models.classifiers import build_classifier, load_pretrained
 from manifold_xai.models.io import save_model
 from manifold_xai.store import write_json
-from manifold_xai.training import (
+from manifold_xai.training.checkpoints import checkpoint_directory
+from manifold_xai.training.loops import (
     accuracy,
     predict_logits,
     random_label_set,

@@ -10,7 +10,7 @@ from manifold_xai.models.autoencoder import ConvAutoEncoder
 from manifold_xai.models.io import save_model
 from manifold_xai.models.vae import BurgessVAE
 from manifold_xai.store import write_json
-from manifold_xai.training import train_autoencoder, train_btcvae
+from manifold_xai.training.loops import train_autoencoder, train_btcvae
 
 
 def main(job):

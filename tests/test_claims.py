@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from manifold_xai.claims import claims_table, verdict
-from manifold_xai.reductions import paired_by_seed
+from manifold_xai.evaluation.claims import claims_table, verdict
+from manifold_xai.evaluation.reductions import paired_by_seed
 
 
 def test_verdict_rule():

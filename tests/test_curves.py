@@ -7,11 +7,16 @@ import xarray as xr
 from scipy import stats
 
 from manifold_xai.attribution import attribute
-from manifold_xai.checkpoints import checkpoint_directory
-from manifold_xai.curves import CURVE_COLUMNS, curve_rows, evaluate_checkpoints, summarize_curves
+from manifold_xai.evaluation.curves import (
+    CURVE_COLUMNS,
+    curve_rows,
+    evaluate_checkpoints,
+    summarize_curves,
+)
+from manifold_xai.evaluation.reductions import mean_ci, seed_band, stack_runs
 from manifold_xai.models.classifiers import build_classifier
-from manifold_xai.reductions import mean_ci, seed_band, stack_runs
-from manifold_xai.tangent import fraction_in_tangent_space
+from manifold_xai.tangent.bases import fraction_in_tangent_space
+from manifold_xai.training.checkpoints import checkpoint_directory
 
 
 def orthonormal_bases(n, k, d, seed=0):

@@ -6,8 +6,12 @@ import numpy as np
 import torch
 
 from manifold_xai.data.torus import label_params, render, render_jacobian, sample_params
-from manifold_xai.geometry import local_pca_tangents, nearest_neighbours, principal_angles_deg
-from manifold_xai.tangent import fraction_in_tangent_space, orthonormal_basis
+from manifold_xai.tangent.bases import fraction_in_tangent_space, orthonormal_basis
+from manifold_xai.tangent.geometry import (
+    local_pca_tangents,
+    nearest_neighbours,
+    principal_angles_deg,
+)
 
 
 def test_renderer_jacobian_matches_finite_differences():

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from manifold_xai.matrix_free import factor_gram, factor_jacobian, gram_matrix
 from manifold_xai.models.autoencoder import ConvAutoEncoder
-from manifold_xai.tangent import decoder_jacobian, orthonormal_basis
-from manifold_xai.tangent_space import BasisTangentSpace, MatrixFreeTangentSpace
+from manifold_xai.tangent.bases import decoder_jacobian, orthonormal_basis
+from manifold_xai.tangent.matrix_free import factor_gram, factor_jacobian, gram_matrix
+from manifold_xai.tangent.space import BasisTangentSpace, MatrixFreeTangentSpace
 
 
 def linear_decoder(singular_values: np.ndarray, d: int, seed: int = 0):

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from manifold_xai.models.classifiers import LeNet
-from manifold_xai.resume import TrainingState
-from manifold_xai.training import train_adversarial, train_classifier
+from manifold_xai.training.loops import train_adversarial, train_classifier
+from manifold_xai.training.resume import TrainingState
 
 
 class Killed(Exception):
@@ -126,7 +126,7 @@ def _kill_after(model, calls):
 def _manifold_run(kind, resume, kill_at=None):
     from manifold_xai.models.autoencoder import ConvAutoEncoder
     from manifold_xai.models.vae import BurgessVAE
-    from manifold_xai.training import train_autoencoder, train_btcvae
+    from manifold_xai.training.loops import train_autoencoder, train_btcvae
 
     torch.manual_seed(0)
     images = np.random.default_rng(0).random((24, 1, 16, 16), dtype=np.float32)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from manifold_xai.roar import (
+from manifold_xai.evaluation.roar import (
     blurred,
     noisy_linear_impute,
     pixel_importance,
@@ -87,7 +87,7 @@ def test_noisy_linear_imputation_keeps_the_rest_and_reproduces_a_linear_image():
 def test_roar_repeats_have_distinct_seeds_and_the_interval_is_the_t_interval():
     from scipy import stats
 
-    from manifold_xai.roar import repeat_seeds, roar_rows
+    from manifold_xai.evaluation.roar import repeat_seeds, roar_rows
 
     def seed_of(name):  # the job's derivation: a hash of the name
         import hashlib

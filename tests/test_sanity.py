@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from manifold_xai.models.classifiers import build_classifier
-from manifold_xai.sanity import (
+from manifold_xai.evaluation.sanity import (
     parameter_layers,
     random_tangent_attribution,
     randomisation_states,
@@ -13,7 +12,8 @@ from manifold_xai.sanity import (
     spearman,
     ssim,
 )
-from manifold_xai.tangent import fraction_in_tangent_space
+from manifold_xai.models.classifiers import build_classifier
+from manifold_xai.tangent.bases import fraction_in_tangent_space
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ import pytest
 from rule_harness import FakeSnakemake, Named
 
 from conftest import REPO
-from manifold_xai import provenance
 from manifold_xai.jobs import run_job
+from manifold_xai.provenance import records as provenance
 from manifold_xai.store import atomic_path, create_store, read_json, sha256_path, write_array
 
 

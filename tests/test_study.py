@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from manifold_xai.study import (
+from manifold_xai.evaluation.study import (
     TABLE1,
     analyze,
     choice_test,

@@ -6,7 +6,7 @@ import torch
 
 from manifold_xai.models.vae import BurgessVAE
 from manifold_xai.store import open_store
-from manifold_xai.tangent import (
+from manifold_xai.tangent.bases import (
     decoder_jacobian,
     fraction_in_tangent_space,
     orthonormal_basis,

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from manifold_xai.theorem1 import curve_vertices, gradient_fractions, sample_curve, simulate
+from manifold_xai.evaluation.theorem1 import (
+    curve_vertices,
+    gradient_fractions,
+    sample_curve,
+    simulate,
+)
 
 
 @pytest.mark.parametrize("d", [2, 3, 4, 5, 10, 11])
@@ -74,7 +79,7 @@ def test_simulation_record_has_the_documented_keys():
 
 
 def test_tangent_shares_count_within_the_tolerance_of_the_line_and_of_orthogonal():
-    from manifold_xai.theorem1 import tangent_shares
+    from manifold_xai.evaluation.theorem1 import tangent_shares
 
     cos10, sin10 = np.cos(np.radians(10)), np.sin(np.radians(10))
     fractions = np.array([1.0, cos10 + 1e-9, 0.9, 0.5, sin10 - 1e-9, 0.0, 0.3, 0.95])

@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from manifold_xai.adversarial import pgd_l2, project_l2
-from manifold_xai.checkpoints import checkpoint_directory, load_checkpoint, read_index
 from manifold_xai.models import io
-from manifold_xai.training import (
+from manifold_xai.training.adversarial import pgd_l2, project_l2
+from manifold_xai.training.checkpoints import checkpoint_directory, load_checkpoint, read_index
+from manifold_xai.training.loops import (
     permuted_labels,
     random_label_set,
     tracking_steps,

@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from conftest import REPO, with_examples
-from manifold_xai.alignment import SUMMARY_COLUMNS
-from manifold_xai.claims import CLAIM_COLUMNS
-from manifold_xai.curves import CURVE_COLUMNS
-from manifold_xai.provenance import sidecar_path
-from manifold_xai.reductions import SEED_COLUMNS
+from manifold_xai.evaluation.alignment import SUMMARY_COLUMNS
+from manifold_xai.evaluation.claims import CLAIM_COLUMNS
+from manifold_xai.evaluation.curves import CURVE_COLUMNS
+from manifold_xai.evaluation.reductions import SEED_COLUMNS
+from manifold_xai.provenance.records import sidecar_path
 from manifold_xai.store import read_json, sha256_path
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from manifold_xai import audit, export
+from manifold_xai.provenance import audit, export
 
 
 def _lineage(args) -> int:
@@ -60,7 +60,7 @@ def _stale(args) -> int:
 def _params_drift(args) -> list:
     from snakemake.cli import parse_config
 
-    from manifold_xai.params_drift import WorkflowParams, drift
+    from manifold_xai.provenance.params_drift import WorkflowParams, drift
 
     snakefile = args.snakefile or audit.default_code_root() / "Snakefile"
     workflow = WorkflowParams(

@@ -274,7 +274,7 @@ def training_curves(
     (``reductions.seed_band``), the baseline sqrt(k/d) and, when ``errors``, the measured random-vector
     fraction and the seed-mean test (solid) and train (dashed) error on a second axis. Steps on a
     symlog axis (the schedule is dense early)."""
-    from manifold_xai.reductions import seed_band
+    from manifold_xai.evaluation.reductions import seed_band
 
     band = seed_band(summary["mean"])
     fig, axes = plt.subplots(1, len(regimes), figsize=(4.6 * len(regimes), 3.4), squeeze=False)

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import torch
 
-from manifold_xai import provenance
-from manifold_xai.resume import TrainingState, fingerprint
+from manifold_xai.provenance import records as provenance
 from manifold_xai.runtime import (
     derive_seed,
     describe_device,
@@ -31,6 +30,7 @@ from manifold_xai.runtime import (
     seed_everything,
     set_threads,
 )
+from manifold_xai.training.resume import TrainingState, fingerprint
 
 log = logging.getLogger("manifold_xai")
 
@@ -74,7 +74,7 @@ class Job:
 
     def training_state(self, extra=None) -> TrainingState:
         """The resumable-training state of this job, beside its ``model`` output (``.resume/``), keyed by
-        the job's params and its inputs' provenance sidecars (see ``manifold_xai.resume``)."""
+        the job's params and its inputs' provenance sidecars (see ``manifold_xai.training.resume``)."""
         sidecars = [str(p) for p in self.input if provenance.is_sidecar(str(p))]
         return TrainingState(
             Path(self.output.model).parent / ".resume", fingerprint(self.params, sidecars), extra

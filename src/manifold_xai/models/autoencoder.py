@@ -9,7 +9,7 @@ deterministic autoencoder built from the VQ-VAE-2 encoder/decoder without quanti
 - Decoder: ``Conv(ch→ch, k3,p1)``, ResBlocks, ReLU, then transposed convolutions back to full size,
   with **no output activation** (reconstructions are unbounded).
 
-``decode`` maps ``(n, k)`` flat latents to ``(n, c, H, W)`` images, so it plugs into ``manifold_xai.tangent``
+``decode`` maps ``(n, k)`` flat latents to ``(n, c, H, W)`` images, so it plugs into ``manifold_xai.tangent.bases``
 like the VAE decoder.
 """
 

@@ -5,7 +5,7 @@ flatten to 512, ``Linear 512→256``, ReLU, ``Linear 256→256``, ReLU, ``Linear
 Decoder: the mirror image, ending in a sigmoid, so generated images lie in (0, 1).
 
 ``decode(z)`` maps ``(n, k) float32`` latents to ``(n, c, h, w) float32`` images; it is the map whose
-Jacobian spans the tangent space of the image manifold (``manifold_xai.tangent``).
+Jacobian spans the tangent space of the image manifold (``manifold_xai.tangent.bases``).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ column space of the Jacobian ``J = dD/dz (z)``, a ``d × k`` matrix.
   order; the exact mean is slightly lower).
 - ``write_basis_store``: a tangent store from any source of bases (decoder, renderer, local PCA), written
   chunk by chunk (memory does not grow with n); ``write_tangent_store``: that of a decoder. For very large ``k · d`` it stores the latents only and fractions are computed matrix-free
-  (``manifold_xai.matrix_free``).
+  (``manifold_xai.tangent.matrix_free``).
 """
 
 from __future__ import annotations
@@ -334,8 +334,8 @@ def write_tangent_store(
     (``write_basis_store``) with the latents; ``batch_size=None`` chooses it from free memory.
 
     With ``matrix_free`` only the latents and sample index are stored (no basis, singular values or
-    rank): ``tangent_space.open_tangent_space`` then computes the same subspace (rank cut-off ``rtol``)
-    from the decoder run in ``matrix_free_dtype`` (``manifold_xai.matrix_free``).
+    rank): ``tangent.space.open_tangent_space`` then computes the same subspace (rank cut-off ``rtol``)
+    from the decoder run in ``matrix_free_dtype`` (``manifold_xai.tangent.matrix_free``).
     """
     n, k = latents.shape
     d = int(np.prod(image_shape))

@@ -1,7 +1,7 @@
 """Training loops: the β-TCVAE manifold model and classifiers in three regimes.
 
 - ``standard``: Adam with step decay (the paper's LeNet).
-- ``adversarial``: l2-PGD adversarial training (``manifold_xai.adversarial``), SGD with milestones as in
+- ``adversarial``: l2-PGD adversarial training (``manifold_xai.training.adversarial``), SGD with milestones as in
   the paper's notebook, eps drawn per step from a configured set.
 - ``random_labels``: labels permuted once per seed, no dropout, trained until it fits the training set.
 
@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from manifold_xai.models.losses import btcvae_loss
-from manifold_xai.resume import TrainingState
+from manifold_xai.training.resume import TrainingState
 
 log = logging.getLogger(__name__)
 
@@ -367,7 +367,7 @@ def train_adversarial(
 ) -> list[dict]:
     """l2-PGD adversarial training: each step draws eps from ``epsilons``, attacks the batch with
     ``steps`` PGD iterations (in train mode, as the paper) and takes an SGD step on the adversarial batch."""
-    from manifold_xai.adversarial import pgd_l2
+    from manifold_xai.training.adversarial import pgd_l2
 
     def attack(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         eps = float(epsilons[int(torch.randint(len(epsilons), (1,), generator=generator))])

@@ -26,7 +26,7 @@ import scipy.sparse as sp
 from scipy.ndimage import gaussian_filter
 from scipy.sparse.linalg import splu
 
-from manifold_xai.reductions import t_interval, with_seed_columns
+from manifold_xai.evaluation.reductions import t_interval, with_seed_columns
 
 # ROAD's 8-neighbourhood weights: 1/6 for the 4 edge neighbours, 1/12 for the diagonals.
 ROAD_WEIGHTS = {

@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from manifold_xai.audit import Records, sidecars_under, workdir_of
-from manifold_xai.provenance import is_sidecar
+from manifold_xai.provenance.audit import Records, sidecars_under, workdir_of
+from manifold_xai.provenance.records import is_sidecar
 from manifold_xai.store import write_json
 
 WFRUN = "https://w3id.org/ro/wfrun/workflow/0.5"

@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from manifold_xai.provenance import SIDECAR_SUFFIX, code_digest, is_sidecar, sidecar_path
+from manifold_xai.provenance.records import SIDECAR_SUFFIX, code_digest, is_sidecar, sidecar_path
 from manifold_xai.store import read_json, sha256_path
 
 
@@ -37,7 +37,7 @@ class Finding:
 
 def default_code_root() -> Path:
     """The source tree this package runs from (``src/manifold_xai/..`` → repository root)."""
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[3]
 
 
 class Records:

@@ -7,9 +7,9 @@ differences) whose singular value exceeds ``rtol · s_max`` at that sample, so i
 at most ``k``.
 
 - ``BasisTangentSpace``: stored orthonormal bases ``(n, k, d)`` (decoder Jacobians by QR/SVD, the exact
-  torus renderer, local PCA: ``tangent.write_basis_store``), rows past the rank zero.
+  torus renderer, local PCA: ``tangent.bases.write_basis_store``), rows past the rank zero.
 - ``MatrixFreeTangentSpace``: a decoder and its latents ``(n, k)``; the same subspace from the decoder's
-  JVPs and VJPs alone (``manifold_xai.matrix_free``), for images where a ``k × d`` basis would not fit.
+  JVPs and VJPs alone (``manifold_xai.tangent.matrix_free``), for images where a ``k × d`` basis would not fit.
 
 Both give ``fractions(vectors)`` = ``||P_T v|| / ||v||`` and ``project(vectors)`` = ``P_T v``. A sample
 whose tangent space is **undefined** (rank 0, or a factorisation that did not converge) has fraction
@@ -27,7 +27,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from manifold_xai.tangent import FLOAT32_EPS, fraction_in_tangent_space, random_baseline
+from manifold_xai.tangent.bases import FLOAT32_EPS, fraction_in_tangent_space, random_baseline
 
 
 def _as_rows(vectors, n: int, d: int) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -175,7 +175,7 @@ class MatrixFreeTangentSpace(TangentSpace):
 
     def factor(self, i: int):
         """The ``JacobianFactor`` at sample ``i`` (computed once per consecutive use)."""
-        from manifold_xai.matrix_free import factor_jacobian
+        from manifold_xai.tangent.matrix_free import factor_jacobian
 
         if self._cache is None or self._cache[0] != i:
             import torch
@@ -227,7 +227,7 @@ def open_tangent_space(path, *, manifold=None, device=None) -> TangentSpace:
         )
     import torch
 
-    from manifold_xai.tangent import prepare_decoder
+    from manifold_xai.tangent.bases import prepare_decoder
 
     if not hasattr(manifold, "decode"):
         from manifold_xai.models.io import load_model

@@ -1,6 +1,6 @@
 """Training curves: the fraction in tangent space of attributions over training (docs/paper.md §7, Figs 6/15).
 
-``evaluate_checkpoints`` loads every checkpoint of one run (``manifold_xai.checkpoints``) and returns an
+``evaluate_checkpoints`` loads every checkpoint of one run (``manifold_xai.training.checkpoints``) and returns an
 ``xarray.Dataset`` (stored as ``curves/{regime}.zarr``):
 
 - ``fraction (step, method, sample) float64``: fraction in tangent space of each tracked method's
@@ -10,7 +10,7 @@
   on (random labels: the permuted labels) and on the whole test split; ``epoch (step,)``;
 - attrs ``k``, ``d``, ``baseline`` = sqrt(k/d).
 
-``summarize_curves`` stacks runs along ``dataset, seed, regime`` (``manifold_xai.reductions``) and
+``summarize_curves`` stacks runs along ``dataset, seed, regime`` (``manifold_xai.evaluation.reductions``) and
 reduces over the images: ``mean, ci_low, ci_high (dataset, seed, regime, method, step)`` (95% t-interval
 over images) with the errors; ``curve_rows`` flattens that into ``results/summary/curves.csv``.
 """
@@ -25,10 +25,10 @@ import pandas as pd
 import xarray as xr
 
 from manifold_xai.attribution import attribute
-from manifold_xai.checkpoints import load_checkpoint, read_index
-from manifold_xai.reductions import RUN_DIMS, mean_ci, stack_runs
-from manifold_xai.tangent import random_baseline
-from manifold_xai.training import accuracy, predict_logits
+from manifold_xai.evaluation.reductions import RUN_DIMS, mean_ci, stack_runs
+from manifold_xai.tangent.bases import random_baseline
+from manifold_xai.training.checkpoints import load_checkpoint, read_index
+from manifold_xai.training.loops import accuracy, predict_logits
 
 log = logging.getLogger(__name__)
 

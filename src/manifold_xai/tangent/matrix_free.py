@@ -1,6 +1,6 @@
 """Matrix-free tangent spaces of a decoder: the dense path's subspace without a ``k × d`` matrix.
 
-The dense path (``tangent.orthonormal_basis``) keeps the left singular vectors ``u_i`` of the Jacobian
+The dense path (``tangent.bases.orthonormal_basis``) keeps the left singular vectors ``u_i`` of the Jacobian
 ``J = dD/dz`` (``d × k``) with ``s_i > rtol · s_max``. For latents too large for a ``k × d`` basis
 (the paper's medical autoencoders: k = 6272, d = 150 528, 3.8 GB per image in float32) we compute the
 **same** subspace from the Gram matrix ``G = JᵀJ`` (``k × k``), built column block by column block as

@@ -3,7 +3,7 @@
 Sources (``tangent_sources.sources`` in the config): ``exact`` (the torus renderer's Jacobian), ``vae``
 (a decoder's Jacobian: the dataset's own manifold, or for the torus a β-TCVAE trained on its images and
 taken at the encoder mean) and ``local_pca`` (``manifold_xai.geometry.local_pca_tangents`` on the
-training images). Every source writes a tangent store of the same layout (``manifold_xai.tangent``).
+training images). Every source writes a tangent store of the same layout (``manifold_xai.tangent.bases``).
 
 - ``local_pca_store``: write the local-PCA tangent store of the test images.
 - ``angles_to_reference``: principal angles, sample by sample, between each source's tangent space
@@ -21,10 +21,10 @@ import math
 import numpy as np
 import xarray as xr
 
-from manifold_xai.alignment import bootstrap_ci
-from manifold_xai.geometry import local_pca_tangents, principal_angles_deg
+from manifold_xai.evaluation.alignment import bootstrap_ci
 from manifold_xai.store import open_store
-from manifold_xai.tangent import write_basis_store
+from manifold_xai.tangent.bases import write_basis_store
+from manifold_xai.tangent.geometry import local_pca_tangents, principal_angles_deg
 
 ACCURACY_COLUMNS = [
     "dataset",

@@ -1,8 +1,8 @@
 """Alignment of attributions with the tangent space, reduced with Dask and xarray.
 
-Tangent stores open through the one tangent-space interface (``manifold_xai.tangent_space``): stored
+Tangent stores open through the one tangent-space interface (``manifold_xai.tangent.space``): stored
 bases, or, for stores too large for a basis (``projection: matrix_free``), the same subspace from the
-decoder's JVPs and VJPs (``manifold_xai.matrix_free``), one sample at a time.
+decoder's JVPs and VJPs (``manifold_xai.tangent.matrix_free``), one sample at a time.
 
 ``alignment_dataset`` reads ``tangent.zarr`` and ``attributions/{regime}.zarr`` as Dask arrays chunked
 like the tangent store (samples), computes per chunk the fraction in tangent space of every method's
@@ -35,8 +35,8 @@ from scipy import stats
 
 from manifold_xai.runtime import dask_scheduler
 from manifold_xai.store import open_store
-from manifold_xai.tangent import fraction_in_tangent_space
-from manifold_xai.tangent_space import BasisTangentSpace, open_tangent_space
+from manifold_xai.tangent.bases import fraction_in_tangent_space
+from manifold_xai.tangent.space import BasisTangentSpace, open_tangent_space
 
 SUMMARY_COLUMNS = [
     "dataset",
@@ -70,7 +70,7 @@ def first_n_fractions(
 ) -> Callable[[np.ndarray], np.ndarray]:
     """A function mapping ``vectors (m, n, d)`` at the first ``n`` samples of a tangent store to their
     fractions in tangent space ``(m, n) float64`` (NaN where undefined). Stored bases are read once; a
-    matrix-free store needs the manifold model (``tangent_space.open_tangent_space``)."""
+    matrix-free store needs the manifold model (``tangent.space.open_tangent_space``)."""
     space = open_tangent_space(tangent_path, manifold=manifold, device=device)
     if n > space.n:
         raise ValueError(f"{tangent_path} has {space.n} tangent spaces, {n} requested")

@@ -16,7 +16,7 @@ import json
 import os
 from pathlib import Path
 
-from manifold_xai.audit import Records, sidecars_under
+from manifold_xai.provenance.audit import Records, sidecars_under
 
 
 def _plain(value):

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from manifold_xai.reductions import t_interval
+from manifold_xai.evaluation.reductions import t_interval
 
 CLAIM_COLUMNS = [
     "claim",
