@@ -32,7 +32,7 @@ wildcard_constraints:
     dataset="[A-Za-z][A-Za-z0-9_]*",
     seed=r"\d+",
     regime="[a-z_]+",
-    source="vae|local_pca",
+    source="|".join(second_sources()),
     method="[a-z_]+",
 
 

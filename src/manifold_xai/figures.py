@@ -23,6 +23,7 @@ from scipy.stats import gaussian_kde  # noqa: E402
 
 from manifold_xai.attribution import registry  # noqa: E402
 from manifold_xai.store import atomic_path  # noqa: E402
+from manifold_xai.tangent import registry as tangent_registry  # noqa: E402
 
 # Label and colour of each method: the registry's, updated by the job's `styles` param (use_styles).
 _STYLES: dict[str, dict[str, str]] = registry.styles()
@@ -427,8 +428,8 @@ def fig10_samples(
     _save(fig, path, dpi)
 
 
-SOURCE_COLORS = {"exact": "black", "vae": "tab:purple", "local_pca": "tab:olive"}
-SOURCE_LABELS = {"exact": "exact (renderer)", "vae": "VAE decoder", "local_pca": "local PCA"}
+SOURCE_COLORS = {name: source.colour for name, source in tangent_registry.SOURCES.items()}
+SOURCE_LABELS = {name: source.label for name, source in tangent_registry.SOURCES.items()}
 
 
 def tangent_sources_figure(

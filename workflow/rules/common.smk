@@ -21,6 +21,7 @@ from manifold_xai.config import (
     validate_config,
 )
 from manifold_xai.runtime import prepend_pythonpath
+from manifold_xai.tangent.registry import SOURCES as TANGENT_SOURCES, second_sources
 
 # Jobs import manifold_xai from this repository in any environment (uv, --use-conda, cluster nodes).
 prepend_pythonpath(Path(workflow.basedir) / "src")
@@ -278,8 +279,8 @@ def source_runs(dataset=None, regime=None):
 
 def _source_model(wildcards):
     """The model behind a second tangent source (vae: the β-TCVAE trained on an analytic dataset)."""
-    if wildcards.source == "vae":
-        return {"model": f"{RUN}/vae/model.pt".format(**wildcards)}
+    if TANGENT_SOURCES[wildcards.source].needs_model:
+        return {"model": f"{RUN}/{wildcards.source}/model.pt".format(**wildcards)}
     return {}
 
 
@@ -302,14 +303,8 @@ def alignment_source_inputs(wildcards):
 
 
 def tangent_source_settings(wildcards):
-    """The config slice a second tangent source depends on (and nothing else, so that a local-PCA
-    change re-runs only the local-PCA jobs)."""
-    ds = config["datasets"][wildcards.dataset]
-    if wildcards.source == "vae":
-        return {"tangent": ds["tangent"]}
-    p = ds["tangent_sources"]["local_pca"]
-    k = local_pca_k(config, wildcards.dataset)
-    return {"k": k, "neighbours": p["neighbours"], "batch_size": p["batch_size"]}
+    """The config slice a second tangent source depends on (the registry's `settings`)."""
+    return TANGENT_SOURCES[wildcards.source].settings(config, wildcards.dataset)
 
 
 def compared_tangents(wildcards):

@@ -1,0 +1,109 @@
+"""The tangent sources, registered in one place (docs/extending.md).
+
+A tangent source computes, at the test images of a run, the tangent space the fractions are measured
+in, and writes it in the layout of ``tangent.zarr`` (``tangent.bases.write_basis_store``), so that
+``tangent.space.open_tangent_space``, the alignment, the principal angles and the figures need nothing
+new. The dataset's own source (``exact`` for an analytic dataset, ``vae`` otherwise) is written by rule
+``compute_tangent``; every other listed source by rule ``compute_tangent_source`` through ``write``.
+
+Adding a source: one ``TangentSource`` entry here (its writer, the config slice it depends on, its
+label and colour) and its settings block under ``tangent_sources`` in the config schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from manifold_xai.data.dataset_store import read_rows, store_attrs
+from manifold_xai.data.splits import TRAIN
+
+
+@dataclass(frozen=True)
+class TangentSource:
+    """``write(path, *, data, model, index, settings, device) -> metrics`` writes the source's tangent
+    store at the test ``index`` rows of ``data`` (``model``: the trained model file when ``needs_model``,
+    else None); ``settings(config, dataset)`` is the slice of the validated config the job depends on
+    (and nothing else, so that a local-PCA change re-runs only the local-PCA jobs)."""
+
+    label: str
+    colour: str
+    needs_model: bool = False
+    write: Callable[..., dict] | None = (
+        None  # None: only the dataset's own source (compute_tangent)
+    )
+    settings: Callable[[dict, str], dict] | None = None
+
+
+def _write_vae(path, *, data, model, index, settings, device) -> dict:
+    """A β-TCVAE trained on the dataset's images, its decoder's tangent spaces at the encoder mean."""
+    from manifold_xai.models.io import load_model
+    from manifold_xai.tangent.bases import prepare_decoder, store_options, write_tangent_store
+    from manifold_xai.training.loops import reconstruct
+
+    images = read_rows(data, "images", index)
+    vae = load_model(model, device, expect="burgess_vae")
+    latents, _ = reconstruct(vae, images, device)
+    options = {**store_options(settings["tangent"]), "storage_dtype": "float32"}  # as the others
+    return write_tangent_store(
+        path,
+        prepare_decoder(vae).decode,
+        latents,
+        index,
+        tuple(store_attrs(data)["image_shape"]),
+        device=device,
+        attrs={"tangent_source": "vae"},
+        **options,
+    )
+
+
+def _write_local_pca(path, *, data, model, index, settings, device) -> dict:
+    """PCA of the differences to the nearest training images (no generative model)."""
+    from manifold_xai.tangent.sources import local_pca_store
+
+    images = read_rows(data, "images", index)
+    split = read_rows(data, "split")
+    reference = read_rows(data, "images", np.flatnonzero(split == TRAIN))
+    return local_pca_store(
+        path,
+        images.reshape(len(images), -1),
+        reference.reshape(len(reference), -1),
+        index,
+        tuple(store_attrs(data)["image_shape"]),
+        k=settings["k"],
+        neighbours=settings["neighbours"],
+        batch_size=settings["batch_size"],
+    )
+
+
+def _local_pca_settings(config: dict, dataset: str) -> dict:
+    from manifold_xai.config import local_pca_k
+
+    p = config["datasets"][dataset]["tangent_sources"]["local_pca"]
+    return {
+        "k": local_pca_k(config, dataset),
+        "neighbours": p["neighbours"],
+        "batch_size": p["batch_size"],
+    }
+
+
+SOURCES: dict[str, TangentSource] = {
+    "exact": TangentSource("exact (renderer)", "black"),
+    "vae": TangentSource(
+        "VAE decoder",
+        "tab:purple",
+        needs_model=True,
+        write=_write_vae,
+        settings=lambda config, dataset: {"tangent": config["datasets"][dataset]["tangent"]},
+    ),
+    "local_pca": TangentSource(
+        "local PCA", "tab:olive", write=_write_local_pca, settings=_local_pca_settings
+    ),
+}
+
+
+def second_sources() -> list[str]:
+    """The sources rule ``compute_tangent_source`` can write (the ``source`` wildcard's values)."""
+    return [name for name, source in SOURCES.items() if source.write is not None]
