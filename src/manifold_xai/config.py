@@ -13,9 +13,13 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-# Image channels per source kind, for checks that need the image dimension d = c · s².
-SOURCE_CHANNELS = {"digits": 1, "mnist": 1, "emnist": 1, "cifar10": 3, "torus": 1}
-TORUS_DIM = 2  # the torus source's manifold dimension (its renderer's parameters)
+from manifold_xai.data.sources import SOURCE_CHANNELS
+from manifold_xai.data.torus import N_PARAMS as TORUS_DIM
+from manifold_xai.models.autoencoder import ConvAutoEncoder
+from manifold_xai.models.classifiers import ARCHITECTURES
+
+# Facts of the sources and models live with their code; config.py only reads them.
+MIN_IMAGE_SIZE = {name: cls.min_image_size for name, cls in ARCHITECTURES.items()}
 
 
 class ConfigError(ValueError):
@@ -179,11 +183,10 @@ def latent_dim(config: dict, name: str) -> int | None:
     if m["model"] == "btcvae":
         return m["latent_dim"]
     shape = image_shape(config, name)
-    return (
-        None
-        if shape is None
-        else m["latent_channels"] * (shape[1] // m["stride"]) * (shape[2] // m["stride"])
-    )
+    if shape is None:
+        return None
+    c, h, w = ConvAutoEncoder.latent_shape_for(shape[1:], m["latent_channels"], m["stride"])
+    return c * h * w
 
 
 def dataset_seeds(config: dict, name: str) -> list[int]:
@@ -206,9 +209,6 @@ def tangent_sources(config: dict, name: str) -> list[str]:
 def local_pca_k(config: dict, name: str) -> int | None:
     """k of the dataset's local-PCA tangent spaces: configured, or the dataset's own manifold's k."""
     return config["datasets"][name]["tangent_sources"]["local_pca"]["k"] or latent_dim(config, name)
-
-
-MIN_IMAGE_SIZE = {"lenet": 6, "simplenet": 1, "vgg16": 32, "resnet18": 32}
 
 
 def evaluation_seeds(config: dict, name: str, block: str) -> list[int]:

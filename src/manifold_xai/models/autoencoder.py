@@ -53,7 +53,7 @@ class ConvAutoEncoder(nn.Module):
         if h % stride or w % stride:
             raise ValueError(f"image size {image_size} is not divisible by the stride {stride}")
         self.channels, self.image_size, self.stride = channels, (h, w), stride
-        self.latent_shape = (latent_channels, h // stride, w // stride)
+        self.latent_shape = self.latent_shape_for((h, w), latent_channels, stride)
         self.latent_dim = math.prod(self.latent_shape)
         self._kwargs = {
             "channels": channels,
@@ -87,6 +87,13 @@ class ConvAutoEncoder(nn.Module):
                 dec.append(nn.ReLU())
             in_ch = half
         self.decoder = nn.Sequential(*dec)
+
+    @staticmethod
+    def latent_shape_for(
+        image_size: tuple[int, int], latent_channels: int, stride: int
+    ) -> tuple[int, int, int]:
+        """``(latent_channels, H / stride, W / stride)``: the latent of images of ``image_size``."""
+        return (latent_channels, image_size[0] // stride, image_size[1] // stride)
 
     def constructor_kwargs(self) -> dict:
         return dict(self._kwargs)

@@ -25,12 +25,16 @@ from torch import nn
 
 
 class LeNet(nn.Module):
+    min_image_size = 6  # two 3×3 convolutions and a 2×2 pool
+
     def __init__(
         self, channels: int = 1, image_size: int = 32, n_classes: int = 10, dropout: bool = True
     ):
         super().__init__()
-        if image_size < 6:
-            raise ValueError(f"lenet needs images of at least 6 pixels, got {image_size}")
+        if image_size < self.min_image_size:
+            raise ValueError(
+                f"lenet needs images of at least {self.min_image_size} pixels, got {image_size}"
+            )
         self.n_classes = n_classes
         side = (image_size - 4) // 2
         self.features = nn.Sequential(
@@ -77,6 +81,8 @@ SIMPLENET_LAYOUT: list = [
 
 
 class SimpleNet(nn.Module):
+    min_image_size = 1  # padded convolutions, pools that keep at least one pixel
+
     def __init__(
         self, channels: int = 1, image_size: int = 32, n_classes: int = 10, width: float = 1.0
     ):
@@ -112,15 +118,18 @@ class SimpleNet(nn.Module):
 
 
 class VGG16(nn.Module):
+    min_image_size = 32  # five 2×2 pools
+
     def __init__(
         self, channels: int = 3, image_size: int = 32, n_classes: int = 10, width: float = 1.0
     ):
         super().__init__()
         from torchvision.models.vgg import cfgs, make_layers
 
-        if image_size < 32:
+        if image_size < self.min_image_size:
             raise ValueError(
-                f"vgg16 pools five times and needs images of at least 32 pixels, got {image_size}"
+                f"vgg16 pools five times and needs images of at least {self.min_image_size} "
+                f"pixels, got {image_size}"
             )
         self.n_classes = n_classes
         layout = [v if v == "M" else max(8, int(round(v * width))) for v in cfgs["D"]]
@@ -154,13 +163,16 @@ class VGG16(nn.Module):
 class ResNet18(nn.Module):
     """torchvision's ResNet18 for ``channels``-channel images and ``n_classes`` outputs."""
 
+    min_image_size = 32  # 32-fold downsampling
+
     def __init__(self, channels: int = 3, image_size: int = 224, n_classes: int = 2):
         super().__init__()
         from torchvision.models import resnet18
 
-        if image_size < 32:
+        if image_size < self.min_image_size:
             raise ValueError(
-                f"resnet18 downsamples 32-fold and needs images of at least 32 pixels, got {image_size}"
+                f"resnet18 downsamples 32-fold and needs images of at least {self.min_image_size} "
+                f"pixels, got {image_size}"
             )
         self.n_classes, self.channels = n_classes, channels
         self.net = resnet18(weights=None, num_classes=n_classes)
