@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from manifold_xai.attribution.registry import check_methods, computation_params, resolve
+from manifold_xai.attribution.registry import computation_params, resolve_methods
 from manifold_xai.runtime import derive_seed
 
 log = logging.getLogger(__name__)
@@ -40,9 +40,8 @@ def attribute(
     Returns ``attribution (m, n, c, h, w) float32`` in the order of ``methods`` and ``predicted (n,) int64``.
     Stochastic methods are seeded per batch from ``seed``, so results do not depend on earlier batches.
     """
-    check_methods(methods)
     methods = {name: computation_params(block) for name, block in methods.items()}
-    functions = {name: resolve(name, block) for name, block in methods.items()}
+    functions = resolve_methods(methods)  # validated and imported once per call
     model = model.to(device).eval()
     for p in model.parameters():
         p.requires_grad_(False)

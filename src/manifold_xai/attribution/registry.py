@@ -81,8 +81,8 @@ def _kind(name: str, block: dict) -> str:
     return "builtin" if name in BUILTIN else "unknown"
 
 
-def method_errors(name: str, block: dict) -> list[str]:
-    """What is wrong with the method block ``name: block`` (empty when it can run)."""
+def _block_errors(name: str, block: dict) -> list[str]:
+    """What is wrong with the keys of the method block ``name: block``, before resolving it."""
     kind = _kind(name, block)
     if kind == "unknown":
         return [
@@ -105,19 +105,32 @@ def method_errors(name: str, block: dict) -> list[str]:
         ]
     if kind == "captum" and "params" in block:
         return [f"{name!r}: a Captum class takes 'init' and 'attribute', not 'params'"]
-    try:
-        resolve(name, block)
-    except ValueError as e:
-        return [f"{name!r}: {e}"]
     return []
 
 
-def check_methods(methods: dict[str, dict]) -> None:
-    """``ValueError`` naming the first method block that cannot run."""
+def method_errors(name: str, block: dict) -> list[str]:
+    """What is wrong with the method block ``name: block`` (empty when it can run)."""
+    try:
+        resolve_methods({name: block})
+    except ValueError as e:
+        return [str(e).removeprefix("attribution method ")]
+    return []
+
+
+def resolve_methods(methods: dict[str, dict]) -> dict[str, AttributionFn]:
+    """The attribution function of each method block, each resolved (imported) once; ``ValueError``
+    naming the first block that cannot run."""
+    functions = {}
     for name, block in methods.items():
-        errors = method_errors(name, block)
+        errors = _block_errors(name, block)
+        if not errors:
+            try:
+                functions[name] = resolve(name, block)
+            except ValueError as e:
+                errors = [f"{name!r}: {e}"]
         if errors:
             raise ValueError(f"attribution method {errors[0]}")
+    return functions
 
 
 def resolve(name: str, block: dict) -> AttributionFn:
