@@ -49,7 +49,7 @@ def attribution_store(path, n, d, methods=4):
             group,
             "attribution",
             data,
-            ("method", "sample", "channel", "pixel"),
+            ("method_name", "sample", "channel", "pixel"),
             chunks=(methods, max(1, n // 8), 1, d),
         )
         write_array(group, "predicted", np.zeros(n, np.int64), ("sample",))

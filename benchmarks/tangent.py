@@ -282,7 +282,7 @@ def fraction_throughput(threads: int, device) -> dict:
                 group,
                 "attribution",
                 attribution,
-                ("method", "sample", "channel", "y", "x"),
+                ("method_name", "sample", "channel", "y", "x"),
                 chunks=(methods, 819, 1, 32, 32),
             )
             write_array(group, "predicted", np.zeros(n, np.int64), ("sample",))

@@ -33,7 +33,8 @@ def main(job):
         ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
     job.metrics = {
         "mean_fraction": {
-            str(m): float(ds["fraction"].sel({"method": m}).mean()) for m in ds["method"].values
+            str(m): float(ds["fraction"].sel({"method_name": m}).mean())
+            for m in ds["method_name"].values
         },
         "random_mean": float(ds["random_fraction"].mean()),
         "baseline": ds.attrs["baseline"],

@@ -6,7 +6,7 @@ from manifold_xai.attribution import attribute_each
 from manifold_xai.data.dataset_store import read_rows, test_rows
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
-from manifold_xai.store import atomic_path, create_store, write_array
+from manifold_xai.store import atomic_path, create_store, write_array, write_labels
 
 
 def main(job):
@@ -27,9 +27,10 @@ def main(job):
             group,
             "attribution",
             stacked,
-            ("method", "sample", "channel", "y", "x"),
+            ("method_name", "sample", "channel", "y", "x"),
             chunks=(len(methods), min(256, len(images)), *images.shape[1:]),
         )
+        write_labels(group, "method_name", methods)
         write_array(group, "predicted", predicted, ("sample",))
         write_array(group, "sample_index", index, ("sample",))
     job.metrics = {"n": len(images), "methods": list(methods)}

@@ -46,7 +46,7 @@ def main(job):
         "steps": ds.sizes["step"],
         "n": n,
         "final_mean_fraction": {
-            m: float(ds["fraction"].sel({"method": m})[-1].mean()) for m in curves["methods"]
+            m: float(ds["fraction"].sel({"method_name": m})[-1].mean()) for m in curves["methods"]
         },
         "final_test_error": float(ds["test_error"][-1]),
     }

@@ -13,7 +13,8 @@ def main(job):
         run = xr.open_zarr(path, consolidated=False).load()
         seed = int(run.attrs["seed"])
         per_seed[seed] = {
-            str(m): run["fraction"].sel({"method": m}).values for m in run["method"].values
+            str(m): run["fraction"].sel({"method_name": m}).values
+            for m in run["method_name"].values
         }
         baseline[seed] = float(run.attrs["baseline"])
     fig14_replications(

@@ -16,11 +16,11 @@ def main(job):
     align = xr.open_zarr(job.input.alignment, consolidated=False).load()
     attributions = open_store(job.input.attributions, required=("attribution", "sample_index"))
     tangent = open_tangent_space(job.input.tangent, manifold=job.input.manifold, device=job.device)
-    methods = [str(m) for m in align["method"].values]
+    methods = [str(m) for m in align["method_name"].values]
     rng = np.random.default_rng(job.seed("fig2"))
     chooser = "gradient" if "gradient" in methods else methods[0]
     choice = choose_fig2_examples(
-        align["fraction"].sel({"method": chooser}).values,
+        align["fraction"].sel({"method_name": chooser}).values,
         align["label"].values,
         align["predicted"].values,
         int(store_attrs(job.input.data)["n_classes"]),
@@ -34,7 +34,7 @@ def main(job):
     for m, method in enumerate(attributions.attrs["methods"]):
         attr = np.asarray(attributions["attribution"].get_orthogonal_selection((m, choice)))
         parallel, orthogonal = tangent.decompose(attr, choice)
-        fraction = align["fraction"].sel({"method": method}).values[choice]
+        fraction = align["fraction"].sel({"method_name": method}).values[choice]
         parts[method] = (parallel, orthogonal, fraction)
     title = f"{job.wildcards['dataset']} seed {job.wildcards['seed']}: tangent (upper) and orthogonal (lower) parts"
     fig2_decomposition(images, parts, job.output.figure, title=title, dpi=job.params["dpi"])

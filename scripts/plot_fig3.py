@@ -10,9 +10,10 @@ from manifold_xai.jobs import run_job
 def main(job):
     use_styles(job.params["styles"])
     runs = [xr.open_zarr(p, consolidated=False).load() for p in job.input.stores]
-    methods = [str(m) for m in runs[0]["method"].values]
+    methods = [str(m) for m in runs[0]["method_name"].values]
     fractions = {
-        m: np.concatenate([r["fraction"].sel({"method": m}).values for r in runs]) for m in methods
+        m: np.concatenate([r["fraction"].sel({"method_name": m}).values for r in runs])
+        for m in methods
     }
     seeds = sorted(int(r.attrs["seed"]) for r in runs)
     n = sum(r.sizes["sample"] for r in runs)

@@ -24,7 +24,7 @@ def main(job):
         m: np.asarray(store["attribution"].get_orthogonal_selection((i, choice)))
         for i, m in enumerate(methods)
     }
-    fractions = {m: align["fraction"].sel({"method": m}).values[choice] for m in methods}
+    fractions = {m: align["fraction"].sel({"method_name": m}).values[choice] for m in methods}
     captions = [f"label {int(align['label'].values[i])}" for i in choice]
     title = (
         f"{job.wildcards['dataset']} seed {job.wildcards['seed']}: attributions and their fraction in "

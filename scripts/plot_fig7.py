@@ -11,7 +11,7 @@ from manifold_xai.store import read_json
 
 def _gradient(paths):
     runs = [xr.open_zarr(p, consolidated=False).load() for p in paths]
-    return runs, [r["fraction"].sel({"method": "gradient"}).values for r in runs]
+    return runs, [r["fraction"].sel({"method_name": "gradient"}).values for r in runs]
 
 
 def main(job):

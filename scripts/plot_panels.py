@@ -25,12 +25,12 @@ def main(job):
             methods = (
                 [job.params["method"]]
                 if job.params["method"]
-                else [str(m) for m in runs[0]["method"].values]
+                else [str(m) for m in runs[0]["method_name"].values]
             )
             for m in methods:
                 key = name if job.params["method"] else m
                 fractions[key] = np.concatenate(
-                    [r["fraction"].sel({"method": m}).values for r in runs]
+                    [r["fraction"].sel({"method_name": m}).values for r in runs]
                 )
         panels.append((dataset, fractions, baseline))
         metrics[dataset] = {k: float(np.nanmean(v)) for k, v in fractions.items()}

@@ -23,8 +23,8 @@ def main(job):
     )
     job.metrics = {
         "spearman_abs_fully_randomised": {
-            str(m): float(mean["spearman_abs"].sel({"method": m}).isel(mode=0, layer=-1))
-            for m in mean["method"].values
+            str(m): float(mean["spearman_abs"].sel({"method_name": m}).isel(mode=0, layer=-1))
+            for m in mean["method_name"].values
         }
     }
 

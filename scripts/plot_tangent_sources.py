@@ -15,7 +15,7 @@ def main(job):
     sources, n_resamples = job.params["sources"], job.params["bootstrap_resamples"]
     stores = [xr.open_zarr(p, consolidated=False).load() for p in job.input.stores]
     by_source = {s: [ds for ds in stores if ds.attrs["tangent_source"] == s] for s in sources}
-    methods = [str(m) for m in stores[0]["method"].values]
+    methods = [str(m) for m in stores[0]["method_name"].values]
     means, baselines = {}, {}
     for source, runs in by_source.items():
         if not runs:
@@ -23,7 +23,9 @@ def main(job):
         baselines[source] = float(runs[0].attrs["baseline"])
         means[source] = {}
         for method in methods:
-            values = np.concatenate([r["fraction"].sel({"method": method}).values for r in runs])
+            values = np.concatenate(
+                [r["fraction"].sel({"method_name": method}).values for r in runs]
+            )
             values = values[np.isfinite(values)]
             means[source][method] = (
                 float(values.mean()),

@@ -15,7 +15,7 @@ def main(job):
         for path, run in zip(job.input.stores, job.params["runs"], strict=True)
     }
     summary = summarize_curves(runs).compute().sel(dataset=job.wildcards["dataset"])
-    methods = job.params["methods"] or [str(m) for m in summary["method"].values]
+    methods = job.params["methods"] or [str(m) for m in summary["method_name"].values]
     seeds = sorted({seed for _, seed, _ in job.params["runs"]})
     training_curves(
         summary,

@@ -32,8 +32,8 @@ def main(job):
             "accuracy": accuracy(predict_logits(model, images, job.device), labels),
         }
     ]
-    for method in ds["method"].values:
-        importance = ds["importance"].sel({"method": method}).values[test]
+    for method in ds["method_name"].values:
+        importance = ds["importance"].sel({"method_name": method}).values[test]
         for order in p["orders"]:
             for fraction in p["fractions"]:
                 key = f"road/{method}/{order}/{fraction}"

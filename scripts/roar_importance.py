@@ -119,13 +119,13 @@ def main(job):
     ds = xr.Dataset(
         {
             "importance": (
-                ("method", "sample", "y", "x"),
+                ("method_name", "sample", "y", "x"),
                 np.stack([importance[m] for m in p["methods"]]).astype(np.float32),
             ),
             "split": (("sample",), split),
             "sample_index": (("sample",), rows),
         },
-        coords={"method": list(p["methods"])},
+        coords={"method_name": list(p["methods"])},
         attrs={
             "dataset": job.wildcards["dataset"],
             "seed": int(job.wildcards["seed"]),

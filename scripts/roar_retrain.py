@@ -22,7 +22,7 @@ def main(job):
     images = read_rows(job.input.data, "images", rows)
     labels = read_rows(job.input.data, "labels", rows)
     if method != "none":
-        importance = ds["importance"].sel({"method": method}).values
+        importance = ds["importance"].sel({"method_name": method}).values
         mask = removal_mask(
             importance, fraction, seed=job.seed(f"roar/mask/{method}/{fraction}"), order=p["order"]
         )

@@ -62,16 +62,16 @@ def main(job):
     original_fraction = np.stack(
         [fraction_in_tangent_space(basis, original[m].reshape(n, -1)) for m in names]
     )
-    dims = ("mode", "layer", "method", "sample")
+    dims = ("mode", "layer", "method_name", "sample")
     ds = xr.Dataset(
         {
             **{key: (dims, value) for key, value in metrics.items()},
-            "original_fraction": (("method", "sample"), original_fraction),
+            "original_fraction": (("method_name", "sample"), original_fraction),
         },
         coords={
             "mode": list(p["modes"]),
             "layer": list(reversed(layers)),
-            "method": names,
+            "method_name": names,
             "sample": rows,
         },
         attrs={

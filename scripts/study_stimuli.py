@@ -23,7 +23,8 @@ def task_cases(task: dict, paths: dict, seed: int, clip: float) -> list[dict]:
     attributions = open_store(paths["attributions"], required=("attribution",))
     methods = list(attributions.attrs["methods"])
     frac = {
-        str(m): alignment["fraction"].sel({"method": m}).values for m in alignment["method"].values
+        str(m): alignment["fraction"].sel({"method_name": m}).values
+        for m in alignment["method_name"].values
     }
     rows = np.asarray(open_store(paths["tangent"], required=("sample_index",))["sample_index"][...])
 

@@ -13,7 +13,7 @@ def sanity_rows(ds: xr.Dataset) -> list[dict]:
     rows = []
     for mode in ds["mode"].values:
         for step, layer in enumerate(ds["layer"].values):
-            for method in ds["method"].values:
+            for method in ds["method_name"].values:
                 at = ds.sel({"mode": mode, "layer": layer, "method": method})
                 rows.append(
                     {
@@ -28,7 +28,7 @@ def sanity_rows(ds: xr.Dataset) -> list[dict]:
                             for k in ("spearman_abs", "spearman", "ssim", "fraction")
                         },
                         "original_fraction": float(
-                            ds["original_fraction"].sel({"method": method}).mean()
+                            ds["original_fraction"].sel({"method_name": method}).mean()
                         ),
                     }
                 )

@@ -39,7 +39,7 @@ def run_stores(tmp_path):
             group,
             "attribution",
             attribution,
-            ("method", "sample", "channel", "y", "x"),
+            ("method_name", "sample", "channel", "y", "x"),
             chunks=(2, 16, 1, 8, 8),
         )
         write_array(group, "predicted", rng.integers(0, 10, 37), ("sample",))
@@ -56,7 +56,7 @@ def test_dask_alignment_equals_direct_numpy(run_stores):
     direct = fraction_in_tangent_space(basis, attribution.reshape(2, 37, 64))
     np.testing.assert_allclose(ds["fraction"].values, direct, rtol=1e-12, equal_nan=True)
     assert np.isnan(ds["fraction"].values[1, 5])
-    assert list(ds["method"].values) == ["gradient", "smoothgrad"]
+    assert list(ds["method_name"].values) == ["gradient", "smoothgrad"]
     assert (
         ds.attrs["k"] == 3
         and ds.attrs["d"] == 64
@@ -77,7 +77,7 @@ def test_mismatched_stores_are_rejected(run_stores, tmp_path):
             group,
             "attribution",
             np.zeros((1, 30, 1, 8, 8), np.float32),
-            ("method", "sample", "channel", "y", "x"),
+            ("method_name", "sample", "channel", "y", "x"),
         )
         write_array(group, "predicted", np.zeros(30, np.int64), ("sample",))
     with pytest.raises(ValueError, match="do not match the tangent store"):
@@ -91,7 +91,7 @@ def test_summary_rows_have_the_published_columns_and_bootstrap_ci(run_stores):
     assert [list(r) for r in rows] == [SUMMARY_COLUMNS] * 2
     grad, sg = rows
     assert grad["n"] == 37 and sg["n"] == 36  # NaN (zero attribution) excluded
-    values = ds["fraction"].sel({"method": "gradient"}).values
+    values = ds["fraction"].sel({"method_name": "gradient"}).values
     assert grad["mean"] == pytest.approx(values.mean()) and grad["median"] == pytest.approx(
         np.median(values)
     )
@@ -136,7 +136,9 @@ def _basis_store(path, basis: np.ndarray, rank: np.ndarray) -> None:
 def _attribution_store(path, attribution: np.ndarray, predicted: np.ndarray) -> None:
     with atomic_path(path) as tmp:
         group = create_store(tmp, {"methods": ["gradient"]})
-        write_array(group, "attribution", attribution, ("method", "sample", "channel", "y", "x"))
+        write_array(
+            group, "attribution", attribution, ("method_name", "sample", "channel", "y", "x")
+        )
         write_array(group, "predicted", predicted, ("sample",))
 
 

@@ -47,7 +47,11 @@ def test_evaluating_checkpoints_equals_projecting_each_checkpoints_gradient(tmp_
         seed=0,
         device=torch.device("cpu"),
     )
-    assert ds["fraction"].dims == ("step", "method", "sample") and ds["fraction"].shape == (2, 1, 5)
+    assert ds["fraction"].dims == ("step", "method_name", "sample") and ds["fraction"].shape == (
+        2,
+        1,
+        5,
+    )
     for i, step in enumerate((0, 5)):
         grad, _ = attribute(
             models[step],
@@ -73,12 +77,12 @@ def fake_run(steps, seed, n=6):
     fraction[0, 1, 0] = np.nan  # a zero attribution
     return xr.Dataset(
         {
-            "fraction": (("step", "method", "sample"), fraction),
+            "fraction": (("step", "method_name", "sample"), fraction),
             "random_fraction": (("sample",), rng.random(n)),
             "train_error": (("step",), rng.random(len(steps))),
             "test_error": (("step",), rng.random(len(steps))),
         },
-        coords={"step": steps, "method": ["gradient", "smoothgrad"], "sample": np.arange(n)},
+        coords={"step": steps, "method_name": ["gradient", "smoothgrad"], "sample": np.arange(n)},
         attrs={"baseline": 0.1},
     )
 
@@ -93,14 +97,14 @@ def test_curve_summary_equals_numpy_and_pads_steps_a_run_never_reached():
         key: ds.chunk({"sample": 2}) for key, ds in runs.items()
     }  # Dask-backed, as from open_zarr
     summary = summarize_curves(lazy).compute()
-    assert summary["mean"].dims == ("dataset", "seed", "regime", "method", "step")
+    assert summary["mean"].dims == ("dataset", "seed", "regime", "method_name", "step")
     for (dataset, seed, regime), ds in runs.items():
         cell = summary.sel(dataset=dataset, seed=seed, regime=regime)
         for step in ds["step"].values:
             for method in ("gradient", "smoothgrad"):
-                values = ds["fraction"].sel({"step": step, "method": method}).values
+                values = ds["fraction"].sel({"step": step, "method_name": method}).values
                 values = values[np.isfinite(values)]
-                got = cell.sel({"step": step, "method": method})
+                got = cell.sel({"step": step, "method_name": method})
                 half = (
                     stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
                 )
@@ -140,7 +144,7 @@ def test_stacking_alignment_runs_pads_samples_and_keeps_baselines():
     a, b = fake_run([0], 0, n=6).isel(step=0), fake_run([0], 1, n=4).isel(step=0)
     b.attrs["baseline"] = 0.2
     stacked = stack_runs({("x", 0, "standard"): a, ("x", 1, "standard"): b}, ["fraction"])
-    assert stacked["fraction"].dims == ("dataset", "seed", "regime", "method", "sample")
+    assert stacked["fraction"].dims == ("dataset", "seed", "regime", "method_name", "sample")
     assert np.isnan(stacked["fraction"].sel(seed=1, sample=[4, 5])).all()
     np.testing.assert_array_equal(
         stacked["fraction"].sel(seed=0).values[0, 0], a["fraction"].values

@@ -602,8 +602,8 @@ def sanity_figure(mean, path, *, title: str, dpi: int = 150, note: str = "") -> 
     for c, mode in enumerate(modes):
         for r, metric in enumerate(metrics):
             ax = axes[r, c]
-            for method in mean["method"].values:
-                values = mean[metric].sel({"mode": mode, "method": method}).values
+            for method in mean["method_name"].values:
+                values = mean[metric].sel({"mode": mode, "method_name": method}).values
                 style = (
                     {"color": "black", "ls": "--"}
                     if method == "random_tangent"

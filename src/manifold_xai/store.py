@@ -2,7 +2,11 @@
 
 Every artifact is written to a temporary sibling (``.<name>.tmp-<pid>``) and renamed into place only
 when complete, so a killed job never leaves anything that looks finished. Zarr stores are opened with
-the v3 format; arrays carry ``dimension_names`` so that ``xarray.open_zarr`` reads them directly.
+the v3 format; arrays carry ``dimension_names``. A store is finished (``finish_store``) just before it is
+renamed into place: every dimension without a coordinate gets an integer one (``0 … n-1``), and the
+metadata is consolidated, so that ``xarray.open_zarr(path)`` opens it with coordinates on every
+dimension and without a warning. The dimension of attribution methods is named ``method_name`` (a
+string coordinate): ``method`` would collide with the keyword of ``Dataset.sel``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -51,11 +56,31 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         if not tmp.exists():
             raise RuntimeError(f"nothing was written to {tmp} for {path}")
+        if (tmp / "zarr.json").is_file():
+            finish_store(tmp)
         _remove(path)
         os.replace(tmp, path)
     except BaseException:
         _remove(tmp)
         raise
+
+
+def finish_store(path: str | os.PathLike) -> None:
+    """Give every dimension of the Zarr group at ``path`` a coordinate array (``0 … n-1`` int64 where
+    none was written) and consolidate its metadata (module docstring)."""
+    group = zarr.open_group(str(path), mode="r+")
+    sizes: dict[str, int] = {}
+    for _, array in group.arrays():
+        for dim, size in zip(array.metadata.dimension_names or (), array.shape, strict=True):
+            if dim is not None:
+                sizes.setdefault(dim, size)
+    for dim, size in sizes.items():
+        if dim not in group:
+            coordinate = create_array(group, dim, (size,), np.int64, (dim,))
+            coordinate[...] = np.arange(size, dtype=np.int64)
+    with warnings.catch_warnings():  # "not part of the Zarr v3 specification": xarray reads it
+        warnings.simplefilter("ignore", category=UserWarning)
+        zarr.consolidate_metadata(str(path))
 
 
 def write_json(path: str | os.PathLike, obj: object) -> None:
@@ -168,6 +193,16 @@ def write_array(
     arr = create_array(group, name, data.shape, data.dtype, dims, chunks)
     arr[...] = data
     return arr
+
+
+def write_labels(group: zarr.Group, dim: str, labels) -> zarr.Array:
+    """A string coordinate ``dim (dim,)`` (Zarr's variable-length UTF-8 strings), e.g. the method names."""
+    labels = [str(label) for label in labels]
+    array = group.create_array(
+        dim, shape=(len(labels),), dtype=str, dimension_names=(dim,), fill_value=""
+    )
+    array[...] = np.array(labels, dtype=object)
+    return array
 
 
 def open_store(path: str | os.PathLike, required: tuple[str, ...] = ()) -> zarr.Group:

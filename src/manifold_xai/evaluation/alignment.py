@@ -14,7 +14,7 @@ attribution and of one seeded Gaussian random vector per sample, and returns an 
 - ``rank (sample,)``, ``converged (sample,) bool``, ``predicted (sample,)``, ``label (sample,)``;
 - attrs ``k``, ``d``, ``baseline`` = sqrt(k/d).
 
-Select a method with ``ds["fraction"].sel({"method": "gradient"})``: the keyword form
+Select a method with ``ds["fraction"].sel({"method_name": "gradient"})``: the keyword form
 ``sel(method=...)`` is xarray's inexact-matching option, not the ``method`` dimension, and silently
 returns every method.
 
@@ -152,14 +152,14 @@ def _as_dataset(methods, fraction, random, space, attrib, labels) -> xr.Dataset:
     fraction, random = np.where(defined, fraction, np.nan), np.where(defined, random, np.nan)
     return xr.Dataset(
         {
-            "fraction": (("method", "sample"), fraction),
+            "fraction": (("method_name", "sample"), fraction),
             "random_fraction": (("sample",), random),
             "rank": (("sample",), space.rank()),
             "converged": (("sample",), space.converged()),
             "predicted": (("sample",), np.asarray(attrib["predicted"][...])),
             "label": (("sample",), np.asarray(labels)),
         },
-        coords={"method": methods, "sample": np.arange(space.n)},
+        coords={"method_name": methods, "sample": np.arange(space.n)},
         attrs={"k": space.k, "d": space.d, "baseline": space.baseline},
     )
 
@@ -201,8 +201,8 @@ def summary_rows(
     undefined = int((~defined_samples(ds)).sum())
     random = ds["random_fraction"].values
     random_mean = float(np.nanmean(random)) if np.isfinite(random).any() else math.nan
-    for method in ds["method"].values:
-        values = ds["fraction"].sel({"method": method}).values
+    for method in ds["method_name"].values:
+        values = ds["fraction"].sel({"method_name": method}).values
         values = values[np.isfinite(values)]
         low, high = bootstrap_ci(values, n_resamples=n_resamples, seed=seed)
         rows.append(

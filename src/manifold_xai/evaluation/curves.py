@@ -97,7 +97,7 @@ def evaluate_checkpoints(
     gaussian = np.random.default_rng(seed).standard_normal((1, n, d)).astype(np.float32)
     return xr.Dataset(
         {
-            "fraction": (("step", "method", "sample"), fraction),
+            "fraction": (("step", "method_name", "sample"), fraction),
             "random_fraction": (("sample",), fractions(gaussian)[0]),
             "train_error": (("step",), train_error),
             "test_error": (("step",), test_error),
@@ -105,7 +105,7 @@ def evaluate_checkpoints(
         },
         coords={
             "step": np.asarray(steps, np.int64),
-            "method": list(methods),
+            "method_name": list(methods),
             "sample": np.arange(n),
         },
         attrs={
@@ -120,20 +120,21 @@ def evaluate_checkpoints(
 
 def summarize_curves(runs: dict[tuple[str, int, str], xr.Dataset]) -> xr.Dataset:
     """Per run, method and step: mean fraction over the images with a 95% t-interval, the errors and
-    the baseline, on dimensions ``dataset, seed, regime, method, step`` (NaN where a run has no such
+    the baseline, on dimensions ``dataset, seed, regime, method_name, step`` (NaN where a run has no such
     step). Lazy when the runs are (``xr.open_zarr``); call ``.compute()``."""
     stacked = stack_runs(runs, ["fraction", "random_fraction", "train_error", "test_error"])
     summary = mean_ci(stacked["fraction"], "sample")
     summary["random_mean"] = stacked["random_fraction"].mean("sample")
     for name in ("train_error", "test_error", "baseline"):
         summary[name] = stacked[name]
-    return summary.transpose(*RUN_DIMS, "method", "step")
+    return summary.transpose(*RUN_DIMS, "method_name", "step")
 
 
 def curve_rows(summary: xr.Dataset) -> pd.DataFrame:
     """The rows of ``results/summary/curves.csv`` (``CURVE_COLUMNS``): one per run, method and step."""
     table = summary[["mean", "ci_low", "ci_high", "train_error", "test_error"]].to_dataframe()
     table = table.dropna(subset=["train_error"]).reset_index()  # steps each run has
+    table = table.rename(columns={"method_name": "method"})
     table["seed"] = table["seed"].astype(int)
     table["step"] = table["step"].astype(int)
     return table[CURVE_COLUMNS].sort_values(
