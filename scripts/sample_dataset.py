@@ -7,12 +7,12 @@ from manifold_xai.data.dataset_store import Dataset, write_dataset
 from manifold_xai.data.generative import rejection_sample
 from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.jobs import run_job
-from manifold_xai.models.io import load_model
+from manifold_xai.models.io import GENERATIVE_CLASSES, load_model
 
 
 def main(job):
     p = job.params["sampling"]
-    vae = load_model(job.input.manifold, job.device, expect="burgess_vae")
+    vae = load_model(job.input.manifold, job.device, expect=GENERATIVE_CLASSES)
     labeller = load_model(job.input.labeller, job.device)
     # As the paper: the test set is drawn right after the training set, continuing the RNG stream.
     generator = torch.Generator().manual_seed(job.seed("sampling"))

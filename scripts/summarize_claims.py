@@ -12,7 +12,7 @@ from manifold_xai.store import read_json, write_csv
 def main(job):
     table = claims_table(
         pd.read_csv(job.input.alignment),
-        curves=pd.read_csv(job.input.curves),
+        curves=pd.read_csv(job.input.curves) if "curves" in job.input.keys() else None,
         roar_repeats=pd.read_csv(job.input.roar_repeats)
         if "roar_repeats" in job.input.keys()
         else None,

@@ -14,7 +14,7 @@ def sanity_rows(ds: xr.Dataset) -> list[dict]:
     for mode in ds["mode"].values:
         for step, layer in enumerate(ds["layer"].values):
             for method in ds["method_name"].values:
-                at = ds.sel({"mode": mode, "layer": layer, "method": method})
+                at = ds.sel({"mode": mode, "layer": layer, "method_name": method})
                 rows.append(
                     {
                         "dataset": ds.attrs["dataset"],

@@ -6,7 +6,7 @@ from manifold_xai.data.dataset_store import read_dataset
 from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.jobs import run_job
 from manifold_xai.models.classifiers import build_classifier
-from manifold_xai.models.io import load_model, save_model
+from manifold_xai.models.io import GENERATIVE_CLASSES, load_model, save_model
 from manifold_xai.store import write_json
 from manifold_xai.training.loops import accuracy, predict_logits, reconstruct, train_classifier
 
@@ -14,7 +14,7 @@ from manifold_xai.training.loops import accuracy, predict_logits, reconstruct, t
 def main(job):
     p = job.params["labeller"]
     source = read_dataset(job.input.source)
-    vae = load_model(job.input.manifold, job.device, expect="burgess_vae")
+    vae = load_model(job.input.manifold, job.device, expect=GENERATIVE_CLASSES)
     train_x, train_y, _ = source.part(TRAIN)
     test_x, test_y, _ = source.part(TEST)
     _, train_rec = reconstruct(vae, train_x, job.device)

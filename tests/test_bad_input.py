@@ -364,7 +364,154 @@ def _responses_not_from_the_page(tmp):
     )
 
 
+# A researcher's own models for the 8×8, 3-class data above (models.external).
+OWN_NETS = """
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self, n_classes=3):
+        super().__init__()
+        self.fc = nn.Linear(64, n_classes)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1))
+
+
+class AutoEncoder(nn.Module):
+    def __init__(self, latent_dim=4, side=8):
+        super().__init__()
+        self.side = side
+        self.enc = nn.Linear(64, latent_dim)
+        self.dec = nn.Linear(latent_dim, side * side)
+
+    def encode(self, x):
+        return self.enc(x.flatten(1))
+
+    def decode(self, z):
+        return torch.sigmoid(self.dec(z)).reshape(-1, 1, self.side, self.side)
+"""
+
+
+def _own_nets(tmp):
+    path = tmp / "own_nets.py"
+    path.write_text(OWN_NETS)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("own_nets_for_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return path, module
+
+
+def _external_case(role, make_spec):
+    """An import_classifier / import_manifold job on _digits_data with the spec ``make_spec(tmp, path,
+    module)`` returns (it writes the files it names)."""
+
+    def build(tmp):
+        _digits_data(tmp / "data.zarr")
+        path, module = _own_nets(tmp)
+        spec = make_spec(tmp, path, module)
+        out = {"model": tmp / "out" / "model.pt", "metrics": tmp / "out" / "metrics.json"}
+        if role == "classifier":
+            return (
+                "import_classifier",
+                {"data": tmp / "data.zarr"},
+                out,
+                {"external": spec, "device": "cpu"},
+                {"dataset": "d", "seed": "0", "regime": "external"},
+            )
+        return (
+            "import_manifold",
+            {"source": tmp / "data.zarr"},
+            out,
+            {"manifold": {"model": "external", "latent_dim": 4, **spec}, "device": "cpu"},
+            {"dataset": "d", "seed": "0"},
+        )
+
+    return build
+
+
+def _weights(module_class, state=None, **kwargs):
+    """A spec naming ``module_class`` of own_nets.py with weights ``state(model)`` (default: its own)."""
+
+    def make(tmp, path, module):
+        model = getattr(module, module_class)(**kwargs)
+        torch.save(state(model) if state else model.state_dict(), tmp / "weights.pt")
+        return {
+            "module": f"{path}:{module_class}",
+            "kwargs": kwargs,
+            "weights": str(tmp / "weights.pt"),
+        }
+
+    return make
+
+
+def _whole_module_pickled(tmp, path, module):
+    # a pickled module object, not a state dict: unpickling it would run code
+    torch.save(LeNet(channels=1, image_size=8, n_classes=3), tmp / "weights.pt")
+    return {"module": f"{path}:Net", "kwargs": {}, "weights": str(tmp / "weights.pt")}
+
+
+def _weights_of_another_architecture(tmp, path, module):
+    torch.save(LeNet(channels=1, image_size=8, n_classes=3).state_dict(), tmp / "weights.pt")
+    return {"module": f"{path}:Net", "kwargs": {}, "weights": str(tmp / "weights.pt")}
+
+
+def _archive_with_a_fixed_batch(tmp, path, module):
+    program = torch.export.export(module.Net().eval(), (torch.rand(2, 1, 8, 8),))
+    torch.export.save(program, tmp / "net.pt2")
+    return {"archive": str(tmp / "net.pt2")}
+
+
+def _not_an_archive(tmp, path, module):
+    (tmp / "net.pt2").write_bytes(b"not a zip archive at all")
+    return {"archive": str(tmp / "net.pt2")}
+
+
+def _without_a_key(model):
+    state = model.state_dict()
+    del state["fc.bias"]
+    return state
+
+
 JOB_CASES = {
+    "external-weights-a-pickled-module": (
+        _external_case("classifier", _whole_module_pickled),
+        "weights.pt is not a weights file \\(a state dict loadable with weights_only=True\\)",
+    ),
+    "external-weights-of-another-architecture": (
+        _external_case("classifier", _weights_of_another_architecture),
+        "weights.pt: the weights do not fit .*own_nets.py:Net: Missing key\\(s\\) in state_dict: "
+        '"fc.weight", "fc.bias"',
+    ),
+    "external-weights-missing-a-key": (
+        _external_case("classifier", _weights("Net", _without_a_key)),
+        'weights.pt: the weights do not fit .*Net: Missing key\\(s\\) in state_dict: "fc.bias"',
+    ),
+    "external-classifier-shape-mismatch-with-the-data": (
+        _external_case("classifier", _weights("Net", n_classes=10)),
+        r"weights.pt: the classifier maps the data's images \(4, 1, 8, 8\) to \(4, 10\); "
+        r"expected logits \(4, 3\)",
+    ),
+    "external-archive-with-a-fixed-batch": (
+        _external_case("classifier", _archive_with_a_fixed_batch),
+        r"net.pt2: the classifier fails on input of shape \(4, 1, 8, 8\)",
+    ),
+    "external-archive-not-an-archive": (
+        _external_case("classifier", _not_an_archive),
+        r"net.pt2 is not a torch.export or TorchScript archive \(not a zip\)",
+    ),
+    "external-decoder-shape-mismatch-with-the-data": (
+        _external_case("manifold", _weights("AutoEncoder", side=6)),
+        r"weights.pt: decode maps latents \(4, 4\) to \(4, 1, 6, 6\); the data's images are "
+        r"\(4, 1, 8, 8\)",
+    ),
+    "external-decoder-of-another-latent-dim": (
+        _external_case("manifold", _weights("AutoEncoder", latent_dim=5)),
+        r"weights.pt: decode with latent_dim 4 fails on input of shape \(4, 4\)",
+    ),
     "missing-data-directory": (
         source_case(
             lambda tmp: {

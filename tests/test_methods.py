@@ -158,3 +158,20 @@ def test_a_figure_png_carries_the_labels_it_draws(tmp_path):
     fig3_fraction_distributions(fractions, 0.1, "t", path, dpi=30)
     description = Image.open(path).info["Description"]
     assert "DeepLIFT (rescale)" in description and "Gradient" in description
+
+
+def test_the_registry_defaults_are_the_schemas():
+    import yaml
+
+    from conftest import REPO
+    from manifold_xai.attribution.registry import BUILTIN
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    blocks = schema["$defs"]["attributions"]["properties"]
+    for name, spec in BUILTIN.items():
+        from_schema = {
+            key: value["default"]
+            for key, value in blocks[name]["properties"].items()
+            if key not in ("batch_size", "label", "colour")
+        }
+        assert dict(spec.defaults) == from_schema, name

@@ -651,3 +651,59 @@ def test_the_tangent_source_figure_is_a_target_without_a_study(tmp_path):
     jobs, outputs = dry_run_jobs(tmp_path / "work", changed_config(tmp_path, change))
     assert jobs.get("plot_tangent_sources") == 1, jobs
     assert "results/figures/tangent_sources_digits.png" in outputs
+
+
+def test_the_api_gives_the_pipelines_fractions_on_its_stores(tiny_run):
+    import warnings
+
+    import numpy as np
+    import xarray as xr
+
+    import manifold_xai as mx
+    from manifold_xai.runtime import derive_seed
+
+    run = tiny_run[0] / "results" / "digits" / "seed0"
+    space = mx.open_tangent_space(run / "tangent.zarr")
+    attributions = mx.open_dataset(run / "attributions" / "standard.zarr")
+    pipeline = mx.open_dataset(run / "alignment" / "standard.zarr")
+    assert list(attributions["method_name"].values) == list(pipeline["method_name"].values)
+    for method in pipeline["method_name"].values:
+        maps = attributions["attribution"].sel(method_name=method).data  # lazy: read block by block
+        np.testing.assert_allclose(
+            mx.fractions(space, maps, batch_size=7),
+            pipeline["fraction"].sel(method_name=method).values,
+            atol=1e-6,
+        )
+    seed = derive_seed(0, "digits", "alignment/standard")
+    np.testing.assert_allclose(
+        mx.random_fractions(space, seed=seed), pipeline["random_fraction"].values, atol=1e-6
+    )
+    assert mx.random_baseline(space) == pytest.approx(pipeline.attrs["baseline"])
+    # the tangent store lines up with the attributions element for element
+    tangent = mx.open_dataset(run / "tangent.zarr")
+    assert tangent["basis"].dims == ("sample", "direction", "channel", "y", "x")
+    assert tangent["basis"].shape[2:] == attributions["attribution"].shape[2:]
+    # every store opens in xarray without a warning, with a coordinate on every dimension
+    stores = sorted((tiny_run[0] / "results").rglob("*.zarr"))
+    assert len(stores) > 20
+    for store in stores:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ds = xr.open_zarr(store)
+        assert set(ds.dims) <= set(ds.coords), store
+
+
+def readme_block(heading: str, language: str) -> str:
+    """The first ``language`` code block of the README section under ``heading``."""
+    text = (REPO / "README.md").read_text().split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return text.split(f"```{language}\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_api_example_runs_on_a_finished_run(tiny_run):
+    code = readme_block("Python API", "python")
+    assert len(code.strip().splitlines()) <= 15
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tiny_run[0], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("in tangent space: 0.")

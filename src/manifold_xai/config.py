@@ -147,6 +147,7 @@ def validate_config(config: dict, schema_path: str | Path) -> dict:
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     messages = [m for e in errors for m in _describe(e)]
     if not messages:
+        _external_regimes(config)
         messages = _cross_field_errors(config)
     if messages:
         messages = list(dict.fromkeys(messages))
@@ -180,7 +181,7 @@ def latent_dim(config: dict, name: str) -> int | None:
     if ds["approach"] == "analytic":
         return TORUS_DIM
     m = ds["manifold"]
-    if m["model"] == "btcvae":
+    if m["model"] in ("btcvae", "external"):
         return m["latent_dim"]
     shape = image_shape(config, name)
     if shape is None:
@@ -221,7 +222,12 @@ def _evaluation_errors(config: dict, name: str) -> list[str]:
     for block in ("roar", "sanity"):
         if ds[block] is None:
             continue
-        if "standard" not in ds["classifier"]["regimes"]:
+        if ds["classifier"]["external"] is not None:
+            errors.append(
+                f"{at}.{block}: retrains or randomises classifiers the pipeline trains; "
+                f"{at}.classifier.external is set (remove {block}, or the external classifier)"
+            )
+        elif "standard" not in ds["classifier"]["regimes"]:
             errors.append(f"{at}.{block}: needs the standard regime in classifier.regimes")
         extra = sorted(
             set(evaluation_seeds(config, name, block)) - set(dataset_seeds(config, name))
@@ -285,6 +291,14 @@ def _study_errors(config: dict) -> list[str]:
     return errors
 
 
+def _external_regimes(config: dict) -> None:
+    """A dataset whose classifier is given (``classifier.external``) has the one regime ``external``:
+    nothing is trained, so the training regimes are absent."""
+    for ds in config["datasets"].values():
+        if ds["classifier"]["external"] is not None:
+            ds["classifier"]["regimes"] = ["external"]
+
+
 def _cross_field_errors(config: dict) -> list[str]:
     errors = _study_errors(config)
     for name, ds in config["datasets"].items():
@@ -304,26 +318,34 @@ def _cross_field_errors(config: dict) -> list[str]:
         if d is not None and k is not None and k >= d:
             key = (
                 "latent_dim"
-                if ds["approach"] == "upsampled" or ds["manifold"]["model"] == "btcvae"
+                if ds["approach"] == "upsampled" or ds["manifold"]["model"] != "autoencoder"
                 else "latent_channels"
             )
             errors.append(
                 f"{at}.manifold.{key}: {k} must be smaller than the image dimension {d} "
                 f"(latent dimension k; images {shape})"
             )
+        trained = ds["classifier"]["external"] is None  # else no checkpoints: no training curves
         unknown = [m for m in ds["evaluation"]["curves"]["methods"] if m not in ds["attributions"]]
-        if unknown:
+        if trained and unknown:
             errors.append(
                 f"{at}.evaluation.curves.methods: {unknown} are not configured under "
                 f"{at}.attributions ({sorted(ds['attributions'])})"
             )
         n_eval, n_curves = ds["evaluation"]["n_test"], ds["evaluation"]["curves"]["n_test"]
-        if n_eval is not None and n_curves > n_eval:
+        if trained and n_eval is not None and n_curves > n_eval:
             errors.append(
                 f"{at}.evaluation.curves.n_test: {n_curves} exceeds evaluation.n_test {n_eval} "
                 f"(the curves project onto the stored tangent spaces)"
             )
         clf = ds["classifier"]
+        if "external" in clf["regimes"] and clf["external"] is None:
+            errors.append(
+                f"{at}.classifier.regimes: 'external' is the regime of a classifier given under "
+                f"{at}.classifier.external, which is not set"
+            )
+        if clf["external"] is not None:
+            continue  # nothing is trained: the architecture keys do not apply
         if shape is not None and min(shape[1:]) < MIN_IMAGE_SIZE[clf["arch"]]:
             errors.append(
                 f"{at}.classifier.arch: {clf['arch']} needs images of at least "
@@ -343,9 +365,10 @@ def _manifold_errors(config: dict, name: str) -> list[str]:
     ds, at = config["datasets"][name], f"datasets.{name}"
     m, shape = ds["manifold"], image_shape(config, name)
     errors = []
-    if ds["approach"] == "generative" and m["model"] != "btcvae":
+    if ds["approach"] == "generative" and m["model"] == "autoencoder":
         errors.append(
-            f"{at}.manifold.model: the generative approach samples from a VAE prior; use btcvae"
+            f"{at}.manifold.model: the generative approach samples from a VAE prior; use btcvae "
+            f"(or your own decoder: model external)"
         )
     if m["model"] == "btcvae" and shape is not None:
         side = shape[1]

@@ -270,7 +270,7 @@ def training_curves(
 ) -> None:
     """Figures 6 and 15: fraction in tangent space over training steps, one panel per regime.
 
-    ``summary``: one dataset's ``curves.summarize_curves`` result (dims ``seed, regime, method, step``).
+    ``summary``: one dataset's ``curves.summarize_curves`` result (dims ``seed, regime, method_name, step``).
     Each panel shows, per method, the across-seed mean of the per-run mean fraction with its 90% band
     (``reductions.seed_band``), the baseline sqrt(k/d) and, when ``errors``, the measured random-vector
     fraction and the seed-mean test (solid) and train (dashed) error on a second axis. Steps on a
@@ -281,7 +281,7 @@ def training_curves(
     fig, axes = plt.subplots(1, len(regimes), figsize=(4.6 * len(regimes), 3.4), squeeze=False)
     for ax, regime in zip(axes[0], regimes, strict=True):
         for method in methods:
-            curve = band.sel({"regime": regime, "method": method})
+            curve = band.sel({"regime": regime, "method_name": method})
             ok = np.isfinite(curve["mean"].values)
             steps = curve["step"].values[ok]
             color = _colour(method)

@@ -12,6 +12,8 @@ rule train_classifier:
         ),
     log:
         f"{LOGS}/train_classifier/{{dataset}}_seed{{seed}}_{{regime}}.log",
+    wildcard_constraints:
+        regime=TRAINED_REGIMES,
     benchmark:
         f"{BENCH}/train_classifier/{{dataset}}_seed{{seed}}_{{regime}}.tsv"
     conda:
@@ -24,3 +26,26 @@ rule train_classifier:
         device=config["device"],
     script:
         "../../scripts/train_classifier.py"
+
+
+rule import_classifier:
+    input:
+        **with_prov(data=DATA),
+        external=external_files("classifier"),
+    output:
+        **with_prov(model=CLASSIFIER, metrics=METRICS),
+    log:
+        f"{LOGS}/import_classifier/{{dataset}}_seed{{seed}}_{{regime}}.log",
+    wildcard_constraints:
+        regime="external",
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        external=lambda w: external_spec(w.dataset, "classifier"),
+        device=config["device"],
+    script:
+        "../../scripts/import_classifier.py"

@@ -20,6 +20,7 @@ from manifold_xai.config import (
     tangent_sources,
     validate_config,
 )
+from manifold_xai.models.external import files_of
 from manifold_xai.runtime import prepend_pythonpath
 from manifold_xai.tangent.registry import SOURCES as TANGENT_SOURCES, second_sources
 
@@ -50,6 +51,7 @@ METRICS = f"{RUN}/classifier/{{regime}}/metrics.json"
 ATTRIBUTIONS = f"{RUN}/attributions/{{regime}}.zarr"
 ALIGNMENT = f"{RUN}/alignment/{{regime}}.zarr"
 CURVES = f"{RUN}/curves/{{regime}}.zarr"
+TRAINED_REGIMES = "standard|adversarial|random_labels"  # `external`: a classifier the pipeline did not train
 STANDARD_CLASSIFIER = CLASSIFIER.replace("{regime}", "standard")
 STANDARD_ATTRIBUTIONS = ATTRIBUTIONS.replace("{regime}", "standard")
 STANDARD_ALIGNMENT = ALIGNMENT.replace("{regime}", "standard")
@@ -66,11 +68,14 @@ def prov(path):
 
 
 def with_prov(**paths):
-    """Named artifacts plus a `<name>_prov` sidecar for each (for `input:` and `output:`)."""
+    """Named artifacts plus a `<name>_prov` sidecar for each (for `input:` and `output:`); a path may be
+    an input function of the wildcards."""
     named = {}
     for name, path in paths.items():
         named[name] = path
-        named[f"{name}_prov"] = prov(path)
+        named[f"{name}_prov"] = (
+            (lambda wildcards, f=path: prov(f(wildcards))) if callable(path) else prov(path)
+        )
     return named
 
 
@@ -143,12 +148,30 @@ def approach(dataset):
     return config["datasets"][dataset]["approach"]
 
 
-def datasets_with(*approaches):
+def datasets_with(*approaches, external_manifold=None):
     """A wildcard regex matching exactly the datasets of these approaches (no dataset: matches nothing),
-    so that each approach's rule alone produces `data.zarr` and `manifold/model.pt` for its datasets.
-    """
-    names = [d for d in DATASETS if approach(d) in approaches]
+    so that each approach's rule alone produces `data.zarr` and `manifold/model.pt` for its datasets;
+    `external_manifold` True/False keeps only the datasets whose manifold model is / is not given."""
+    names = [
+        d
+        for d in DATASETS
+        if approach(d) in approaches
+        and external_manifold in (None, external_spec(d, "manifold") is not None)
+    ]
     return "|".join(names) if names else "(?!)"
+
+
+def external_spec(dataset, part):
+    """The researcher's own `classifier` or `manifold` model of a dataset (its config block), or None."""
+    block = config["datasets"][dataset].get(part) or {}
+    if part == "classifier":
+        return block.get("external")
+    return block if block.get("model") == "external" else None
+
+
+def external_files(part):
+    """Input function: the files of the dataset's external `part` model (weights or archive, module)."""
+    return lambda wildcards: files_of(external_spec(wildcards.dataset, part))
 
 
 def seeds(dataset):
@@ -169,6 +192,24 @@ def regimes(dataset):
     return config["datasets"][dataset]["classifier"]["regimes"]
 
 
+def figure_regime(dataset):
+    """The regime of a dataset's one-regime figures (2, 3, 4, 14): the standard classifier, or the
+    researcher's own (`external`); None when the dataset has neither."""
+    return next((r for r in ("standard", "external") if r in regimes(dataset)), None)
+
+
+def figure_run_path(template):
+    """Input function: `template` at the job's dataset and seed in the dataset's `figure_regime`."""
+    return lambda w: template.format(
+        dataset=w.dataset, seed=w.seed, regime=figure_regime(w.dataset)
+    )
+
+
+def trained_runs(dataset=None):
+    """The runs whose classifier the pipeline trained (with checkpoints, so training curves)."""
+    return [run for run in runs(dataset) if run[2] != "external"]
+
+
 def runs(dataset=None, regime=None):
     """Every (dataset, seed, regime) run, in a fixed order (optionally of one dataset or regime)."""
     return [
@@ -187,7 +228,8 @@ def run_paths(template, dataset=None, regime=None):
 
 
 def standard_alignment(wildcards):
-    stores, provs = run_paths(ALIGNMENT, wildcards.dataset, "standard")
+    """The alignment stores of the dataset's `figure_regime`, every seed."""
+    stores, provs = run_paths(ALIGNMENT, wildcards.dataset, figure_regime(wildcards.dataset))
     return {"stores": stores, "provs": provs}
 
 
@@ -227,8 +269,8 @@ def panel_inputs(panels):
 
 
 def dataset_curves(wildcards):
-    stores, provs = run_paths(CURVES, wildcards.dataset)
-    return {"stores": stores, "provs": provs}
+    stores = [CURVES.format(dataset=d, seed=s, regime=r) for d, s, r in trained_runs(wildcards.dataset)]
+    return {"stores": stores, "provs": [prov(p) for p in stores]}
 
 
 def fig6_methods(wildcards):
@@ -432,11 +474,9 @@ def dataset_resources(mem_mb, runtime):
 
 def all_targets():
     """Summary tables and every figure; figures of a regime pair only where both regimes run."""
-    targets = [
-        "results/summary/alignment.csv",
-        "results/summary/curves.csv",
-        "results/summary/claims.csv",
-    ]
+    targets = ["results/summary/alignment.csv", "results/summary/claims.csv"]
+    if trained_runs():  # training curves of the classifiers the pipeline trained
+        targets.append("results/summary/curves.csv")
     if compared_datasets():
         targets.append("results/summary/tangent_accuracy.csv")
     if roar_datasets():
@@ -468,9 +508,9 @@ def all_targets():
 
 def dataset_figures(dataset):
     """The figures of one dataset (file names without `.png`): per dataset, per first seed, per seed."""
-    per_dataset, per_seed = ["fig6", "fig15"], ["fig10"]
-    first_seed = []
-    if "standard" in regimes(dataset):
+    per_dataset = ["fig6", "fig15"] if trained_runs(dataset) else []
+    per_seed, first_seed = ["fig10"], []
+    if figure_regime(dataset) is not None:
         per_dataset += ["fig3", "fig14"]
         first_seed.append("fig4")
         # Figure 11 is Figure 2 of the upsampled dataset (MNIST256), with the paper's 0.9 quantile.
@@ -494,10 +534,9 @@ def robust_datasets():
 
 
 def claims_inputs(wildcards):
-    inputs = {
-        "alignment": "results/summary/alignment.csv",
-        "curves": "results/summary/curves.csv",
-    }
+    inputs = {"alignment": "results/summary/alignment.csv"}
+    if trained_runs():
+        inputs["curves"] = "results/summary/curves.csv"
     if roar_datasets():
         inputs["roar_repeats"] = "results/summary/roar_repeats.csv"
     if config["theorem1"] is not None:

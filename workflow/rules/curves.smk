@@ -12,6 +12,8 @@ rule evaluate_checkpoints:
         method_files=attribution_files,
     output:
         **with_prov(store=directory(f"{RUN}/curves/{{regime}}.zarr")),
+    wildcard_constraints:
+        regime=TRAINED_REGIMES,
     log:
         f"{LOGS}/evaluate_checkpoints/{{dataset}}_seed{{seed}}_{{regime}}.log",
     benchmark:
@@ -32,8 +34,8 @@ rule evaluate_checkpoints:
 
 rule summarize_curves:
     input:
-        stores=[f"results/{d}/seed{s}/curves/{r}.zarr" for d, s, r in runs()],
-        provs=[prov(f"results/{d}/seed{s}/curves/{r}.zarr") for d, s, r in runs()],
+        stores=[f"results/{d}/seed{s}/curves/{r}.zarr" for d, s, r in trained_runs()],
+        provs=[prov(f"results/{d}/seed{s}/curves/{r}.zarr") for d, s, r in trained_runs()],
     output:
         **with_prov(
             csv=report(
@@ -53,7 +55,7 @@ rule summarize_curves:
         mem_mb=4000,
         runtime=30,
     params:
-        runs=[list(run) for run in runs()],
+        runs=[list(run) for run in trained_runs()],
         dask=config["dask"],
     script:
         "../../scripts/summarize_curves.py"

@@ -36,8 +36,8 @@ rule plot_fig2:
         **with_prov(
             data=DATA,
             tangent=TANGENT,
-            attributions=STANDARD_ATTRIBUTIONS,
-            alignment=STANDARD_ALIGNMENT,
+            attributions=figure_run_path(ATTRIBUTIONS),
+            alignment=figure_run_path(ALIGNMENT),
             manifold=MANIFOLD,
         ),
     output:
@@ -224,8 +224,8 @@ rule plot_fig4:
     input:
         **with_prov(
             data=DATA,
-            attributions=STANDARD_ATTRIBUTIONS,
-            alignment=STANDARD_ALIGNMENT,
+            attributions=figure_run_path(ATTRIBUTIONS),
+            alignment=figure_run_path(ALIGNMENT),
         ),
     output:
         **with_prov(

@@ -16,7 +16,7 @@ rule train_manifold:
     benchmark:
         f"{BENCH}/train_manifold/{{dataset}}_seed{{seed}}.tsv"
     wildcard_constraints:
-        dataset=datasets_with("generative", "reconstructive"),
+        dataset=datasets_with("generative", "reconstructive", external_manifold=False),
     conda:
         PIPELINE_ENV
     threads: torch_threads()
@@ -27,6 +27,33 @@ rule train_manifold:
         device=config["device"],
     script:
         "../../scripts/train_manifold.py"
+
+
+rule import_manifold:
+    input:
+        **with_prov(source="results/{dataset}/source.zarr"),
+        external=external_files("manifold"),
+    output:
+        **with_prov(
+            model=MANIFOLD,
+            metrics=f"{RUN}/manifold/metrics.json",
+        ),
+    log:
+        f"{LOGS}/import_manifold/{{dataset}}_seed{{seed}}.log",
+    wildcard_constraints:
+        dataset=datasets_with("generative", "reconstructive", external_manifold=True),
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        manifold=dataset_params("manifold"),
+        approach=lambda w: approach(w.dataset),
+        device=config["device"],
+    script:
+        "../../scripts/import_manifold.py"
 
 
 rule upsample_manifold:

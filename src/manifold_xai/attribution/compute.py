@@ -7,7 +7,9 @@ The methods are looked up in ``registry`` (built-ins, Captum classes, a research
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -24,27 +26,70 @@ def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return model(x).argmax(dim=1)
 
 
+def as_numpy(values, dtype=None) -> np.ndarray:
+    """A NumPy array of ``values`` (a tensor on any device, requiring grad or not, or anything
+    ``np.asarray`` takes)."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    return np.asarray(values, dtype=dtype)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter or buffer (CPU for a model without any)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+@contextlib.contextmanager
+def borrowed(model: nn.Module, device: torch.device) -> Iterator[nn.Module]:
+    """The caller's ``model`` on ``device``, in eval mode, parameters without gradients, for the duration
+    of a computation; its device, every submodule's mode and every parameter's ``requires_grad`` are
+    restored afterwards, also on error."""
+    modes = [(m, m.training) for m in model.modules()]
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    original = model_device(model)
+    try:
+        model.to(device).eval()
+        for p, _ in flags:
+            p.requires_grad_(False)
+        yield model
+    finally:
+        for m, training in modes:
+            m.training = training
+        for p, flag in flags:
+            p.requires_grad_(flag)
+        model.to(original)
+
+
 def attribute(
     model: nn.Module,
-    images: np.ndarray,
+    images,
     methods: dict[str, dict],
     *,
-    device: torch.device,
-    batch_size: int,
-    seed: int,
-    targets: np.ndarray | None = None,
+    device: torch.device | str | None = None,
+    batch_size: int = 64,
+    seed: int = 0,
+    targets=None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Attributions of ``images (n, c, h, w)`` for each method, of the logit of ``targets (n,)`` or, by
-    default, of the model's predicted class.
+    """Attributions of ``images (n, c, h, w)`` (array or tensor) for each method, of the logit of
+    ``targets (n,)`` or, by default, of the model's predicted class.
 
+    ``methods`` maps names to method blocks (``registry``; a built-in's left-out parameters take their
+    defaults, e.g. ``{"integrated_gradients": {}}``). ``device`` defaults to the model's. The model is
+    used in eval mode without parameter gradients and left as it was (``borrowed``).
     Returns ``attribution (m, n, c, h, w) float32`` in the order of ``methods`` and ``predicted (n,) int64``.
     Stochastic methods are seeded per batch from ``seed``, so results do not depend on earlier batches.
     """
-    methods = {name: computation_params(block) for name, block in methods.items()}
+    methods = {name: computation_params(block, name) for name, block in methods.items()}
     functions = resolve_methods(methods)  # validated and imported once per call
-    model = model.to(device).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
+    images = as_numpy(images, np.float32)
+    device = torch.device(device) if device is not None else model_device(model)
+    with borrowed(model, device):
+        return _attribute(model, images, methods, functions, device, batch_size, seed, targets)
+
+
+def _attribute(model, images, methods, functions, device, batch_size, seed, targets):
     n = len(images)
     out = np.zeros((len(methods), *images.shape), dtype=np.float32)
     predicted = np.zeros(n, dtype=np.int64)
@@ -55,7 +100,7 @@ def attribute(
         target = (
             prediction
             if targets is None
-            else torch.from_numpy(np.asarray(targets[start : start + len(x)])).to(device)
+            else torch.from_numpy(as_numpy(targets[start : start + len(x)], np.int64)).to(device)
         )
         for m, (name, fn) in enumerate(functions.items()):
             torch.manual_seed(derive_seed(seed, name, start))
@@ -67,12 +112,12 @@ def attribute(
 
 def attribute_each(
     model: nn.Module,
-    images: np.ndarray,
+    images,
     methods: dict[str, dict],
     *,
-    device: torch.device,
-    seed: int,
-    targets: np.ndarray | None = None,
+    device: torch.device | str | None = None,
+    seed: int = 0,
+    targets=None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """``attribute`` one method at a time, each with its own ``batch_size`` parameter: returns
     ``{method: (n, c, h, w) float32}`` and ``predicted (n,)``."""

@@ -67,8 +67,10 @@ def captum_method(name: str):
     return compute
 
 
-def function_file(spec: str) -> Path | None:
-    """The Python file of a ``function:`` spec given by path (None for a module path)."""
+def function_file(spec) -> Path | None:
+    """The Python file of a ``function:`` spec given by path (None for a module path or a callable)."""
+    if not isinstance(spec, str):
+        return None
     where = spec.rsplit(":", 1)[0]
     return Path(where) if where.endswith(".py") else None
 
@@ -98,9 +100,11 @@ def load_function(spec: str):
     return fn
 
 
-def custom_method(spec: str):
-    """An attribution function calling the researcher's ``spec``; its result is checked for shape."""
-    fn = load_function(spec)
+def custom_method(spec):
+    """An attribution function calling the researcher's ``spec`` (a spec string, or from Python the
+    function itself); its result is checked for shape."""
+    fn = spec if callable(spec) else load_function(spec)
+    spec = spec if isinstance(spec, str) else getattr(fn, "__name__", repr(fn))
 
     def compute(model, x, target, params):
         result = fn(model, x, target, params.get("params", {}))

@@ -30,28 +30,32 @@ AttributionFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, dict], torch.Te
 @dataclass(frozen=True)
 class MethodSpec:
     """A named method: its display ``label`` and ``colour`` (matplotlib), and for a built-in attribution
-    method its function and the parameters it requires."""
+    method its function and the defaults of its parameters (the config schema's defaults, which a test
+    holds equal)."""
 
     label: str
     colour: str | None
     compute: AttributionFn | None = None
-    required: tuple[str, ...] = ()
+    defaults: tuple[tuple[str, object], ...] = ()
 
 
+IG_DEFAULTS = (("steps", 50), ("method", "gausslegendre"))
 BUILTIN: dict[str, MethodSpec] = {
     # The paper's hue order: Gradient blue, SmoothGrad orange, IG green, IxG red.
     "gradient": MethodSpec("Gradient", "tab:blue", builtin.gradient),
     "integrated_gradients": MethodSpec(
-        "Integrated Gradients", "tab:green", builtin.integrated_gradients, ("steps", "method")
+        "Integrated Gradients", "tab:green", builtin.integrated_gradients, IG_DEFAULTS
     ),
     "path_averaged_gradient": MethodSpec(
         "Path-averaged gradient (IG without × input)",
         "tab:olive",
         builtin.path_averaged_gradient,
-        ("steps", "method"),
+        IG_DEFAULTS,
     ),
     "input_x_gradient": MethodSpec("Input × Gradient", "tab:red", builtin.input_x_gradient),
-    "smoothgrad": MethodSpec("SmoothGrad", "tab:orange", builtin.smoothgrad, ("samples", "stdev")),
+    "smoothgrad": MethodSpec(
+        "SmoothGrad", "tab:orange", builtin.smoothgrad, (("samples", 25), ("stdev", 0.02))
+    ),
 }
 
 RANDOM_GAUSSIAN, RANDOM_TANGENT = "random_gaussian", "random_tangent"
@@ -67,6 +71,7 @@ REFERENCES: dict[str, MethodSpec] = {
 
 # Keys of a method block that only the figures read (kept out of the computing jobs' params).
 PRESENTATION_KEYS = ("label", "colour")
+NON_METHOD_KEYS = {"batch_size", *PRESENTATION_KEYS}
 PLUGIN_KEYS = {"captum", "function", "init", "attribute", "params", "batch_size", "label", "colour"}
 # Colours of methods that are neither built in nor given a colour: chosen by a hash of the name, so a
 # method keeps its colour across datasets and runs.
@@ -92,8 +97,8 @@ def _block_errors(name: str, block: dict) -> list[str]:
     if name in REFERENCES:
         return [f"{name!r} is the name of a reference map; choose another name"]
     if kind == "builtin":
-        missing = [p for p in BUILTIN[name].required if p not in block]
-        return [f"{name!r} lacks parameters {missing}"] if missing else []
+        unknown = sorted(set(block) - {k for k, _ in BUILTIN[name].defaults} - NON_METHOD_KEYS)
+        return [f"{name!r}: unknown parameters {unknown}"] if unknown else []
     unknown = sorted(set(block) - PLUGIN_KEYS)
     if unknown:
         return [f"{name!r}: unknown keys {unknown} (allowed: {sorted(PLUGIN_KEYS)})"]
@@ -145,9 +150,13 @@ def resolve(name: str, block: dict) -> AttributionFn:
     raise ValueError(f"unknown attribution method {name!r}; known: {sorted(BUILTIN)}")
 
 
-def computation_params(block: dict) -> dict:
-    """A method block without its presentation keys (what the computing jobs depend on)."""
-    return {k: v for k, v in block.items() if k not in PRESENTATION_KEYS}
+def computation_params(block: dict, name: str | None = None) -> dict:
+    """A method block without its presentation keys (what the computing jobs depend on); given the
+    ``name`` of a built-in, with its defaults for the parameters the block leaves out."""
+    defaults = (
+        dict(BUILTIN[name].defaults) if name in BUILTIN and _kind(name, block) == "builtin" else {}
+    )
+    return {**defaults, **{k: v for k, v in block.items() if k not in PRESENTATION_KEYS}}
 
 
 def style(name: str, block: dict | None = None) -> dict[str, str]:

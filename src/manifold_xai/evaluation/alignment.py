@@ -6,17 +6,17 @@ decoder's JVPs and VJPs (``manifold_xai.tangent.matrix_free``), one sample at a 
 
 ``alignment_dataset`` reads ``tangent.zarr`` and ``attributions/{regime}.zarr`` as Dask arrays chunked
 like the tangent store (samples), computes per chunk the fraction in tangent space of every method's
-attribution and of one seeded Gaussian random vector per sample, and returns an ``xarray.Dataset``:
+attribution and of one Gaussian random vector per sample (seeded by run seed and sample, whatever the
+chunking), and returns an ``xarray.Dataset``:
 
-- ``fraction (method, sample) float64``: ||P_T a|| / ||a|| (NaN where the attribution is zero or the
+- ``fraction (method_name, sample) float64``: ||P_T a|| / ||a|| (NaN where the attribution is zero or the
   tangent space is undefined: rank 0 or not converged);
 - ``random_fraction (sample,) float64``: the same for N(0, I_d) vectors (the measured random baseline);
 - ``rank (sample,)``, ``converged (sample,) bool``, ``predicted (sample,)``, ``label (sample,)``;
 - attrs ``k``, ``d``, ``baseline`` = sqrt(k/d).
 
-Select a method with ``ds["fraction"].sel({"method_name": "gradient"})``: the keyword form
-``sel(method=...)`` is xarray's inexact-matching option, not the ``method`` dimension, and silently
-returns every method.
+Select a method with ``ds["fraction"].sel(method_name="gradient")``: the dimension is not called
+``method``, which is the name of ``sel``'s own inexact-matching keyword.
 
 ``summary_rows`` turns per-run datasets into the rows of ``results/summary/alignment.csv``;
 ``manifold_xai.reductions.stack_runs`` stacks them into ``results/summary/alignment.zarr``.
@@ -54,14 +54,19 @@ SUMMARY_COLUMNS = [
 ]
 
 
+def gaussian_vectors(seed: int, samples, d: int) -> np.ndarray:
+    """``(len(samples), d) float64`` N(0, I_d) vectors, row ``i`` drawn from ``default_rng([seed, samples[i]])``:
+    the same vector for a sample however the samples are chunked or streamed."""
+    return np.stack([np.random.default_rng([seed, int(i)]).standard_normal(d) for i in samples])
+
+
 def _fraction_block(
     basis: np.ndarray, attribution: np.ndarray, sample: np.ndarray, seed: int
 ) -> np.ndarray:
     """``basis (n, k, d)``, ``attribution (m, n, d)``, ``sample (n,)`` indices → ``(m + 1, n)``: the m
-    methods' fractions, then that of one Gaussian vector per sample (seeded by (seed, first sample of the
-    chunk)), in one pass over the basis."""
-    rng = np.random.default_rng([seed, int(sample[0])])
-    gaussian = rng.standard_normal((1, basis.shape[0], basis.shape[2]), dtype=np.float32)
+    methods' fractions, then that of one Gaussian vector per sample (``gaussian_vectors``), in one pass
+    over the basis."""
+    gaussian = gaussian_vectors(seed, sample, basis.shape[2]).astype(np.float32)[None]
     return fraction_in_tangent_space(basis, np.concatenate([attribution, gaussian]))
 
 
@@ -131,7 +136,7 @@ def alignment_dataset(
         both = np.empty((len(methods) + 1, n))
         for i in range(n):
             rows = np.asarray(attrib["attribution"][:, i]).reshape(len(methods), 1, d)
-            gaussian = np.random.default_rng([seed, i]).standard_normal((1, 1, d))
+            gaussian = gaussian_vectors(seed, [i], d)[None]
             both[:, i] = space.fractions(np.concatenate([rows, gaussian]), [i])[:, 0]
     return _as_dataset(methods, both[:-1], both[-1], space, attrib, labels)
 

@@ -67,6 +67,22 @@ def local_pca_tangents(
     return bases, values
 
 
+# A singular value of the neighbours' differences below this share of the largest is no direction.
+LOCAL_PCA_RANK_RTOL = 1e-6
+
+
+def local_pca_bases(
+    queries: np.ndarray, reference: np.ndarray, k: int, neighbours: int, batch_size: int = 256
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``local_pca_tangents`` in the tangent stores' convention: ``basis (n, k, d) float32`` zero beyond
+    each sample's ``rank (n,)`` (singular values above ``LOCAL_PCA_RANK_RTOL`` of the largest), and the
+    ``singular_values (n, k)``."""
+    basis, values = local_pca_tangents(queries, reference, k, neighbours, batch_size)
+    rank = (values > LOCAL_PCA_RANK_RTOL * values[:, :1]).sum(1)
+    basis[np.arange(k)[None, :] >= rank[:, None]] = 0.0
+    return basis, values, rank
+
+
 def principal_angles_deg(a: np.ndarray, b: np.ndarray, rank_a=None, rank_b=None) -> np.ndarray:
     """``(n, j) float64`` principal angles (degrees, ascending) between the row spaces of ``a (n, ka, d)``
     and ``b (n, kb, d)``, sample by sample, with j = min(ka, kb). ``rank_a``/``rank_b (n,)`` restrict each

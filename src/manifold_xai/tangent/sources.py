@@ -24,7 +24,7 @@ import xarray as xr
 from manifold_xai.evaluation.alignment import bootstrap_ci
 from manifold_xai.store import open_store
 from manifold_xai.tangent.bases import write_basis_store
-from manifold_xai.tangent.geometry import local_pca_tangents, principal_angles_deg
+from manifold_xai.tangent.geometry import local_pca_bases, principal_angles_deg
 
 ACCURACY_COLUMNS = [
     "dataset",
@@ -39,8 +39,6 @@ ACCURACY_COLUMNS = [
     "reference_k",
     "n",
 ]
-# A singular value of the neighbours' differences below this share of the largest is no direction.
-LOCAL_PCA_RANK_RTOL = 1e-6
 
 
 def local_pca_store(
@@ -69,14 +67,7 @@ def local_pca_store(
         )
 
     def bases_of(start: int, stop: int):
-        basis, values = local_pca_tangents(
-            queries[start:stop], reference, k, neighbours, batch_size
-        )
-        rank = (values > LOCAL_PCA_RANK_RTOL * values[:, :1]).sum(1)
-        basis[np.arange(k)[None, :] >= rank[:, None]] = (
-            0.0  # the store's convention: zero beyond the rank
-        )
-        return basis, values, rank
+        return local_pca_bases(queries[start:stop], reference, k, neighbours, batch_size)
 
     attrs = {
         "image_shape": list(image_shape),
