@@ -130,3 +130,28 @@ def test_bad_external_config(change, message):
     with pytest.raises(ConfigError, match=None) as error:
         validate_config(_digits(**change), SCHEMA)
     assert message in str(error.value) and "\n" not in str(error.value).strip(), str(error.value)
+
+
+def test_a_torchscript_archive_with_encode_and_decode_is_a_manifold(tmp_path, own):
+    class Scriptable(own.TinyAutoencoder):
+        @torch.jit.export
+        def encode(self, x: torch.Tensor) -> torch.Tensor:
+            return self.encoder(x)
+
+        @torch.jit.export
+        def decode(self, z: torch.Tensor) -> torch.Tensor:
+            return self.decoder(z)
+
+    torch.manual_seed(0)
+    net = Scriptable().eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.jit.save(torch.jit.script(net), tmp_path / "ae.pt2")
+    spec = {"archive": str(tmp_path / "ae.pt2")}
+    _, loaded = _round_trip(tmp_path, spec, "manifold", latent_dim=8, encoder=True)
+    z = torch.randn(3, 8)
+    torch.testing.assert_close(loaded.decode(z), net.decode(z))
+    assert loaded.latent_dim == 8
+    import manifold_xai as mx
+
+    assert list(mx.from_decoder(loaded, z.numpy()).rank()) == [8, 8, 8]

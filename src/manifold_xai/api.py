@@ -102,7 +102,8 @@ def from_decoder(
         raise ValueError(f"latents must be (n, k), got shape {latents.shape}")
     if not isinstance(decoder, nn.Module):
         raise TypeError(f"decoder must be a torch module, got {type(decoder).__name__}")
-    model = prepare_decoder(copy.deepcopy(decoder))
+    with torch.no_grad():  # a TorchScript module's copy is otherwise a non-leaf graph of clones
+        model = prepare_decoder(copy.deepcopy(decoder))
     device = torch.device(device) if device is not None else model_device(model)
     model.to(device)
     decode = model.decode if hasattr(model, "decode") else model

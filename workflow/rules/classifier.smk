@@ -12,10 +12,10 @@ rule train_classifier:
         ),
     log:
         f"{LOGS}/train_classifier/{{dataset}}_seed{{seed}}_{{regime}}.log",
-    wildcard_constraints:
-        regime=TRAINED_REGIMES,
     benchmark:
         f"{BENCH}/train_classifier/{{dataset}}_seed{{seed}}_{{regime}}.tsv"
+    wildcard_constraints:
+        regime=TRAINED_REGIMES,
     conda:
         PIPELINE_ENV
     threads: torch_threads()

@@ -51,7 +51,9 @@ METRICS = f"{RUN}/classifier/{{regime}}/metrics.json"
 ATTRIBUTIONS = f"{RUN}/attributions/{{regime}}.zarr"
 ALIGNMENT = f"{RUN}/alignment/{{regime}}.zarr"
 CURVES = f"{RUN}/curves/{{regime}}.zarr"
-TRAINED_REGIMES = "standard|adversarial|random_labels"  # `external`: a classifier the pipeline did not train
+TRAINED_REGIMES = (
+    "standard|adversarial|random_labels"  # `external`: a classifier the pipeline did not train
+)
 STANDARD_CLASSIFIER = CLASSIFIER.replace("{regime}", "standard")
 STANDARD_ATTRIBUTIONS = ATTRIBUTIONS.replace("{regime}", "standard")
 STANDARD_ALIGNMENT = ALIGNMENT.replace("{regime}", "standard")
@@ -151,7 +153,8 @@ def approach(dataset):
 def datasets_with(*approaches, external_manifold=None):
     """A wildcard regex matching exactly the datasets of these approaches (no dataset: matches nothing),
     so that each approach's rule alone produces `data.zarr` and `manifold/model.pt` for its datasets;
-    `external_manifold` True/False keeps only the datasets whose manifold model is / is not given."""
+    `external_manifold` True/False keeps only the datasets whose manifold model is / is not given.
+    """
     names = [
         d
         for d in DATASETS
@@ -269,7 +272,9 @@ def panel_inputs(panels):
 
 
 def dataset_curves(wildcards):
-    stores = [CURVES.format(dataset=d, seed=s, regime=r) for d, s, r in trained_runs(wildcards.dataset)]
+    stores = [
+        CURVES.format(dataset=d, seed=s, regime=r) for d, s, r in trained_runs(wildcards.dataset)
+    ]
     return {"stores": stores, "provs": [prov(p) for p in stores]}
 
 
@@ -569,8 +574,19 @@ def print_summary_table():
                 "(results/summary/alignment.csv has the per-seed rows and their intervals over images):"
             )
             print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        for dataset in DATASETS:
+            if external_spec(dataset, "classifier") is not None:
+                print(
+                    f"\n{dataset}: the classifier was given (classifier.external), not trained; its "
+                    "regime is 'external' and the training regimes, curves, ROAR and sanity checks "
+                    "are absent."
+                )
         if claims.exists():
             table = pd.read_csv(claims)
             print("\nThe paper's claims (results/summary/claims.csv):")
             columns = ["claim", "dataset", "value", "ci_low", "ci_high", "interval", "verdict"]
-            print(table[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+            if table.empty:
+                print("none applies: they compare the pipeline's own standard, adversarial and")
+                print("random-label classifiers, their training curves and ROAR.")
+            else:
+                print(table[columns].to_string(index=False, float_format=lambda v: f"{v:.4f}"))

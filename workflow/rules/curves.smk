@@ -12,12 +12,12 @@ rule evaluate_checkpoints:
         method_files=attribution_files,
     output:
         **with_prov(store=directory(f"{RUN}/curves/{{regime}}.zarr")),
-    wildcard_constraints:
-        regime=TRAINED_REGIMES,
     log:
         f"{LOGS}/evaluate_checkpoints/{{dataset}}_seed{{seed}}_{{regime}}.log",
     benchmark:
         f"{BENCH}/evaluate_checkpoints/{{dataset}}_seed{{seed}}_{{regime}}.tsv"
+    wildcard_constraints:
+        regime=TRAINED_REGIMES,
     conda:
         PIPELINE_ENV
     threads: torch_threads()
