@@ -165,3 +165,24 @@ def test_quantus_evaluate_and_a_metric_call_give_the_apis_scores(vae, model, ima
         y_batch=y,
     )
     np.testing.assert_allclose(results["Gradient"]["tangent"], expected, rtol=1e-12)
+
+
+def test_the_docs_examples_run(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    text = (REPO / "docs" / "api.md").read_text()
+    blocks = [part.split("```", 1)[0] for part in text.split("```python\n")[1:]]
+    assert len(blocks) == 2
+    result = subprocess.run(
+        [sys.executable, "-c", "\n".join(blocks)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("IG: ")

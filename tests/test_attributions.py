@@ -88,11 +88,16 @@ def test_smoothgrad_is_seeded_and_independent_of_other_methods():
     assert not np.array_equal(a1, a3)
 
 
-def test_unknown_method_and_missing_parameters_are_rejected():
-    x = np.zeros((1, 1, 2, 2), np.float32)
+def test_unknown_methods_and_parameters_are_rejected_left_out_ones_take_defaults():
+    x = np.random.default_rng(0).random((2, 1, 2, 2), dtype=np.float32)
     with pytest.raises(ValueError, match="attribution method 'lrp' is not a built-in method"):
         attribute(Quadratic(), x, {"lrp": {}}, device=DEVICE, batch_size=1, seed=0)
-    with pytest.raises(ValueError, match="lacks parameters"):
+    with pytest.raises(ValueError, match=r"'smoothgrad': unknown parameters \['sample'\]"):
         attribute(
-            Quadratic(), x, {"smoothgrad": {"samples": 3}}, device=DEVICE, batch_size=1, seed=0
+            Quadratic(), x, {"smoothgrad": {"sample": 3}}, device=DEVICE, batch_size=1, seed=0
         )
+    left_out, _ = attribute(Quadratic(), x, {"smoothgrad": {"samples": 3}})
+    spelled, _ = attribute(Quadratic(), x, {"smoothgrad": {"samples": 3, "stdev": 0.02}})
+    other, _ = attribute(Quadratic(), x, {"smoothgrad": {"samples": 3, "stdev": 0.5}})
+    np.testing.assert_array_equal(left_out, spelled)
+    assert not np.array_equal(left_out, other)

@@ -685,7 +685,7 @@ def test_the_api_gives_the_pipelines_fractions_on_its_stores(tiny_run):
     assert tangent["basis"].shape[2:] == attributions["attribution"].shape[2:]
     # every store opens in xarray without a warning, with a coordinate on every dimension
     stores = sorted((tiny_run[0] / "results").rglob("*.zarr"))
-    assert len(stores) > 20
+    assert len(stores) >= 10
     for store in stores:
         with warnings.catch_warnings():
             warnings.simplefilter("error")

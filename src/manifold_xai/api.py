@@ -26,10 +26,11 @@ import torch
 import xarray as xr
 from torch import nn
 
+import manifold_xai
 from manifold_xai.attribution.compute import as_numpy, attribute, model_device
 from manifold_xai.attribution.registry import BUILTIN
 from manifold_xai.evaluation.alignment import gaussian_vectors
-from manifold_xai.models.io import load_model
+from manifold_xai.models.io import load_model as load_model  # re-exported
 from manifold_xai.tangent.bases import (
     DEFAULT_RTOL,
     decoder_bases,
@@ -41,25 +42,11 @@ from manifold_xai.tangent.space import (
     BasisTangentSpace,
     MatrixFreeTangentSpace,
     TangentSpace,
-    open_tangent_space,
 )
+from manifold_xai.tangent.space import open_tangent_space as open_tangent_space  # re-exported
 
-__all__ = [
-    "BasisTangentSpace",
-    "MatrixFreeTangentSpace",
-    "TangentSpace",
-    "decompose",
-    "explain",
-    "fractions",
-    "from_basis",
-    "from_decoder",
-    "from_local_pca",
-    "load_model",
-    "open_dataset",
-    "open_tangent_space",
-    "random_baseline",
-    "random_fractions",
-]
+# The names the package re-exports (listed once, in manifold_xai/__init__.py).
+__all__ = [name for name in manifold_xai.__all__ if name != "TangentFraction"]
 
 
 def from_basis(basis, rank=None, *, rtol: float = DEFAULT_RTOL) -> BasisTangentSpace:

@@ -151,7 +151,9 @@ def _call(fn, x, where: str, what: str):
         return fn(x)
     except Exception as e:
         reason = str(e).strip().splitlines()[0][:200]
-        raise ValueError(f"{where}: {what} fails on input of shape {tuple(x.shape)}: {reason}") from e
+        raise ValueError(
+            f"{where}: {what} fails on input of shape {tuple(x.shape)}: {reason}"
+        ) from e
 
 
 def check_classifier(model: nn.Module, x: torch.Tensor, n_classes: int, where: str) -> None:
