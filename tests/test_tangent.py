@@ -228,3 +228,18 @@ def test_a_rank_zero_basis_has_no_fraction():
     vectors = np.ones((2, 8), np.float32)
     fraction = fraction_in_tangent_space(basis, vectors)
     assert np.isnan(fraction[0]) and fraction[1] == pytest.approx(1 / np.sqrt(8))
+
+
+def test_the_sample_axis_is_read_the_same_for_flat_and_image_vectors():
+    from manifold_xai.tangent.space import sample_axis
+
+    d = 1024
+    assert sample_axis((3, 5, d), 5, d) == 1
+    assert sample_axis((1, 1, d), 1, d) == 1  # one method, one sample, flat
+    assert sample_axis((2, 1, 1, 32, 32), 1, d) == 1  # two methods, one one-channel image
+    assert sample_axis((1, 1, 32, 32), 1, d) == 0
+    assert sample_axis((5, 32, 32), 5, d) == 0  # images without a channel axis
+    assert sample_axis((1, 32, 32), 1, d) is None  # a single image of a single sample
+    assert sample_axis((d,), 1, d) is None
+    with pytest.raises(ValueError, match="do not match 2 tangent spaces"):
+        sample_axis((3, d), 2, d)

@@ -42,6 +42,7 @@ from manifold_xai.tangent.space import (
     BasisTangentSpace,
     MatrixFreeTangentSpace,
     TangentSpace,
+    sample_axis,
 )
 from manifold_xai.tangent.space import open_tangent_space as open_tangent_space  # re-exported
 
@@ -174,30 +175,12 @@ def _method_block(method, params: dict) -> tuple[str, dict]:
     )
 
 
-def _sample_axis(shape: tuple[int, ...], space: TangentSpace, m: int) -> int | None:
-    """The axis of ``shape`` that runs over the ``m`` samples (the axes after it hold ``d`` values), or
-    None for a single vector of one sample. The most trailing axes that can be the pixels are (so
-    ``(1, 1, 32, 32)`` is one sample with one channel)."""
-    for pixels in range(len(shape), 0, -1):
-        if math.prod(shape[len(shape) - pixels :]) != space.d:
-            continue
-        axis = len(shape) - pixels - 1
-        if axis < 0 and m == 1:
-            return None
-        if axis >= 0 and shape[axis] == m:
-            return axis
-    raise ValueError(
-        f"vectors of shape {tuple(shape)} do not match {m} tangent spaces in R^{space.d} "
-        f"(expected (..., {m}, {space.d}) or (..., {m}, c, h, w))"
-    )
-
-
 def _streamed(space, vectors, samples, batch_size, compute, out_shape):
     """``compute(rows (..., b, d), samples (b,))`` over blocks of ``batch_size`` samples, assembled into
     a float64 array of ``out_shape(shape, sample_axis)``."""
     samples = space._samples(samples)
     shape = tuple(vectors.shape) if hasattr(vectors, "shape") else np.shape(vectors)
-    axis = _sample_axis(shape, space, len(samples))
+    axis = sample_axis(shape, len(samples), space.d)
     if axis is None:  # one vector of one sample
         rows = as_numpy(vectors).reshape(1, space.d)
         return compute(rows, samples).reshape(out_shape((1, *shape), 0))[0]

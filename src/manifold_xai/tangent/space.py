@@ -30,14 +30,33 @@ import numpy as np
 from manifold_xai.tangent.bases import FLOAT32_EPS, fraction_in_tangent_space, random_baseline
 
 
+def sample_axis(shape: tuple[int, ...], n: int, d: int) -> int | None:
+    """The axis of ``shape`` that runs over ``n`` samples, the axes after it holding the ``d`` values of a
+    vector; None for a single vector of a single sample (``n == 1``, no sample axis). The vector is read as
+    flat ``(d,)``, else as an image ``(c, h, w)``, else ``(h, w)``, else any trailing axes: so at ``n = 1``
+    ``(m, 1, d)`` is m vectors of the one sample and ``(m, 1, 1, h, w)`` m one-channel images of it (not
+    m × 1 samples of ``(1, h, w)``)."""
+    order = [p for p in (1, 3, 2) if p <= len(shape)] + list(range(4, len(shape) + 1))
+    for pixels in order:
+        if math.prod(shape[len(shape) - pixels :]) != d:
+            continue
+        axis = len(shape) - pixels - 1
+        if axis < 0 and n == 1:
+            return None
+        if axis >= 0 and shape[axis] == n:
+            return axis
+    raise ValueError(
+        f"vectors of shape {tuple(shape)} do not match {n} tangent spaces in R^{d} "
+        f"(expected (..., {n}, {d}) or (..., {n}, c, h, w))"
+    )
+
+
 def _as_rows(vectors, n: int, d: int) -> tuple[np.ndarray, tuple[int, ...]]:
     """``vectors (..., n, *pixels)`` with ``prod(pixels) = d`` → ``(m, n, d)`` and the leading shape."""
     vectors = np.asarray(vectors)
-    shape = vectors.shape
-    for axes in range(1, len(shape)):
-        if math.prod(shape[len(shape) - axes :]) == d and shape[len(shape) - axes - 1] == n:
-            return vectors.reshape(-1, n, d), shape[: len(shape) - axes - 1]
-    raise ValueError(f"vectors of shape {shape} do not match {n} tangent spaces in R^{d}")
+    axis = sample_axis(vectors.shape, n, d)
+    lead = vectors.shape[:axis] if axis is not None else ()
+    return vectors.reshape(-1, n, d), lead
 
 
 class TangentSpace(ABC):
