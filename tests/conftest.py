@@ -18,6 +18,15 @@ def with_examples(workdir: Path) -> Path:
     return Path(workdir)
 
 
+def code_blocks(path: Path, language: str, heading: str | None = None) -> list[str]:
+    """The ``language`` code blocks of the Markdown file ``path`` (of its ``## heading`` section only,
+    when given), in order."""
+    text = path.read_text()
+    if heading is not None:
+        text = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return [part.split("```", 1)[0] for part in text.split(f"```{language}\n")[1:]]
+
+
 @pytest.fixture(autouse=True)
 def _torch_single_thread():
     torch.set_num_threads(1)

@@ -171,10 +171,9 @@ def test_the_docs_examples_run(tmp_path):
     import subprocess
     import sys
 
-    from conftest import REPO
+    from conftest import REPO, code_blocks
 
-    text = (REPO / "docs" / "api.md").read_text()
-    blocks = [part.split("```", 1)[0] for part in text.split("```python\n")[1:]]
+    blocks = code_blocks(REPO / "docs" / "api.md", "python")
     assert len(blocks) == 2
     result = subprocess.run(
         [sys.executable, "-c", "\n".join(blocks)],

@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import REPO
+from conftest import REPO, code_blocks
 
 pytestmark = pytest.mark.e2e
 
@@ -29,16 +29,10 @@ def own_run(tmp_path_factory):
     return workdir, result
 
 
-def readme_yaml(heading):
-    text = (REPO / "README.md").read_text().split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    return yaml.safe_load(text.split("```yaml\n", 1)[1].split("```", 1)[0])
-
-
 def test_the_readme_shows_the_examples_config(own_run):
     workdir, _ = own_run
-    assert readme_yaml("Your own classifier and decoder") == yaml.safe_load(
-        (workdir / "own_models.yaml").read_text()
-    )
+    (block,) = code_blocks(REPO / "README.md", "yaml", "Your own classifier and decoder")
+    assert yaml.safe_load(block) == yaml.safe_load((workdir / "own_models.yaml").read_text())
 
 
 def test_own_models_are_evaluated_not_trained(own_run):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, with_examples
+from conftest import REPO, code_blocks, with_examples
 from manifold_xai.evaluation.alignment import SUMMARY_COLUMNS
 from manifold_xai.evaluation.claims import CLAIM_COLUMNS
 from manifold_xai.evaluation.curves import CURVE_COLUMNS
@@ -693,14 +693,8 @@ def test_the_api_gives_the_pipelines_fractions_on_its_stores(tiny_run):
         assert set(ds.dims) <= set(ds.coords), store
 
 
-def readme_block(heading: str, language: str) -> str:
-    """The first ``language`` code block of the README section under ``heading``."""
-    text = (REPO / "README.md").read_text().split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    return text.split(f"```{language}\n", 1)[1].split("```", 1)[0]
-
-
 def test_the_readme_api_example_runs_on_a_finished_run(tiny_run):
-    code = readme_block("Python API", "python")
+    (code,) = code_blocks(REPO / "README.md", "python", "Python API")
     assert len(code.strip().splitlines()) <= 15
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=tiny_run[0], capture_output=True, text=True, check=False

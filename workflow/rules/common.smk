@@ -230,7 +230,7 @@ def run_paths(template, dataset=None, regime=None):
     return paths, [prov(p) for p in paths]
 
 
-def standard_alignment(wildcards):
+def figure_alignment(wildcards):
     """The alignment stores of the dataset's `figure_regime`, every seed."""
     stores, provs = run_paths(ALIGNMENT, wildcards.dataset, figure_regime(wildcards.dataset))
     return {"stores": stores, "provs": provs}
@@ -362,8 +362,8 @@ def compared_tangents(wildcards):
 
 
 def source_figure_regime(dataset):
-    """The regime the tangent-source figure shows: standard where it runs (Figure 3's regime)."""
-    return "standard" if "standard" in regimes(dataset) else regimes(dataset)[0]
+    """The regime the tangent-source figure shows: the one-regime figures' (Figure 3's), else the first."""
+    return figure_regime(dataset) or regimes(dataset)[0]
 
 
 def tangent_source_figure_inputs(wildcards):

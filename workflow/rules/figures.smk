@@ -5,7 +5,7 @@ its own dataset, so a change to one dataset re-plots only that dataset's figures
 
 rule plot_fig3:
     input:
-        unpack(standard_alignment),
+        unpack(figure_alignment),
     output:
         **with_prov(
             figure=report(
@@ -116,7 +116,7 @@ rule plot_fig10:
 
 rule plot_fig14:
     input:
-        unpack(standard_alignment),
+        unpack(figure_alignment),
     output:
         **with_prov(
             figure=report(
