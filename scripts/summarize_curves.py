@@ -1,5 +1,5 @@
 """Rule summarize_curves: stack every run's training curve into summary/curves.zarr (dims dataset, seed,
-regime, method, step) and write summary/curves.csv (one row per run, method and checkpoint)."""
+regime, method_name, step) and write summary/curves.csv (one row per run, method and checkpoint)."""
 
 import xarray as xr
 

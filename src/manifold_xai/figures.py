@@ -591,7 +591,7 @@ SANITY_PANELS = {
 
 
 def sanity_figure(mean, path, *, title: str, dpi: int = 150, note: str = "") -> None:
-    """Sanity checks: ``mean`` (xarray with ``spearman_abs, ssim, fraction (mode, layer, method)``);
+    """Sanity checks: ``mean`` (xarray with ``spearman_abs, ssim, fraction (mode, layer, method_name)``);
     one column per randomisation mode, one row per metric, one line per method over the randomised layers
     (from the output layer). ``random_tangent`` in black dashes: it stays at 1 (fails the check)."""
     modes, metrics = list(mean["mode"].values), list(SANITY_PANELS)

@@ -3,7 +3,7 @@
 ``evaluate_checkpoints`` loads every checkpoint of one run (``manifold_xai.training.checkpoints``) and returns an
 ``xarray.Dataset`` (stored as ``curves/{regime}.zarr``):
 
-- ``fraction (step, method, sample) float64``: fraction in tangent space of each tracked method's
+- ``fraction (step, method_name, sample) float64``: fraction in tangent space of each tracked method's
   attribution at the first ``n`` test images;
 - ``random_fraction (sample,)``: the same for one seeded Gaussian vector per image (measured baseline);
 - ``train_error (step,)``, ``test_error (step,)``: 0-1 errors on the training samples the regime trained
@@ -11,7 +11,7 @@
 - attrs ``k``, ``d``, ``baseline`` = sqrt(k/d).
 
 ``summarize_curves`` stacks runs along ``dataset, seed, regime`` (``manifold_xai.evaluation.reductions``) and
-reduces over the images: ``mean, ci_low, ci_high (dataset, seed, regime, method, step)`` (95% t-interval
+reduces over the images: ``mean, ci_low, ci_high (dataset, seed, regime, method_name, step)`` (95% t-interval
 over images) with the errors; ``curve_rows`` flattens that into ``results/summary/curves.csv``.
 """
 
