@@ -9,6 +9,7 @@ from manifold_xai.data.torus import TorusRenderer
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
 from manifold_xai.tangent.bases import prepare_decoder, store_options, write_tangent_store
+from manifold_xai.tangent.space import uses_matrix_free
 
 log = logging.getLogger("manifold_xai")
 
@@ -23,10 +24,7 @@ def main(job):
         "exact" if isinstance(model, TorusRenderer) else "vae"
     )  # the renderer's Jacobian is exact
     decoder = prepare_decoder(model)
-    k_times_d = latents.shape[1] * math.prod(image_shape)
-    matrix_free = p["projection"] == "matrix_free" or (
-        p["projection"] == "auto" and k_times_d > p["matrix_free_above"]
-    )
+    matrix_free = uses_matrix_free(p, latents.shape[1], math.prod(image_shape))
     job.metrics = write_tangent_store(
         job.output.store,
         decoder.decode,

@@ -1,6 +1,7 @@
 """Rule evaluate_checkpoints: the training curve of one run, from its saved checkpoints (no retraining):
 fraction in tangent space of the tracked attributions on the first n test images, train and test error."""
 
+from manifold_xai.attribution.context import context_for
 from manifold_xai.data.dataset_store import read_dataset
 from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.evaluation.alignment import first_n_fractions
@@ -26,11 +27,20 @@ def main(job):
     fractions = first_n_fractions(
         job.input.tangent, n, manifold=job.input.get("manifold"), device=job.device
     )
+    methods = {m: job.params["attributions"][m] for m in curves["methods"]}
     ds = evaluate_checkpoints(
         job.input.checkpoints,
         images=test_x[:n],
         fractions=fractions,
-        methods={m: job.params["attributions"][m] for m in curves["methods"]},
+        methods=methods,
+        manifold=context_for(
+            methods,
+            job.input.manifold,
+            job.input.data,
+            data.test_index[:n],
+            job.params["tangent"],
+            job.device,
+        ),
         train=(train_x[:n_train_error], train_y[:n_train_error]),
         test=(test_x, test_y),
         k=int(tangent.attrs["k"]),

@@ -1,6 +1,8 @@
 """Rule plot_fig13: Figure 13 for one run: random attributions decomposed like Figure 2: a Gaussian N(0, I)
 map (its tangent part is perceptually aligned, the orthogonal part is not) and a random vector drawn inside
-the tangent space (fraction 1, passes the manifold criterion, unrelated to the model)."""
+the tangent space (fraction 1, passes the manifold criterion, unrelated to the model); beside them the
+standard classifier's attributions by the methods that use the manifold (a tangent projection also has
+fraction 1, but depends on the model)."""
 
 import numpy as np
 
@@ -25,6 +27,16 @@ def main(job):
         RANDOM_GAUSSIAN: np.random.default_rng(seed).standard_normal((n, d)),
         RANDOM_TANGENT: random_tangent_attribution(basis, rank, seed).astype(np.float64),
     }
+    stored = open_store(job.input.attributions, required=("attribution", "sample_index"))
+    stored_methods = list(stored.attrs["methods"])
+    if job.params["methods"] and not np.array_equal(
+        np.asarray(stored["sample_index"][:n]), np.asarray(tangent["sample_index"][:n])
+    ):
+        raise ValueError(f"{job.input.attributions} and {job.input.tangent} cover different images")
+    for name in job.params["methods"]:
+        vectors[name] = np.asarray(
+            stored["attribution"][stored_methods.index(name), :n], np.float64
+        ).reshape(n, d)
     parts = {}
     for name, v in vectors.items():
         t, o = project(basis, v)
@@ -38,7 +50,11 @@ def main(job):
         parts,
         job.output.figure,
         dpi=job.params["dpi"],
-        title=f"Figure 13: random attributions, {job.wildcards['dataset']} seed {job.wildcards['seed']}",
+        title=(
+            f"Figure 13: random attributions"
+            f"{' and manifold-aligned methods' if job.params['methods'] else ''}, "
+            f"{job.wildcards['dataset']} seed {job.wildcards['seed']}"
+        ),
     )
     job.metrics = {name: float(np.mean(p[2])) for name, p in parts.items()}
 

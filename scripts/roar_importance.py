@@ -7,6 +7,7 @@ import numpy as np
 import xarray as xr
 
 from manifold_xai.attribution import attribute_each
+from manifold_xai.attribution.context import context_for
 from manifold_xai.data.dataset_store import read_rows, store_attrs
 from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.evaluation.roar import (
@@ -76,18 +77,31 @@ def attribution_maps(job, rows, images, methods) -> dict[str, np.ndarray]:
             maps[m][have] = np.asarray(stored["attribution"].oindex[stored_methods.index(m), at])
     model = load_model(job.input.model, job.device)
     todo = {m: p for m, p in methods.items() if m not in reuse}
+
+    def context(at_rows, methods):
+        return context_for(
+            methods, job.input.manifold, job.input.data, at_rows, job.params["tangent"], job.device
+        )
+
     if todo:  # methods not stored: every row
         computed, _ = attribute_each(
-            model, images, todo, device=job.device, seed=job.seed("roar/attributions")
+            model,
+            images,
+            todo,
+            device=job.device,
+            seed=job.seed("roar/attributions"),
+            manifold=context(rows, todo),
         )
         maps.update(computed)
     if reuse and not have.all():  # stored methods: the rows the store lacks (the training images)
+        again = {m: methods[m] for m in reuse}
         computed, _ = attribute_each(
             model,
             images[~have],
-            {m: methods[m] for m in reuse},
+            again,
             device=job.device,
             seed=job.seed("roar/attributions/new_rows"),
+            manifold=context(rows[~have], again),
         )
         for m in reuse:
             maps[m][~have] = computed[m]

@@ -9,6 +9,7 @@ import torch
 import xarray as xr
 
 from manifold_xai.attribution import attribute_each
+from manifold_xai.attribution.context import context_for
 from manifold_xai.attribution.registry import RANDOM_TANGENT
 from manifold_xai.data.dataset_store import read_rows
 from manifold_xai.evaluation.sanity import (
@@ -33,7 +34,12 @@ def main(job):
     images = read_rows(job.input.data, "images", rows)
     model = load_model(job.input.model, job.device)
     seed = job.seed("sanity/attributions")
-    original, predicted = attribute_each(model, images, methods, device=job.device, seed=seed)
+    manifold = context_for(
+        methods, job.input.manifold, job.input.data, rows, job.params["tangent"], job.device
+    )
+    original, predicted = attribute_each(
+        model, images, methods, device=job.device, seed=seed, manifold=manifold
+    )
     random_tangent = random_tangent_attribution(
         basis, rank, job.seed("sanity/random_tangent")
     ).reshape(images.shape)
@@ -50,7 +56,13 @@ def main(job):
         ):
             # Explain the original prediction, so that a changed argmax does not change the question.
             maps, _ = attribute_each(
-                randomised, images, methods, device=job.device, seed=seed, targets=predicted
+                randomised,
+                images,
+                methods,
+                device=job.device,
+                seed=seed,
+                targets=predicted,
+                manifold=manifold,
             )
             maps[RANDOM_TANGENT] = random_tangent  # independent of the model
             for m, name in enumerate(names):

@@ -17,6 +17,7 @@ def main(job):
         if "roar_repeats" in job.input.keys()
         else None,
         theorem1=read_json(job.input.theorem1) if "theorem1" in job.input.keys() else None,
+        robustness=pd.read_csv(job.input.robustness) if "robustness" in job.input.keys() else None,
     )
     write_csv(job.output.claims, table)
     job.metrics = {"claims": len(table), "verdicts": table["verdict"].value_counts().to_dict()}

@@ -18,7 +18,6 @@ bases and vectors, whatever n; vectors may be a Zarr or Dask array read block by
 from __future__ import annotations
 
 import copy
-import math
 from pathlib import Path
 
 import numpy as np
@@ -28,20 +27,16 @@ from torch import nn
 
 import manifold_xai
 from manifold_xai.attribution.compute import as_numpy, attribute, model_device
+from manifold_xai.attribution.manifold import ManifoldContext
 from manifold_xai.attribution.registry import BUILTIN
 from manifold_xai.evaluation.alignment import gaussian_vectors
 from manifold_xai.models.io import load_model as load_model  # re-exported
-from manifold_xai.tangent.bases import (
-    DEFAULT_RTOL,
-    decoder_bases,
-    orthonormal_basis,
-    prepare_decoder,
-)
+from manifold_xai.tangent.bases import DEFAULT_RTOL, orthonormal_basis, prepare_decoder
 from manifold_xai.tangent.geometry import local_pca_bases
 from manifold_xai.tangent.space import (
     BasisTangentSpace,
-    MatrixFreeTangentSpace,
     TangentSpace,
+    decoder_tangent_space,
     sample_axis,
 )
 from manifold_xai.tangent.space import open_tangent_space as open_tangent_space  # re-exported
@@ -94,19 +89,9 @@ def from_decoder(
         model = prepare_decoder(copy.deepcopy(decoder))
     device = torch.device(device) if device is not None else model_device(model)
     model.to(device)
-    decode = model.decode if hasattr(model, "decode") else model
-    if matrix_free:
-        model.to(torch.float64)
-        with torch.no_grad():
-            probe = decode(torch.as_tensor(latents[:1], dtype=torch.float64, device=device))
-        d = math.prod(probe.shape[1:])
-        return MatrixFreeTangentSpace(decode, latents, d, rtol=rtol, device=device)
-    parts = [
-        decoder_bases(decode, latents[start : start + batch_size], device, rtol=rtol)
-        for start in range(0, len(latents), batch_size)
-    ]
-    basis = np.concatenate([p[0] for p in parts]).astype(np.float32, copy=False)
-    return BasisTangentSpace(basis, np.concatenate([p[2] for p in parts]))
+    return decoder_tangent_space(
+        model, latents, device=device, rtol=rtol, matrix_free=matrix_free, batch_size=batch_size
+    )
 
 
 def from_local_pca(images, reference, *, k: int, neighbours: int = 40) -> BasisTangentSpace:
@@ -130,6 +115,9 @@ def explain(
     batch_size: int = 64,
     seed: int = 0,
     device: torch.device | str | None = None,
+    tangent: TangentSpace | None = None,
+    decoder=None,
+    latents=None,
     **params,
 ) -> np.ndarray:
     """Attributions ``(n, c, h, w) float32`` of ``images (n, c, h, w)`` for the logit of ``targets`` (default:
@@ -140,11 +128,28 @@ def explain(
       ``method`` is IG's quadrature, the method itself is the positional argument);
     - the name of any Captum attribution class (``"DeepLift"``); ``params`` go to its ``attribute``;
     - a function ``fn(model, x, target, params) -> (b, c, h, w)``, called with ``params``;
-    - a method block as in the config (``{"captum": "Occlusion", "attribute": {...}}``).
+    - a method block as in the config (``{"captum": "Occlusion", "attribute": {...}}``), among them the
+      tangent projection of a built-in, ``{"project": "gradient"}``, which needs ``tangent``: the images'
+      ``TangentSpace`` (its sample ``i`` is image ``i``);
+    - ``"manifold_integrated_gradients"``, which needs ``decoder`` (a module with ``decode``, or mapping
+      latents to images; copied, never changed) and ``latents (n, k)``, each image's latent.
 
     The model is evaluated in eval mode on ``device`` (default: its own) and left as it was.
     """
     name, block = _method_block(method, params)
+    manifold = None
+    if tangent is not None or decoder is not None:
+        decode = None
+        if decoder is not None:
+            with torch.no_grad():
+                copied = prepare_decoder(copy.deepcopy(decoder))
+            copied.to(torch.device(device) if device is not None else model_device(model))
+            decode = copied.decode if hasattr(copied, "decode") else copied
+        manifold = ManifoldContext(
+            decode=decode,
+            latents=None if latents is None else as_numpy(latents, np.float32),
+            given_tangent=tangent,
+        )
     maps, _ = attribute(
         model,
         images,
@@ -153,6 +158,7 @@ def explain(
         batch_size=batch_size,
         seed=seed,
         targets=targets,
+        manifold=manifold,
     )
     return maps[0]
 

@@ -255,10 +255,11 @@ def _attribution_errors(config: dict, name: str) -> list[str]:
     from manifold_xai.attribution.registry import method_errors
 
     at = f"datasets.{name}.attributions"
+    blocks = config["datasets"][name]["attributions"]
     return [
         f"{at}.{method}: {error}"
-        for method, block in config["datasets"][name]["attributions"].items()
-        for error in method_errors(method, block)
+        for method, block in blocks.items()
+        for error in method_errors(method, block, blocks)
     ]
 
 

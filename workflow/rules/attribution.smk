@@ -6,6 +6,7 @@ rule compute_attributions:
         **with_prov(
             data=DATA,
             model=CLASSIFIER,
+            manifold=MANIFOLD,
         ),
         method_files=attribution_files,
     output:
@@ -22,6 +23,7 @@ rule compute_attributions:
     params:
         n_test=dataset_params("evaluation", "n_test"),
         attributions=attribution_params,
+        tangent=context_tangent(attribution_params),
         device=config["device"],
     script:
         "../../scripts/compute_attributions.py"

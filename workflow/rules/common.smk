@@ -8,7 +8,14 @@ re-runs exactly the jobs a config change touches.
 import sys
 from pathlib import Path
 
-from manifold_xai.attribution.registry import computation_params, method_files, styles
+from manifold_xai.attribution.context import needs_manifold
+from manifold_xai.attribution.registry import (
+    computation_params,
+    expand_projections,
+    method_files,
+    method_needs,
+    styles,
+)
 from manifold_xai.config import (
     ConfigError,
     canonical,
@@ -51,6 +58,7 @@ METRICS = f"{RUN}/classifier/{{regime}}/metrics.json"
 ATTRIBUTIONS = f"{RUN}/attributions/{{regime}}.zarr"
 ALIGNMENT = f"{RUN}/alignment/{{regime}}.zarr"
 CURVES = f"{RUN}/curves/{{regime}}.zarr"
+ROBUSTNESS = f"{RUN}/robustness/{{regime}}.zarr"
 TRAINED_REGIMES = (
     "standard|adversarial|random_labels"  # `external`: a classifier the pipeline did not train
 )
@@ -109,9 +117,38 @@ def classifier_params(wildcards):
 
 def attribution_params(wildcards):
     """The dataset's attribution methods with the parameters their computation depends on (not their
-    label and colour, which only the figures read)."""
+    label and colour, which only the figures read); a projection carries its base's parameters."""
     blocks = config["datasets"][wildcards.dataset]["attributions"]
-    return {m: computation_params(block) for m, block in blocks.items()}
+    return expand_projections({m: computation_params(block) for m, block in blocks.items()})
+
+
+def manifold_methods(wildcards):
+    """The dataset's attribution methods that use the manifold (tangent projections, manifold paths)."""
+    return [m for m, block in attribution_params(wildcards).items() if method_needs(m, block)]
+
+
+CONTEXT_TANGENT_KEYS = (
+    "rank_rtol",
+    "orthonormalisation",
+    "rank_rule",
+    "projection",
+    "matrix_free_above",
+    "matrix_free_dtype",
+)
+
+
+def context_tangent(methods_of):
+    """A params function: the `tangent:` options the jobs' manifold context depends on when one of the
+    methods `methods_of(wildcards)` projects onto the tangent space (None otherwise, so a tangent option
+    re-runs only the jobs that use it)."""
+
+    def get(wildcards):
+        if "tangent" not in needs_manifold(methods_of(wildcards)):
+            return None
+        tangent = config["datasets"][wildcards.dataset]["tangent"]
+        return {k: tangent[k] for k in CONTEXT_TANGENT_KEYS}
+
+    return get
 
 
 def attribution_files(wildcards):
@@ -211,6 +248,19 @@ def figure_run_path(template):
 def trained_runs(dataset=None):
     """The runs whose classifier the pipeline trained (with checkpoints, so training curves)."""
     return [run for run in runs(dataset) if run[2] != "external"]
+
+
+def robustness_runs(dataset=None):
+    """The trained runs of the datasets whose `evaluation.robustness` is set."""
+    return [
+        run
+        for run in trained_runs(dataset)
+        if config["datasets"][run[0]]["evaluation"]["robustness"] is not None
+    ]
+
+
+def robustness_datasets():
+    return [d for d in DATASETS if robustness_runs(d)]
 
 
 def runs(dataset=None, regime=None):
@@ -487,6 +537,9 @@ def all_targets():
     if roar_datasets():
         targets.append("results/summary/roar.csv")
         targets += [f"results/figures/fig5_{d}.png" for d in roar_datasets()]
+    if robustness_datasets():
+        targets.append("results/summary/robustness.csv")
+        targets += [f"results/figures/robustness_{d}.png" for d in robustness_datasets()]
     if sanity_datasets():
         targets.append("results/summary/sanity.csv")
         for d in sanity_datasets():
@@ -544,6 +597,8 @@ def claims_inputs(wildcards):
         inputs["curves"] = "results/summary/curves.csv"
     if roar_datasets():
         inputs["roar_repeats"] = "results/summary/roar_repeats.csv"
+    if robustness_datasets():
+        inputs["robustness"] = "results/summary/robustness.csv"
     if config["theorem1"] is not None:
         inputs["theorem1"] = "results/summary/theorem1.json"
     return {**inputs, **{f"{k}_prov": prov(v) for k, v in inputs.items()}}

@@ -26,6 +26,7 @@ rule evaluate_checkpoints:
     params:
         curves=dataset_params("evaluation", "curves"),
         attributions=tracked_attributions,
+        tangent=context_tangent(tracked_attributions),
         random_labels_n_train=random_labels_n_train,
         device=config["device"],
     script:

@@ -8,6 +8,7 @@ rule sanity_checks:
             data=DATA,
             tangent=TANGENT,
             model=STANDARD_CLASSIFIER,
+            manifold=MANIFOLD,
         ),
         method_files=attribution_files,
     output:
@@ -26,6 +27,7 @@ rule sanity_checks:
             k: config["datasets"][w.dataset]["sanity"][k] for k in ("n_test", "modes")
         },
         attributions=attribution_params,
+        tangent=context_tangent(attribution_params),
         device=config["device"],
     script:
         "../../scripts/sanity_checks.py"
@@ -90,6 +92,7 @@ rule plot_fig13:
         **with_prov(
             data=DATA,
             tangent=TANGENT,
+            attributions=STANDARD_ATTRIBUTIONS,
         ),
     output:
         **with_prov(
@@ -112,6 +115,7 @@ rule plot_fig13:
     params:
         styles=METHOD_STYLES,
         columns=config["figures"]["fig2_columns"],
+        methods=manifold_methods,
         dpi=config["figures"]["dpi"],
     script:
         "../../scripts/plot_fig13.py"

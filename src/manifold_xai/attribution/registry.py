@@ -4,8 +4,12 @@
 - **Attribution methods** (a dataset's ``attributions:`` block, computed by rule
   ``compute_attributions``): the built-ins (``BUILTIN``), any Captum attribution class
   (``{captum: DeepLift, init: {…}, attribute: {…}}``) and a researcher's own function
-  (``{function: "module:name", params: {…}}``; see ``plugins``). Every block may set ``label`` and
-  ``colour`` (figures only: changing them re-runs no computation) and ``batch_size``.
+  (``{function: "module:name", params: {…}}``; see ``plugins``), and the **tangent projection** of any
+  of them (``{project: <method>}``; see ``manifold``). Every block may set ``label`` and ``colour``
+  (figures only: changing them re-runs no computation) and ``batch_size``.
+- Methods that use the manifold say so in ``MethodSpec.needs`` / ``method_needs``: ``"tangent"`` (the
+  images' tangent spaces) or ``"decoder"`` (the decoder and the images' latents); the jobs then pass a
+  ``manifold.ManifoldContext``.
 - **Reference maps** (``REFERENCES``): what ROAR, the sanity checks and Figure 13 compare the
   attributions with; they are not configured under ``attributions:``.
 
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from manifold_xai.attribution import builtin, plugins
+from manifold_xai.attribution import builtin, manifold, plugins
 
 # fn(model, x (b, c, h, w) requiring grad, target (b,) int64, params) -> attribution (b, c, h, w)
 AttributionFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, dict], torch.Tensor]
@@ -37,6 +41,7 @@ class MethodSpec:
     colour: str | None
     compute: AttributionFn | None = None
     defaults: tuple[tuple[str, object], ...] = ()
+    needs: tuple[str, ...] = ()  # "decoder": called with a manifold.ManifoldBatch as 5th argument
 
 
 IG_DEFAULTS = (("steps", 50), ("method", "gausslegendre"))
@@ -56,7 +61,15 @@ BUILTIN: dict[str, MethodSpec] = {
     "smoothgrad": MethodSpec(
         "SmoothGrad", "tab:orange", builtin.smoothgrad, (("samples", 25), ("stdev", 0.02))
     ),
+    "manifold_integrated_gradients": MethodSpec(
+        "Manifold-path IG",
+        "tab:pink",
+        manifold.manifold_integrated_gradients,
+        IG_DEFAULTS,
+        needs=("decoder",),
+    ),
 }
+PROJECTION_KEYS = {"project", "base", "batch_size", "label", "colour"}
 
 RANDOM_GAUSSIAN, RANDOM_TANGENT = "random_gaussian", "random_tangent"
 ROAR_REFERENCES = ("tangent", "blurred_gradient", "random")
@@ -79,6 +92,8 @@ PALETTE = ("tab:brown", "tab:pink", "tab:gray", "gold", "teal", "navy", "lime", 
 
 
 def _kind(name: str, block: dict) -> str:
+    if "project" in block:
+        return "projection"
     if "captum" in block:
         return "captum"
     if "function" in block:
@@ -99,6 +114,13 @@ def _block_errors(name: str, block: dict) -> list[str]:
     if kind == "builtin":
         unknown = sorted(set(block) - {k for k, _ in BUILTIN[name].defaults} - NON_METHOD_KEYS)
         return [f"{name!r}: unknown parameters {unknown}"] if unknown else []
+    if kind == "projection":
+        unknown = sorted(set(block) - PROJECTION_KEYS)
+        if unknown:
+            return [f"{name!r}: unknown keys {unknown} (allowed: {sorted(PROJECTION_KEYS)})"]
+        if not isinstance(block["project"], str) or block["project"] == name:
+            return [f"{name!r}: 'project' names another method of the block to project"]
+        return []
     unknown = sorted(set(block) - PLUGIN_KEYS)
     if unknown:
         return [f"{name!r}: unknown keys {unknown} (allowed: {sorted(PLUGIN_KEYS)})"]
@@ -113,20 +135,72 @@ def _block_errors(name: str, block: dict) -> list[str]:
     return []
 
 
-def method_errors(name: str, block: dict) -> list[str]:
-    """What is wrong with the method block ``name: block`` (empty when it can run)."""
+def method_errors(name: str, block: dict, others: dict[str, dict] | None = None) -> list[str]:
+    """What is wrong with the method block ``name: block`` among the dataset's ``others`` (the
+    methods a projection may name; empty when it can run)."""
     try:
-        resolve_methods({name: block})
+        resolve_methods(expand_projections({**(others or {}), name: block}), only=(name,))
     except ValueError as e:
         return [str(e).removeprefix("attribution method ")]
     return []
 
 
-def resolve_methods(methods: dict[str, dict]) -> dict[str, AttributionFn]:
-    """The attribution function of each method block, each resolved (imported) once; ``ValueError``
-    naming the first block that cannot run."""
+def expand_projections(methods: dict[str, dict]) -> dict[str, dict]:
+    """``methods`` with each projection block ``{project: base}`` completed by ``base``: the computation
+    parameters of the method it projects (another block of ``methods``, or a built-in's defaults), so a
+    projection's parameters say everything its result depends on. Blocks that already carry ``base`` are
+    kept. ``ValueError`` for a projection of an unknown method or of another projection."""
+    expanded = {}
+    for name, block in methods.items():
+        if _kind(name, block) != "projection" or "base" in block:
+            expanded[name] = block
+            continue
+        base = block["project"]
+        if not isinstance(base, str) or base == name:
+            raise ValueError(
+                f"attribution method {name!r}: 'project' names another method of the block to project"
+            )
+        if base not in methods and base not in BUILTIN:
+            raise ValueError(
+                f"attribution method {name!r}: projects {base!r}, which is neither a method of the "
+                f"block ({', '.join(m for m in methods if m != name)}) nor a built-in"
+            )
+        base_block = methods.get(base, {})
+        if _kind(base, base_block) == "projection":
+            raise ValueError(
+                f"attribution method {name!r}: projects {base!r}, itself a projection (project "
+                f"its base instead: a projection is idempotent)"
+            )
+        params = computation_params(base_block, base)
+        params.pop("batch_size", None)
+        expanded[name] = {**block, "base": {"name": base, **params}}
+    return expanded
+
+
+def _base(block: dict) -> tuple[str, dict]:
+    """A projection's base method: its name and parameters."""
+    params = dict(block["base"])
+    return params.pop("name"), params
+
+
+def method_needs(name: str, block: dict) -> set[str]:
+    """What the method needs of the manifold: ``"tangent"``, ``"decoder"`` (an expanded block)."""
+    kind = _kind(name, block)
+    if kind == "projection":
+        return {"tangent"} | method_needs(*_base(block))
+    return set(BUILTIN[name].needs) if kind == "builtin" else set()
+
+
+def resolve_methods(
+    methods: dict[str, dict], only: tuple[str, ...] | None = None
+) -> dict[str, AttributionFn]:
+    """The attribution function of each (expanded) method block, each resolved (imported) once, as
+    ``fn(model, x, target, params, manifold)``; ``ValueError`` naming the first block that cannot run.
+    ``only``: resolve just these names."""
     functions = {}
     for name, block in methods.items():
+        if only is not None and name not in only:
+            continue
         errors = _block_errors(name, block)
         if not errors:
             try:
@@ -139,15 +213,38 @@ def resolve_methods(methods: dict[str, dict]) -> dict[str, AttributionFn]:
 
 
 def resolve(name: str, block: dict) -> AttributionFn:
-    """The attribution function of the method block ``name: block``."""
+    """The function of the (expanded) method block ``name: block``, with the signature
+    ``fn(model, x, target, params, manifold)``: ``manifold`` is a ``manifold.ManifoldBatch`` for the
+    methods that need one (``method_needs``), ignored by the others."""
     kind = _kind(name, block)
+    if kind == "projection":
+        if "base" not in block:
+            raise ValueError("a projection block must be expanded first (expand_projections)")
+        base_fn = resolve(*_base(block))
+
+        def projection(model, x, target, params, manifold_batch):
+            return manifold_batch.project(
+                base_fn(model, x, target, _base(params)[1], manifold_batch)
+            )
+
+        return projection
     if kind == "captum":
-        return plugins.captum_method(block["captum"])
+        return _plain(plugins.captum_method(block["captum"]))
     if kind == "function":
-        return plugins.custom_method(block["function"])
+        return _plain(plugins.custom_method(block["function"]))
     if kind == "builtin":
-        return BUILTIN[name].compute
+        spec = BUILTIN[name]
+        return spec.compute if spec.needs else _plain(spec.compute)
     raise ValueError(f"unknown attribution method {name!r}; known: {sorted(BUILTIN)}")
+
+
+def _plain(fn: AttributionFn):
+    """``fn(model, x, target, params)`` as a function that also takes (and ignores) the manifold."""
+
+    def call(model, x, target, params, _manifold=None):
+        return fn(model, x, target, params)
+
+    return call
 
 
 def computation_params(block: dict, name: str | None = None) -> dict:

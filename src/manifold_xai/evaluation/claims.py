@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from manifold_xai.evaluation.reductions import t_interval
+from manifold_xai.evaluation.robustness import reference_norm
 
 CLAIM_COLUMNS = [
     "claim",
@@ -302,6 +303,70 @@ def roar_claims(repeats: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def robustness_claims(table: pd.DataFrame) -> list[dict]:
+    """The follow-up paper's claims on ``robustness.csv`` at the reference noise norm (the median norm):
+
+    - off-manifold robustness rises with alignment: per seed, Spearman's rank correlation between the
+      gradient's mean fraction in tangent space and the relative off-manifold robustness over every
+      (regime, checkpoint) of the dataset (at least 5), then across seeds;
+    - robust models are more robust off-manifold than on: at the adversarial model's last checkpoint,
+      on-manifold minus off-manifold mean |Δ logit|;
+    - and more so than standard models: relative off-manifold robustness, adversarial − standard, at the
+      last checkpoints, paired by seed.
+    """
+    rows = []
+    for dataset, runs in table.groupby("dataset", sort=True):
+        at = runs[runs["norm"] == reference_norm(runs["norm"].unique())]
+        ref = float(at["norm"].iloc[0])
+        rho = {}
+        for seed, points in at.dropna(subset=["gradient_fraction"]).groupby("seed"):
+            if len(points) >= 5:
+                rho[seed] = stats.spearmanr(
+                    points["gradient_fraction"], points["relative_off_robustness"]
+                ).statistic
+        if rho:
+            rows.append(
+                claim_row(
+                    "off-manifold robustness rises with alignment",
+                    dataset,
+                    f"Spearman ρ over checkpoints and regimes: gradient fraction vs relative "
+                    f"off-manifold robustness (noise norm {ref:g})",
+                    list(rho.values()),
+                    paper_value="models with aligned gradients are off-manifold robust (follow-up)",
+                )
+            )
+        last = at[at["step"] == at.groupby(["seed", "regime"])["step"].transform("max")]
+        final = last.set_index(["regime", "seed"])
+        if "adversarial" in final.index.get_level_values("regime"):
+            robust = final.loc["adversarial"]
+            rows.append(
+                claim_row(
+                    "robust models more robust off-manifold than on",
+                    dataset,
+                    f"mean |Δ logit|: on-manifold − off-manifold noise (adversarial, last "
+                    f"checkpoint, norm {ref:g})",
+                    robust["on_logit"] - robust["off_logit"],
+                    paper_value="robust models are off-manifold robust (follow-up)",
+                )
+            )
+            if "standard" in final.index.get_level_values("regime"):
+                diff = (
+                    robust["relative_off_robustness"]
+                    - final.loc["standard"]["relative_off_robustness"]
+                ).dropna()
+                rows.append(
+                    claim_row(
+                        "robust models relatively more off-manifold robust than standard",
+                        dataset,
+                        f"relative off-manifold robustness: adversarial − standard (last "
+                        f"checkpoints, norm {ref:g}, paired by seed)",
+                        diff,
+                        paper_value="robustness makes models off-manifold robust (follow-up)",
+                    )
+                )
+    return rows
+
+
 def theorem1_claims(result: dict) -> list[dict]:
     """Theorem 1: the gradient lies in the tangent space on about half of the curve and is orthogonal to
     it on the other half (each share > 0.49 in the limit), at 100% test accuracy. Interval: Clopper–Pearson
@@ -331,13 +396,17 @@ def theorem1_claims(result: dict) -> list[dict]:
     return rows
 
 
-def claims_table(alignment, curves=None, roar_repeats=None, theorem1=None) -> pd.DataFrame:
+def claims_table(
+    alignment, curves=None, roar_repeats=None, theorem1=None, robustness=None
+) -> pd.DataFrame:
     """Every testable claim (``CLAIM_COLUMNS``) from the summary tables a run produced (None: not run)."""
     rows = alignment_claims(alignment)
     if curves is not None:
         rows += curve_claims(curves, alignment)
     if roar_repeats is not None:
         rows += roar_claims(roar_repeats)
+    if robustness is not None:
+        rows += robustness_claims(robustness)
     if theorem1 is not None:
         rows += theorem1_claims(theorem1)
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)

@@ -57,13 +57,15 @@ def evaluate_checkpoints(
     k: int,
     seed: int,
     device,
+    manifold=None,
 ) -> xr.Dataset:
     """Evaluate every checkpoint in the directory ``checkpoints`` (see module docstring).
 
     ``images (n, c, h, w)``: the test images whose attributions are projected; ``fractions`` maps
     ``vectors (m, n, d)`` at those images to ``(m, n)`` fractions (``alignment.first_n_fractions``);
     ``train``/``test``: ``(images, labels)`` for the errors. Stochastic methods use the same ``seed``
-    at every step, so the curves do not jitter with the noise draw.
+    at every step, so the curves do not jitter with the noise draw. ``manifold``: the images'
+    ``attribution.manifold.ManifoldContext``, for methods that use the manifold.
     """
     index = read_index(checkpoints)
     steps, n, d = index["steps"], len(images), int(np.prod(images.shape[1:]))
@@ -80,6 +82,7 @@ def evaluate_checkpoints(
                     device=device,
                     batch_size=params["batch_size"],
                     seed=seed,
+                    manifold=manifold,
                 )[0][0].reshape(n, d)
                 for name, params in methods.items()
             ]

@@ -266,3 +266,68 @@ def open_tangent_space(path, *, manifold=None, device=None) -> TangentSpace:
         dtype=dtype,
         block_size=int(attrs.get("matrix_free_block_size", 64)),
     )
+
+
+def uses_matrix_free(tangent: dict, k: int, d: int) -> bool:
+    """Whether a dataset's ``tangent:`` block projects matrix-free at ``k`` latents and ``d`` pixels:
+    ``projection: matrix_free``, or ``auto`` with ``k · d`` above ``matrix_free_above``."""
+    return tangent["projection"] == "matrix_free" or (
+        tangent["projection"] == "auto" and k * d > tangent["matrix_free_above"]
+    )
+
+
+def decoder_tangent_space(
+    decoder,
+    latents,
+    *,
+    device,
+    rtol: float,
+    method: str = "qr",
+    rank_rule: str = "rtol",
+    matrix_free: bool = False,
+    matrix_free_dtype: str = "float64",
+    batch_size: int = 32,
+) -> TangentSpace:
+    """The tangent spaces of ``decoder``'s image at ``latents (n, k)``, by the definition of the tangent
+    stores (``tangent.bases.decoder_bases`` with the same ``rtol``, ``method`` and ``rank_rule``).
+
+    ``decoder``: a prepared module (``tangent.bases.prepare_decoder``) with ``decode`` or mapping latents to
+    images itself; it is not changed. Dense: bases computed now, ``batch_size`` latents at a time
+    (``n · k · d`` float32 in memory). ``matrix_free``: a float64 copy of the decoder projects each sample
+    from JVPs and VJPs when it is first used.
+    """
+    import copy
+
+    import torch
+
+    from manifold_xai.tangent.bases import decoder_bases
+
+    latents = np.asarray(latents, dtype=np.float32)
+    decode = decoder.decode if hasattr(decoder, "decode") else decoder
+    if matrix_free:
+        dtype = getattr(torch, matrix_free_dtype)
+        with torch.no_grad():
+            model = copy.deepcopy(decoder).to(device=device, dtype=dtype)
+            decode = model.decode if hasattr(model, "decode") else model
+            probe = decode(torch.as_tensor(latents[:1], dtype=dtype, device=device))
+        return MatrixFreeTangentSpace(
+            decode,
+            latents,
+            math.prod(probe.shape[1:]),
+            rtol=rtol,
+            device=device,
+            dtype=matrix_free_dtype,
+        )
+    parts = [
+        decoder_bases(
+            decode,
+            latents[start : start + batch_size],
+            device,
+            rtol=rtol,
+            method=method,
+            rank_rule=rank_rule,
+        )
+        for start in range(0, len(latents), batch_size)
+    ]
+    basis = np.concatenate([p[0] for p in parts]).astype(np.float32, copy=False)
+    return BasisTangentSpace(basis, np.concatenate([p[2] for p in parts]))

@@ -1,0 +1,66 @@
+"""Rule evaluate_robustness: on- and off-manifold robustness of one run's classifier at every saved
+checkpoint, on the first n test images and their tangent spaces (tangent.zarr)."""
+
+import logging
+
+import numpy as np
+
+from manifold_xai.data.dataset_store import read_dataset
+from manifold_xai.data.splits import TEST
+from manifold_xai.evaluation.robustness import manifold_robustness, robustness_dataset
+from manifold_xai.jobs import run_job
+from manifold_xai.store import atomic_path
+from manifold_xai.tangent.space import BasisTangentSpace, open_tangent_space
+from manifold_xai.training.checkpoints import load_checkpoint, read_index
+
+log = logging.getLogger("manifold_xai")
+
+
+def main(job):
+    p, regime = job.params["robustness"], job.wildcards["regime"]
+    test_x, _, _ = read_dataset(job.input.data).part(TEST)
+    space = open_tangent_space(job.input.tangent, manifold=job.input.manifold, device=job.device)
+    n = min(p["n_test"], space.n, len(test_x))
+    samples = np.arange(n)
+    if isinstance(space, BasisTangentSpace):  # read the n bases once
+        space = BasisTangentSpace(np.asarray(space.bases(samples), np.float32), space.rank(samples))
+    index = read_index(job.input.checkpoints)
+    seed = job.seed(f"robustness/{job.wildcards['dataset']}")  # the same noise for every regime
+    per_step = {}
+    for step in index["steps"]:
+        model = load_checkpoint(job.input.checkpoints, index, step, job.device)
+        per_step[step] = manifold_robustness(
+            model,
+            test_x[:n],
+            space,
+            norms=p["norms"],
+            draws=p["draws"],
+            seed=seed,
+            device=job.device,
+        )
+        change = np.nanmean(per_step[step]["logit_change"], axis=-1).round(4)
+        log.info("step %d: |Δ logit| on %s off %s", step, change[:, 0], change[:, 1])
+    ds = robustness_dataset(
+        per_step,
+        p["norms"],
+        {
+            "dataset": job.wildcards["dataset"],
+            "seed": int(job.wildcards["seed"]),
+            "regime": regime,
+            "draws": p["draws"],
+            "target": "predicted class (clean image)",
+        },
+    )
+    with atomic_path(job.output.store) as tmp:
+        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+    last = ds.isel(step=-1)["logit_change"].mean("sample")
+    job.metrics = {
+        "steps": len(index["steps"]),
+        "n": n,
+        "final_logit_change": {
+            d: [round(float(v), 5) for v in last.sel(direction=d).values] for d in ("on", "off")
+        },
+    }
+
+
+run_job(snakemake, main)

@@ -1,0 +1,25 @@
+"""Rule plot_robustness: one dataset's on- and off-manifold robustness (figures.robustness_figure)."""
+
+import pandas as pd
+
+from manifold_xai.figures import robustness_figure
+from manifold_xai.jobs import run_job
+
+
+def main(job):
+    dataset = job.wildcards["dataset"]
+    table = pd.read_csv(job.input.csv)
+    table = table[table["dataset"] == dataset]
+    if table.empty:
+        raise ValueError(f"{job.input.csv} has no rows for dataset {dataset!r}")
+    robustness_figure(
+        table,
+        job.output.figure,
+        regimes=job.params["regimes"],
+        title=dataset,
+        dpi=job.params["dpi"],
+    )
+    job.metrics = {"rows": len(table)}
+
+
+run_job(snakemake, main)
