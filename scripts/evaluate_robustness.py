@@ -7,7 +7,11 @@ import numpy as np
 
 from manifold_xai.data.dataset_store import read_dataset
 from manifold_xai.data.splits import TEST
-from manifold_xai.evaluation.robustness import manifold_robustness, robustness_dataset
+from manifold_xai.evaluation.robustness import (
+    manifold_robustness,
+    noise_directions,
+    robustness_dataset,
+)
 from manifold_xai.jobs import run_job
 from manifold_xai.store import atomic_path
 from manifold_xai.tangent.space import BasisTangentSpace, open_tangent_space
@@ -26,17 +30,14 @@ def main(job):
         space = BasisTangentSpace(np.asarray(space.bases(samples), np.float32), space.rank(samples))
     index = read_index(job.input.checkpoints)
     seed = job.seed(f"robustness/{job.wildcards['dataset']}")  # the same noise for every regime
+    directions = noise_directions(
+        space, n, p["draws"], seed
+    )  # once: they do not depend on the model
     per_step = {}
     for step in index["steps"]:
         model = load_checkpoint(job.input.checkpoints, index, step, job.device)
         per_step[step] = manifold_robustness(
-            model,
-            test_x[:n],
-            space,
-            norms=p["norms"],
-            draws=p["draws"],
-            seed=seed,
-            device=job.device,
+            model, test_x[:n], directions, norms=p["norms"], device=job.device
         )
         change = np.nanmean(per_step[step]["logit_change"], axis=-1).round(4)
         log.info("step %d: |Δ logit| on %s off %s", step, change[:, 0], change[:, 1])

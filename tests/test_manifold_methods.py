@@ -11,7 +11,7 @@ from manifold_xai.attribution.compute import attribute, attribute_each
 from manifold_xai.attribution.manifold import ManifoldContext, manifold_path
 from manifold_xai.attribution.registry import expand_projections, method_errors
 from manifold_xai.evaluation.claims import robustness_claims
-from manifold_xai.evaluation.robustness import manifold_robustness, split_noise
+from manifold_xai.evaluation.robustness import manifold_robustness, noise_directions, split_noise
 from manifold_xai.tangent.space import BasisTangentSpace
 
 D, K, N = 64, 3, 12
@@ -180,8 +180,9 @@ def test_a_model_of_the_tangent_coordinates_alone_is_unchanged_by_off_manifold_n
     images = (origin + z @ basis).reshape(N, 1, 8, 8).astype(np.float32)
     space = BasisTangentSpace(np.repeat(basis[None], N, axis=0))
     model = TangentCoordinatesModel(basis, origin).eval()
+    directions = noise_directions(space, N, draws=3, seed=0, batch_size=5)
     result = manifold_robustness(
-        model, images, space, norms=[0.5, 2.0], draws=3, seed=0, device="cpu", batch_size=5
+        model, images, directions, norms=[0.5, 2.0], device="cpu", batch_size=5
     )
     for key in ("logit_change", "prob_change"):
         assert result[key].shape == (2, 2, N)

@@ -27,7 +27,12 @@ CLASSIFIER = {
 }
 COMMON = {
     "classifier": CLASSIFIER,
-    "attributions": {"gradient": {}, "smoothgrad": {"samples": 2}},
+    "attributions": {
+        "gradient": {},
+        "smoothgrad": {"samples": 2},
+        "projected_gradient": {"project": "gradient"},  # on every kind of manifold, matrix-free too
+        "manifold_integrated_gradients": {"steps": 4},
+    },
     "evaluation": {"curves": {"n_test": 6, "n_train_error": 20, "methods": ["gradient"]}},
 }
 AUTOENCODER = {
@@ -114,7 +119,7 @@ def tiny_config(data):
                     "local_pca": {"neighbours": 6},
                 },
                 "roar": {
-                    "methods": ["tangent", "blurred_gradient", "random"],
+                    "methods": ["tangent", "projected_gradient", "blurred_gradient", "random"],
                     "fractions": [0.5],
                     "n_train": 40,
                     "n_test": 10,
@@ -185,9 +190,17 @@ def test_every_source_kind_runs_end_to_end(sources_run, dataset):
     kind, approach, n_test, shape = EXPECTED[dataset]
     table = pd.read_csv(sources_run / "results" / "summary" / "alignment.csv")
     rows = table[table["dataset"] == dataset]
-    assert sorted(rows["method"]) == ["gradient", "smoothgrad"], kind
+    assert sorted(rows["method"]) == [
+        "gradient",
+        "manifold_integrated_gradients",
+        "projected_gradient",
+        "smoothgrad",
+    ], kind
     assert (rows["n"] == n_test).all() and np.isfinite(rows["mean"]).all()
     assert ((rows["mean"] > 0) & (rows["mean"] <= 1)).all()
+    # projected onto the dataset's own tangent spaces (dense or matrix-free): all of it lies in them
+    projected = rows[rows["method"] == "projected_gradient"]
+    assert (projected["mean"] > 0.999).all(), (kind, projected["mean"])
     data = read_dataset(sources_run / "results" / dataset / "seed0" / "data.zarr")
     assert data.attrs["approach"] == approach and tuple(data.attrs["image_shape"]) == shape
     assert (data.split == 1).sum() == n_test
@@ -252,7 +265,10 @@ def test_torus_tangent_sources_are_compared_with_the_exact_tangent_space(sources
     assert (rows["principal_angle_mean_deg"] <= rows["principal_angle_max_deg"]).all()
     fractions = pd.read_csv(results / "summary" / "tangent_fractions.csv")
     assert sorted(set(fractions["source"])) == ["exact", "local_pca", "vae"]
-    assert len(fractions) == 3 * 2 and np.isfinite(fractions["mean"]).all()  # 3 sources × 2 methods
+    assert len(fractions) == 3 * 4 and np.isfinite(fractions["mean"]).all()  # 3 sources × 4 methods
+    projected = fractions[fractions["method"] == "projected_gradient"].set_index("source")["mean"]
+    # 1 in the exact tangent spaces it was projected onto; not in the VAE's or local PCA's
+    assert projected["exact"] > 0.999 and projected["vae"] < 0.99 and projected["local_pca"] < 0.99
     run = results / "torus" / "seed0"
     assert open_store(run / "tangent.zarr").attrs["tangent_source"] == "exact"
     data = read_dataset(run / "data.zarr")
@@ -268,7 +284,8 @@ def test_roar_road_and_sanity_checks_run_on_the_torus(sources_run):
     results = sources_run / "results"
     roar = pd.read_csv(results / "summary" / "roar.csv")
     assert sorted(zip(roar["method"], roar["fraction"], strict=True)) == sorted(
-        [("none", 0.0)] + [(m, 0.5) for m in ("tangent", "blurred_gradient", "random")]
+        [("none", 0.0)]
+        + [(m, 0.5) for m in ("tangent", "projected_gradient", "blurred_gradient", "random")]
     )
     assert (
         roar["accuracy"].between(0, 1).all()
@@ -284,8 +301,14 @@ def test_roar_road_and_sanity_checks_run_on_the_torus(sources_run):
     assert set(sanity["mode"]) == {"cascading", "independent"} and set(sanity["method"]) == {
         "gradient",
         "smoothgrad",
+        "projected_gradient",
+        "manifold_integrated_gradients",
         "random_tangent",
     }
+    # a projected gradient has fraction 1 like random_tangent, but it still reacts to the model
+    projected = sanity[sanity["method"] == "projected_gradient"]
+    np.testing.assert_allclose(projected["fraction"], 1, atol=1e-4)
+    assert (projected["spearman"] < 0.99).any()
     random_tangent = sanity[sanity["method"] == "random_tangent"]
     np.testing.assert_allclose(
         random_tangent[["spearman_abs", "spearman", "ssim"]], 1
@@ -360,7 +383,7 @@ def test_paper_config_dry_run_schedules_every_dataset(tmp_path):
     )
     assert jobs["plot_fig3_all"] == 1 and jobs["plot_fig7_all"] == 1 and jobs["plot_fig11"] == 1
     assert (
-        jobs["roar_retrain"] == 8 * 19 + 1 and jobs["road"] == 1 and jobs["sanity_checks"] == 1
+        jobs["roar_retrain"] == 10 * 19 + 1 and jobs["road"] == 1 and jobs["sanity_checks"] == 1
     )  # mnist32, seed 0
     assert (
         jobs["compute_tangent_source"] == 10

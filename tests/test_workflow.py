@@ -84,17 +84,32 @@ def test_tiny_run_writes_summary_figures_stores_and_provenance(tiny_run):
         "gradient above the random baseline",
         "robust model above standard",
         "training curve rises (standard)",
+        "off-manifold robustness rises with alignment",
+        "robust models more robust off-manifold than on",
+        "robust models relatively more off-manifold robust than standard",
     } <= set(claims["claim"])
     assert "The paper's claims" in result.stdout + result.stderr
     assert sorted(set(table["method"])) == [
         "deeplift",
         "gradient",
         "integrated_gradients",
+        "manifold_integrated_gradients",
+        "projected_gradient",
         "smoothed_gradient",
         "smoothgrad",
     ]
     assert sorted(set(table["regime"])) == ["adversarial", "random_labels", "standard"]
-    assert len(table) == 5 * 3 and (table["n"] == 40).all()  # methods × regimes
+    assert len(table) == 7 * 3 and (table["n"] == 40).all()  # methods × regimes
+    # the projection onto the dataset's own tangent spaces lies in them (by construction)
+    projected = table[table["method"] == "projected_gradient"]
+    assert (projected["mean"] > 0.9999).all() and (projected["ci_low"] > 0.999).all()
+    robustness = pd.read_csv(results / "summary" / "robustness.csv")
+    assert set(robustness["regime"]) == {"standard", "adversarial", "random_labels"}
+    assert set(robustness["norm"]) == {0.5, 1.0, 2.0, 4.0} and (robustness["n"] == 40).all()
+    assert robustness["gradient_fraction"].notna().all()  # joined with the training curves
+    assert (
+        (robustness["relative_off_robustness"] > 0) & (robustness["relative_off_robustness"] < 1)
+    ).all()
     assert ((table["ci_low"] <= table["mean"]) & (table["mean"] <= table["ci_high"])).all()
     assert (
         "Fraction in tangent space" in result.stdout + result.stderr
@@ -120,6 +135,9 @@ def test_tiny_run_writes_summary_figures_stores_and_provenance(tiny_run):
         results / "summary" / "curves.csv",
         results / "summary" / "curves.zarr",
         *(results / "figures" / f"fig{n}_digits.png" for n in (6, 7, 14, 15)),
+        run / "robustness" / "adversarial.zarr",
+        results / "summary" / "robustness.csv",
+        results / "figures" / "robustness_digits.png",
     ]
     for artifact in artifacts:
         record = read_json(sidecar_path(artifact))

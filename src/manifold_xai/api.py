@@ -35,6 +35,7 @@ from manifold_xai.tangent.bases import DEFAULT_RTOL, orthonormal_basis, prepare_
 from manifold_xai.tangent.geometry import local_pca_bases
 from manifold_xai.tangent.space import (
     BasisTangentSpace,
+    MatrixFreeTangentSpace,  # noqa: F401  re-exported
     TangentSpace,
     decoder_tangent_space,
     sample_axis,

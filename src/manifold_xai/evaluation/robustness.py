@@ -58,6 +58,18 @@ def split_noise(
     return on, off
 
 
+def noise_directions(
+    tangent: TangentSpace, n: int, draws: int, seed: int, batch_size: int = 64
+) -> np.ndarray:
+    """Unit on- and off-manifold directions at the first ``n`` samples of ``tangent``: ``(2, draws, n,
+    d) float32`` (``split_noise`` at norm 1), computed once per run: they do not depend on the model."""
+    out = np.empty((2, draws, n, tangent.d), np.float32)
+    for start in range(0, n, batch_size):
+        samples = np.arange(start, min(n, start + batch_size))
+        out[:, :, samples] = np.stack(split_noise(tangent, samples, 1.0, draws, seed))
+    return out
+
+
 @torch.no_grad()
 def output_change(
     model, images: torch.Tensor, perturbed: torch.Tensor, target: torch.Tensor
@@ -77,32 +89,23 @@ def output_change(
 
 
 def manifold_robustness(
-    model,
-    images: np.ndarray,
-    tangent: TangentSpace,
-    *,
-    norms,
-    draws: int,
-    seed: int,
-    device,
-    batch_size: int = 64,
+    model, images: np.ndarray, directions: np.ndarray, *, norms, device, batch_size: int = 64
 ) -> dict[str, np.ndarray]:
-    """On- and off-manifold output changes of ``model`` at ``images (n, c, h, w)`` (sample ``i`` of
-    ``tangent`` is image ``i``): ``{"logit_change", "prob_change"}``, each ``(norm, direction, sample)
-    float64`` (direction: ``DIRECTIONS``), means over ``draws`` noise vectors; NaN where the tangent space
-    is undefined. The model is used as given (eval mode, on ``device``)."""
-    n = len(images)
+    """On- and off-manifold output changes of ``model`` at ``images (n, c, h, w)`` under the unit
+    ``directions (2, draws, n, d)`` (``noise_directions``) scaled to each of ``norms``:
+    ``{"logit_change", "prob_change"}``, each ``(norm, direction, sample) float64`` (direction:
+    ``DIRECTIONS``), means over the draws; NaN where the tangent space is undefined. The model is used as
+    given (eval mode, on ``device``)."""
+    n, draws = len(images), directions.shape[1]
     out = {k: np.full((len(norms), 2, n), np.nan) for k in ("logit_change", "prob_change")}
     for start in range(0, n, batch_size):
-        samples = np.arange(start, min(n, start + batch_size))
+        samples = slice(start, min(n, start + batch_size))
         x = torch.from_numpy(np.asarray(images[samples], np.float32)).to(device)
         target = model(x).argmax(1)
-        for a, norm in enumerate(norms):
-            for b, noise in enumerate(split_noise(tangent, samples, norm, draws, seed)):
-                perturbed = x.unsqueeze(0) + torch.from_numpy(noise.astype(np.float32)).to(
-                    device
-                ).reshape(draws, *x.shape)
-                logit, prob = output_change(model, x, perturbed, target)
+        for b in range(2):
+            unit = torch.from_numpy(directions[b, :, samples]).to(device).reshape(draws, *x.shape)
+            for a, norm in enumerate(norms):
+                logit, prob = output_change(model, x, x.unsqueeze(0) + norm * unit, target)
                 out["logit_change"][a, b, samples] = logit.mean(0).cpu().numpy()
                 out["prob_change"][a, b, samples] = prob.mean(0).cpu().numpy()
     return out
