@@ -296,7 +296,7 @@ def test_roar_road_and_sanity_checks_run_on_the_torus(sources_run):
     repeats = pd.read_csv(results / "summary" / "roar_repeats.csv")
     assert len(repeats) == 2 * len(roar) and repeats["repeat_seed"].is_unique
     road = pd.read_csv(results / "summary" / "road.csv")
-    assert len(road) == 1 + 3 * 2 and set(road["order"]) == {"none", "morf", "lerf"}
+    assert len(road) == 1 + 4 * 2 and set(road["order"]) == {"none", "morf", "lerf"}
     sanity = pd.read_csv(results / "summary" / "sanity.csv")
     assert set(sanity["mode"]) == {"cascading", "independent"} and set(sanity["method"]) == {
         "gradient",

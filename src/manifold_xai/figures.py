@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -721,6 +722,9 @@ def robustness_figure(table, path, *, regimes: list[str], title: str, dpi: int =
         ylabel="mean |Δ logit| of the predicted class",
         title=f"{title}: last checkpoint (bars: range over seeds)",
     )
+    norms = sorted(float(v) for v in table["norm"].unique())
+    left.set_xticks(norms, [f"{v:g}" for v in norms])
+    left.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     right.axhline(0.5, color="black", lw=0.6, ls=":")
     right.set(
         xlabel="gradient: mean fraction in tangent space",
