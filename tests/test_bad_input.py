@@ -54,6 +54,15 @@ CONFIG_CASES = {
         _set("datasets.digits.manifold.latent_dim", 1024),
         "latent_dim: 1024 must be smaller than the image dimension 1024",
     ),
+    "projection-of-an-unknown-method": (
+        _set("datasets.digits.attributions.projected_gradient", {"project": "gradiant"}),
+        "datasets.digits.attributions.projected_gradient: 'projected_gradient': projects "
+        "'gradiant', which is neither a method of the block",
+    ),
+    "robustness-noise-norm-not-positive": (
+        _set("datasets.digits.evaluation.robustness", {"norms": [0.5, 0]}),
+        "robustness.norms",
+    ),
 }
 
 

@@ -697,6 +697,30 @@ def test_the_api_gives_the_pipelines_fractions_on_its_stores(tiny_run):
         mx.random_fractions(space, seed=seed), pipeline["random_fraction"].values, atol=1e-6
     )
     assert mx.random_baseline(space) == pytest.approx(pipeline.attrs["baseline"])
+    # the methods that use the manifold: the API, given the stored tangent spaces or the decoder and the
+    # latents, reproduces the pipeline's maps (which the jobs computed from the decoder themselves)
+    model = mx.load_model(run / "classifier" / "standard" / "model.pt")
+    data = mx.open_dataset(run / "data.zarr")
+    rows = attributions["sample_index"].values
+    images, latents = data["images"].values[rows], data["latents"].values[rows]
+    stored = attributions["attribution"]
+    np.testing.assert_allclose(
+        mx.explain(model, images, {"project": "gradient"}, tangent=space),
+        stored.sel(method_name="projected_gradient").values,
+        atol=1e-5,
+    )
+    np.testing.assert_allclose(
+        mx.explain(
+            model,
+            images,
+            "manifold_integrated_gradients",
+            decoder=mx.load_model(run / "manifold" / "model.pt"),
+            latents=latents,
+            steps=8,
+        ),
+        stored.sel(method_name="manifold_integrated_gradients").values,
+        atol=1e-5,
+    )
     # the tangent store lines up with the attributions element for element
     tangent = mx.open_dataset(run / "tangent.zarr")
     assert tangent["basis"].dims == ("sample", "direction", "channel", "y", "x")

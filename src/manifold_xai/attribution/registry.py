@@ -139,7 +139,7 @@ def method_errors(name: str, block: dict, others: dict[str, dict] | None = None)
     """What is wrong with the method block ``name: block`` among the dataset's ``others`` (the
     methods a projection may name; empty when it can run)."""
     try:
-        resolve_methods(expand_projections({**(others or {}), name: block}), only=(name,))
+        resolve_methods({name: _expanded(name, block, {**(others or {}), name: block})})
     except ValueError as e:
         return [str(e).removeprefix("attribution method ")]
     return []
@@ -150,31 +150,32 @@ def expand_projections(methods: dict[str, dict]) -> dict[str, dict]:
     parameters of the method it projects (another block of ``methods``, or a built-in's defaults), so a
     projection's parameters say everything its result depends on. Blocks that already carry ``base`` are
     kept. ``ValueError`` for a projection of an unknown method or of another projection."""
-    expanded = {}
-    for name, block in methods.items():
-        if _kind(name, block) != "projection" or "base" in block:
-            expanded[name] = block
-            continue
-        base = block["project"]
-        if not isinstance(base, str) or base == name:
-            raise ValueError(
-                f"attribution method {name!r}: 'project' names another method of the block to project"
-            )
-        if base not in methods and base not in BUILTIN:
-            raise ValueError(
-                f"attribution method {name!r}: projects {base!r}, which is neither a method of the "
-                f"block ({', '.join(m for m in methods if m != name)}) nor a built-in"
-            )
-        base_block = methods.get(base, {})
-        if _kind(base, base_block) == "projection":
-            raise ValueError(
-                f"attribution method {name!r}: projects {base!r}, itself a projection (project "
-                f"its base instead: a projection is idempotent)"
-            )
-        params = computation_params(base_block, base)
-        params.pop("batch_size", None)
-        expanded[name] = {**block, "base": {"name": base, **params}}
-    return expanded
+    return {name: _expanded(name, block, methods) for name, block in methods.items()}
+
+
+def _expanded(name: str, block: dict, methods: dict[str, dict]) -> dict:
+    """One block of ``expand_projections``."""
+    if _kind(name, block) != "projection" or "base" in block:
+        return block
+    base = block["project"]
+    if not isinstance(base, str) or base == name:
+        raise ValueError(
+            f"attribution method {name!r}: 'project' names another method of the block to project"
+        )
+    if base not in methods and base not in BUILTIN:
+        raise ValueError(
+            f"attribution method {name!r}: projects {base!r}, which is neither a method of the "
+            f"block ({', '.join(m for m in methods if m != name)}) nor a built-in"
+        )
+    base_block = methods.get(base, {})
+    if _kind(base, base_block) == "projection":
+        raise ValueError(
+            f"attribution method {name!r}: projects {base!r}, itself a projection (project "
+            f"its base instead: a projection is idempotent)"
+        )
+    params = computation_params(base_block, base)
+    params.pop("batch_size", None)
+    return {**block, "base": {"name": base, **params}}
 
 
 def _base(block: dict) -> tuple[str, dict]:
