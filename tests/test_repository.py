@@ -99,3 +99,11 @@ def test_the_library_has_no_import_cycle():
     # A package's __init__ re-exporting its modules is not a cycle of the modules themselves.
     graph = {m: {t for t in e if not m.startswith(t + ".")} for m, e in graph.items()}
     assert not cycles(graph), cycles(graph)
+
+
+def test_the_license_file_matches_the_package_metadata():
+    import tomllib
+
+    meta = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert meta["license"] == {"text": "MIT"}
+    assert (REPO / "LICENSE").read_text().startswith("MIT License\n")

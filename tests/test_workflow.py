@@ -89,6 +89,8 @@ def test_tiny_run_writes_summary_figures_stores_and_provenance(tiny_run):
         "robust models relatively more off-manifold robust than standard",
     } <= set(claims["claim"])
     assert "The paper's claims" in result.stdout + result.stderr
+    # each job's console lines carry the job, so parallel jobs' lines can be told apart
+    assert "[compute_attributions dataset=digits seed=0 regime=adversarial] INFO" in result.stderr
     assert sorted(set(table["method"])) == [
         "deeplift",
         "gradient",
@@ -447,6 +449,28 @@ def test_lineage_of_figure_3_reaches_every_upstream_artifact(tiny_run):
     assert "rule compute_tangent" in text and "(see above)" in text
 
 
+def test_the_cli_says_what_it_finds_and_stops_quietly_in_a_pipe(tiny_run):
+    workdir, _ = tiny_run
+    version = manifold_xai("--version", cwd=workdir)
+    assert version.returncode == 0 and version.stdout.startswith("manifold-xai 0."), version
+    log = next(
+        (workdir / "results" / "logs").rglob("*.log")
+    )  # a file the pipeline has no sidecar for
+    lineage = manifold_xai("lineage", str(log.relative_to(workdir)), cwd=workdir)
+    assert lineage.returncode == 2 and "exists but has no provenance sidecar" in lineage.stderr
+    assert len(lineage.stderr.strip().splitlines()) == 1
+    # a reader that closes the pipe before anything is written (as `head` does after its lines)
+    piped = subprocess.run(
+        f"{sys.executable} -m manifold_xai.cli lineage --json results/figures/fig3_digits.png | true",
+        shell=True,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert piped.returncode == 0 and piped.stderr == "", piped.stderr[-2000:]
+
+
 def test_verify_passes_and_names_every_store_with_a_flipped_byte(tiny_run, tmp_path):
     import random
 
@@ -635,7 +659,8 @@ def test_a_one_key_file_reruns_what_it_reaches_and_stale_names_the_drift(tiny_ru
         text=True,
         timeout=300,
     )
-    assert unchanged.returncode == 0 and unchanged.stdout == "", unchanged.stdout + unchanged.stderr
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert unchanged.stdout.startswith("stale: nothing is stale in results"), unchanged.stdout
 
 
 def _outputs(workdir, *args, configfile=None) -> set[str]:

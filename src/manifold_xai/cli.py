@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -49,8 +50,11 @@ def _stale(args) -> int:
     found = audit.stale(args.paths, code_root=args.code_root)
     if not args.no_params:
         found += _params_drift(args)
-    if args.rules:
+    if args.rules:  # for `snakemake --forcerun $(manifold-xai stale --rules)`: names only
         print(" ".join(sorted({rule for _, rule, _ in found})))
+    elif not found:
+        checks = "library code" if args.no_params else "library code and params"
+        print(f"stale: nothing is stale in {', '.join(map(str, args.paths))} ({checks} checked)")
     else:
         for artifact, rule, why in found:
             print(f"{artifact} (rule {rule}): {'; '.join(why)}")
@@ -80,6 +84,7 @@ def _export(args) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="manifold-xai", description=__doc__.split("\n\n")[0])
+    p.add_argument("--version", action="version", version=f"manifold-xai {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     lineage = sub.add_parser("lineage", help="provenance tree of one artifact")
     lineage.add_argument("path")
@@ -141,13 +146,27 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("manifold-xai")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown (not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
     except (FileNotFoundError, ValueError) as e:
         print(f"manifold-xai {args.command}: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped early (`... | head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
 
 
 if __name__ == "__main__":

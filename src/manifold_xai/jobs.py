@@ -110,9 +110,16 @@ class Job:
             provenance.write_sidecar(artifact, record)
 
 
-def _configure_logging(log_files: list[str]) -> None:
+def job_tag(rule: str, wildcards: dict) -> str:
+    """``rule dataset=… seed=…``: what each console line of a job starts with, so the lines of jobs
+    running side by side can be told apart."""
+    return " ".join([rule, *(f"{k}={v}" for k, v in wildcards.items())])
+
+
+def _configure_logging(log_files: list[str], tag: str = "") -> None:
     console = logging.StreamHandler(sys.stderr)
     console.addFilter(lambda record: not record.exc_info)  # tracebacks go to the log files only
+    console.setFormatter(logging.Formatter(f"%(asctime)s [{tag}] %(levelname)s %(message)s"))
     handlers: list[logging.Handler] = [console]
     for path in log_files:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +137,7 @@ def _configure_logging(log_files: list[str]) -> None:
 def run_job(smk, main: Callable[[Job], None]) -> None:
     """Run ``main(job)`` for a Snakemake job and write the provenance of its outputs."""
     job = Job(smk)
-    _configure_logging(job.log_files)
+    _configure_logging(job.log_files, job_tag(job.rule, job.wildcards))
     set_threads(job.threads)
     started = provenance.now_iso()
     log.info("rule %s %s params=%s threads=%d", job.rule, job.wildcards, job.params, job.threads)

@@ -82,6 +82,11 @@ def sidecars_under(path: str | os.PathLike) -> list[Path]:
         return [path]
     if path.is_dir():
         return sorted(p for p in path.rglob(f"*{SIDECAR_SUFFIX}") if p.is_file())
+    if path.exists():
+        raise FileNotFoundError(
+            f"{path} exists but has no provenance sidecar ({sidecar_path(path).name}): the pipeline "
+            "did not write it, or wrote it before provenance was recorded"
+        )
     raise FileNotFoundError(
         f"{path}: no such artifact or results folder (and no {SIDECAR_SUFFIX} sidecar)"
     )
