@@ -449,6 +449,14 @@ def test_lineage_of_figure_3_reaches_every_upstream_artifact(tiny_run):
     assert "rule compute_tangent" in text and "(see above)" in text
 
 
+def test_a_run_that_only_redraws_a_figure_prints_no_summary_table(tiny_run):
+    workdir, _ = tiny_run
+    result = snakemake(workdir, "--forcerun", "plot_fig3", "results/figures/fig3_digits.png")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "plot_fig3" in result.stdout + result.stderr
+    assert "The paper's claims" not in result.stdout + result.stderr
+
+
 def test_the_cli_says_what_it_finds_and_stops_quietly_in_a_pipe(tiny_run):
     workdir, _ = tiny_run
     version = manifold_xai("--version", cwd=workdir)

@@ -6,6 +6,7 @@ re-runs exactly the jobs a config change touches.
 """
 
 import sys
+import time
 from pathlib import Path
 
 from manifold_xai.attribution.context import needs_manifold
@@ -604,11 +605,17 @@ def claims_inputs(wildcards):
     return {**inputs, **{f"{k}_prov": prov(v) for k, v in inputs.items()}}
 
 
+RUN_STARTED = time.time()
+
+
 def print_summary_table():
-    """At the end of a run: the fraction in tangent space across seeds, and the claims' verdicts."""
+    """At the end of a run that (re)wrote the claims table: the fraction in tangent space across seeds,
+    and the claims' verdicts (a run that only redrew a figure prints nothing)."""
     import pandas as pd
 
     alignment, claims = Path("results/summary/alignment.csv"), Path("results/summary/claims.csv")
+    if not claims.exists() or claims.stat().st_mtime < RUN_STARTED:
+        return
     with pd.option_context(
         "display.width", 200, "display.max_columns", None, "display.max_colwidth", 60
     ):
