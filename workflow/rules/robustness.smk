@@ -32,11 +32,11 @@ rule evaluate_robustness:
 
 rule summarize_robustness:
     input:
+        **with_prov(curves="results/summary/curves.csv"),
         stores=[ROBUSTNESS.format(dataset=d, seed=s, regime=r) for d, s, r in robustness_runs()],
         provs=[
             prov(ROBUSTNESS.format(dataset=d, seed=s, regime=r)) for d, s, r in robustness_runs()
         ],
-        **with_prov(curves="results/summary/curves.csv"),
     output:
         **with_prov(
             csv=report(
