@@ -2,7 +2,7 @@
 tangent space at every test point (``tangent_angles.zarr``)."""
 
 from manifold_xai.jobs import run_job
-from manifold_xai.store import atomic_path
+from manifold_xai.store import write_xarray
 from manifold_xai.tangent.sources import angles_to_reference
 
 
@@ -11,8 +11,7 @@ def main(job):
         job.input.reference, dict(zip(job.params["sources"], job.input.others, strict=True))
     )
     ds.attrs.update({"dataset": job.wildcards["dataset"], "seed": int(job.wildcards["seed"])})
-    with atomic_path(job.output.store) as tmp:
-        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+    write_xarray(ds, job.output.store)
     job.metrics = {
         str(s): float(ds["angle"].sel({"source": s}).mean()) for s in ds["source"].values
     }

@@ -5,7 +5,7 @@ import numpy as np
 from manifold_xai.data.dataset_store import read_rows, test_rows
 from manifold_xai.evaluation.alignment import alignment_dataset, defined_samples
 from manifold_xai.jobs import run_job
-from manifold_xai.store import atomic_path, open_store
+from manifold_xai.store import open_store, write_xarray
 
 
 def main(job):
@@ -29,8 +29,7 @@ def main(job):
             "tangent_source": tangent_attrs.get("tangent_source", "vae"),
         }
     )
-    with atomic_path(job.output.store) as tmp:
-        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+    write_xarray(ds, job.output.store)
     job.metrics = {
         "mean_fraction": {
             str(m): float(ds["fraction"].sel({"method_name": m}).mean())

@@ -7,7 +7,7 @@ from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.evaluation.alignment import first_n_fractions
 from manifold_xai.evaluation.curves import evaluate_checkpoints
 from manifold_xai.jobs import run_job
-from manifold_xai.store import atomic_path, open_store
+from manifold_xai.store import open_store, write_xarray
 from manifold_xai.training.loops import random_label_set
 
 
@@ -50,8 +50,7 @@ def main(job):
     ds.attrs.update(
         {"dataset": job.wildcards["dataset"], "seed": int(job.wildcards["seed"]), "regime": regime}
     )
-    with atomic_path(job.output.store) as tmp:
-        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+    write_xarray(ds, job.output.store)
     job.metrics = {
         "steps": ds.sizes["step"],
         "n": n,

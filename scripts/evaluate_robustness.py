@@ -13,7 +13,7 @@ from manifold_xai.evaluation.robustness import (
     robustness_dataset,
 )
 from manifold_xai.jobs import run_job
-from manifold_xai.store import atomic_path
+from manifold_xai.store import write_xarray
 from manifold_xai.tangent.space import BasisTangentSpace, open_tangent_space
 from manifold_xai.training.checkpoints import load_checkpoint, read_index
 
@@ -52,8 +52,7 @@ def main(job):
             "target": "predicted class (clean image)",
         },
     )
-    with atomic_path(job.output.store) as tmp:
-        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+    write_xarray(ds, job.output.store)
     last = ds.isel(step=-1)["logit_change"].mean("sample")
     job.metrics = {
         "steps": len(index["steps"]),

@@ -18,7 +18,7 @@ from manifold_xai.evaluation.roar import (
 )
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
-from manifold_xai.store import atomic_path, open_store
+from manifold_xai.store import open_store, write_xarray
 from manifold_xai.tangent.bases import decoder_bases, prepare_decoder
 
 
@@ -146,8 +146,7 @@ def main(job):
             "blur_sigma": p["blur_sigma"],
         },
     )
-    with atomic_path(job.output.store) as tmp:
-        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+    write_xarray(ds, job.output.store)
     job.metrics = {
         "n_train": int((split == TRAIN).sum()),
         "n_test": int((split == TEST).sum()),

@@ -21,7 +21,7 @@ from manifold_xai.evaluation.sanity import (
 )
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
-from manifold_xai.store import atomic_path, open_store
+from manifold_xai.store import open_store, write_xarray
 from manifold_xai.tangent.bases import fraction_in_tangent_space
 
 
@@ -93,8 +93,7 @@ def main(job):
             "execution_order": layers,
         },
     )
-    with atomic_path(job.output.store) as tmp:
-        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+    write_xarray(ds, job.output.store)
     job.metrics = {
         "layers": layers,
         "n": n,

@@ -6,7 +6,7 @@ import xarray as xr
 from manifold_xai.evaluation.alignment import SUMMARY_COLUMNS, summary_rows
 from manifold_xai.evaluation.reductions import stack_runs, with_seed_columns
 from manifold_xai.jobs import run_job
-from manifold_xai.store import atomic_path, write_csv
+from manifold_xai.store import write_csv, write_xarray
 
 
 def main(job):
@@ -28,8 +28,7 @@ def main(job):
     )
     write_csv(job.output.csv, table)
     stacked = stack_runs(runs, ["fraction", "random_fraction"])
-    with atomic_path(job.output.store) as tmp:
-        stacked.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+    write_xarray(stacked, job.output.store)
     job.metrics = {"rows": len(table)}
 
 

@@ -7,7 +7,7 @@ from manifold_xai.evaluation.curves import curve_rows, summarize_curves
 from manifold_xai.evaluation.reductions import with_seed_columns
 from manifold_xai.jobs import run_job
 from manifold_xai.runtime import dask_scheduler
-from manifold_xai.store import atomic_path, write_csv
+from manifold_xai.store import write_csv, write_xarray
 
 
 def main(job):
@@ -20,8 +20,7 @@ def main(job):
     # beside each run's interval over images: the estimate across seeds at the same step
     table = with_seed_columns(curve_rows(summary), ["dataset", "regime", "method", "step"])
     write_csv(job.output.csv, table)
-    with atomic_path(job.output.store) as tmp:
-        summary.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+    write_xarray(summary, job.output.store)
     job.metrics = {"rows": len(table)}
 
 

@@ -709,6 +709,7 @@ def test_the_api_gives_the_pipelines_fractions_on_its_stores(tiny_run):
 
     import numpy as np
     import xarray as xr
+    import zarr
 
     import manifold_xai as mx
     from manifold_xai.runtime import derive_seed
@@ -766,6 +767,9 @@ def test_the_api_gives_the_pipelines_fractions_on_its_stores(tiny_run):
             warnings.simplefilter("error")
             ds = xr.open_zarr(store)
         assert set(ds.dims) <= set(ds.coords), store
+        # strings as Zarr's variable-length UTF-8, not NumPy's fixed-length UTF-32 (no v3 spec)
+        fixed = [n for n, a in zarr.open_group(store, mode="r").arrays() if a.dtype.kind in "US"]
+        assert not fixed, (store, fixed)
 
 
 def test_the_readme_api_example_runs_on_a_finished_run(tiny_run):

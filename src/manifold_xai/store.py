@@ -195,6 +195,23 @@ def write_array(
     return arr
 
 
+def write_xarray(ds, path) -> None:
+    """Write the xarray Dataset ``ds`` as the Zarr v3 store ``path``, atomically (``atomic_path``: every
+    dimension gets a coordinate, metadata consolidated). Fixed-length strings (NumPy ``<U``, which Zarr
+    v3 stores as an unspecified UTF-32 type other Zarr libraries may not read) are written as Zarr's
+    variable-length UTF-8 strings."""
+    ds = ds.copy()
+    for name in list(ds.variables):
+        if ds[name].dtype.kind in "US":
+            values = ds[name].values.astype(object)
+            if name in ds.coords:
+                ds = ds.assign_coords({name: (ds[name].dims, values)})
+            else:
+                ds[name] = (ds[name].dims, values, ds[name].attrs)
+    with atomic_path(path) as tmp:
+        ds.to_zarr(tmp, mode="w", zarr_format=3, consolidated=False)
+
+
 def write_labels(group: zarr.Group, dim: str, labels) -> zarr.Array:
     """A string coordinate ``dim (dim,)`` (Zarr's variable-length UTF-8 strings), e.g. the method names."""
     labels = [str(label) for label in labels]
