@@ -609,12 +609,12 @@ def sanity_figure(mean, path, *, title: str, dpi: int = 150, note: str = "") -> 
                 style = (
                     {"color": "black", "ls": "--"}
                     if method == "random_tangent"
-                    else {"color": _colour(str(method))}
+                    else {"color": _colour(str(method)), "ls": "-"}
                 )
                 ax.plot(
                     range(len(layers)),
                     values,
-                    "o-",
+                    marker="o",
                     ms=3,
                     label=_label(str(method)),
                     **style,

@@ -132,6 +132,16 @@ def _configure_logging(log_files: list[str], tag: str = "") -> None:
     )
     logging.captureWarnings(True)
     warnings.filterwarnings("default")
+    for message, module in QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, module=module)
+
+
+# Warnings that say nothing about the job: Snakemake's timestamp file inside a directory output (a Zarr
+# store) that zarr does not recognise, and torch's deprecation notice for TorchScript it uses itself.
+QUIET_WARNINGS = (
+    (r"Object at \.snakemake_timestamp is not recognized", ""),
+    (r"`torch\.jit\.script` is deprecated", r"torch\."),
+)
 
 
 def run_job(smk, main: Callable[[Job], None]) -> None:
