@@ -39,3 +39,20 @@ def test_job_logs_keep_warnings_that_matter_and_drop_known_noise(tmp_path, capsy
     assert "snakemake_timestamp" not in text and "a real problem" in text
     assert text.count("torch.jit.script") == 1 and "mine.py" in text  # only the user's own call
     assert "[train_classifier dataset=digits] INFO hello" in capsys.readouterr().err
+
+
+def test_training_progress_is_rate_limited_and_estimates_the_time_left(caplog):
+    from manifold_xai.training.progress import Progress
+
+    now = [0.0]
+    progress = Progress("classifier", epochs=2, batches=10, interval=15, clock=lambda: now[0])
+    with caplog.at_level(logging.INFO, logger="manifold_xai"):
+        for epoch in range(2):
+            for batch in range(1, 11):
+                now[0] += 4.0  # 4 s per step
+                progress.step(epoch, batch)
+    lines = [r.getMessage() for r in caplog.records]
+    # one line per 15 s at most (4 s steps: every 4th step), none at an epoch's last batch
+    assert lines[0] == "classifier epoch 1/2 batch 4/10, 0:00:16 spent, about 0:01:04 left"
+    assert len(lines) == 4 and not any("batch 10/10" in line for line in lines)
+    assert progress.summary() == ", 0:01:20 spent, about 0:00:00 left"

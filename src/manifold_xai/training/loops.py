@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from manifold_xai.models.losses import btcvae_loss
+from manifold_xai.training.progress import Progress
 from manifold_xai.training.resume import TrainingState
 
 log = logging.getLogger(__name__)
@@ -176,9 +177,12 @@ def _fit(
         and history[-1][accuracy_key] >= target_train_accuracy
     ):
         start = epochs  # it had already stopped early
+    progress = Progress(
+        name, epochs=epochs, batches=steps_per_epoch(len(x_all), batch_size), first_epoch=start
+    )
     for epoch in range(start, epochs):
         total, correct, loss_sum = 0, 0, 0.0
-        for idx in minibatches(len(x_all), batch_size, generator):
+        for batch, idx in enumerate(minibatches(len(x_all), batch_size, generator), 1):
             x, y = x_all[idx].to(device), y_all[idx].to(device)
             if perturb is not None:
                 x = perturb(x, y)
@@ -194,6 +198,7 @@ def _fit(
             total += len(y)
             correct += (logits.argmax(1) == y).sum().item()
             loss_sum += loss.item() * len(y)
+            progress.step(epoch, batch)
         sched.step()
         record = {
             "epoch": epoch + 1,
@@ -203,13 +208,14 @@ def _fit(
         }
         history.append(record)
         log.info(
-            "%s epoch %d/%d loss %.4f %s %.4f",
+            "%s epoch %d/%d loss %.4f %s %.4f%s",
             name,
             epoch + 1,
             epochs,
             record["loss"],
             accuracy_key,
             record[accuracy_key],
+            progress.summary(),
         )
         _save(resume, epoch + 1, step, history, model, opt, sched, generator)
         if target_train_accuracy is not None and record[accuracy_key] >= target_train_accuracy:
