@@ -5,9 +5,11 @@ case with its samples, methods and the fractions in tangent space of its A and B
 import numpy as np
 import xarray as xr
 
-from manifold_xai.data.dataset_store import store_attrs
+from manifold_xai.data.dataset_store import read_rows, store_attrs
 from manifold_xai.evaluation.study import (
+    SHOWS_IMAGE,
     method_pair_cases,
+    render_image,
     render_map,
     study_page,
     tangent_vs_orthogonal_cases,
@@ -70,18 +72,21 @@ def task_cases(task: dict, paths: dict, seed: int, clip: float) -> list[dict]:
             )
             pairs = [(int(i), task["method_a"], task["method_b"]) for i in sorted(picks)]
         for i, a, b in pairs:
-            cases.append(
-                {
-                    "id": f"{task['name']}-{i}-{a}-{b}",
-                    "sample": int(rows[i]),
-                    "method_a": a,
-                    "method_b": b,
-                    "fraction_a": float(frac[a][i]),
-                    "fraction_b": float(frac[b][i]),
-                    "a_png": render_map(attribution(a, i), clip),
-                    "b_png": render_map(attribution(b, i), clip),
-                }
-            )
+            case = {
+                "id": f"{task['name']}-{i}-{a}-{b}",
+                "sample": int(rows[i]),
+                "method_a": a,
+                "method_b": b,
+                "fraction_a": float(frac[a][i]),
+                "fraction_b": float(frac[b][i]),
+                "a_png": render_map(attribution(a, i), clip),
+                "b_png": render_map(attribution(b, i), clip),
+            }
+            if task["protocol"] in SHOWS_IMAGE:  # the question is about the image: show it
+                case["image_png"] = render_image(
+                    read_rows(paths["data"], "images", rows[i : i + 1])[0]
+                )
+            cases.append(case)
     return cases
 
 
@@ -106,6 +111,7 @@ def main(job):
         tasks,
         title=study["title"],
         per_participant={t["name"]: t["show"] for t in study["tasks"] if t["show"]},
+        contact=study["contact"],
     )
     stimuli = {
         "tasks": [

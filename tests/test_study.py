@@ -13,6 +13,7 @@ from manifold_xai.evaluation.study import (
     analyze,
     choice_test,
     method_pair_cases,
+    render_image,
     render_map,
     study_page,
     tangent_vs_orthogonal_cases,
@@ -96,14 +97,10 @@ def _chromium() -> str | None:
     return found
 
 
-def test_the_page_records_clicks_and_saves_them_as_json(tmp_path):
-    chromium = _chromium()
-    if chromium is None:
-        pytest.skip("no chromium binary (CI installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
-
+def _study_tasks():
     maps = np.random.default_rng(0).standard_normal((4, 1, 8, 8))
-    tasks = [
+    image = np.random.default_rng(1).uniform(size=(1, 8, 8))
+    return [
         {
             "name": "T1",
             "protocol": "method_pairs",
@@ -115,25 +112,68 @@ def test_the_page_records_clicks_and_saves_them_as_json(tmp_path):
         {
             "name": "T2",
             "protocol": "fixed_pair",
-            "cases": [{"id": "d1", "a_png": render_map(maps[3]), "b_png": render_map(maps[0])}],
+            "cases": [
+                {
+                    "id": "d1",
+                    "a_png": render_map(maps[3]),
+                    "b_png": render_map(maps[0]),
+                    "image_png": render_image(image),
+                }
+            ],
         },
     ]
+
+
+@pytest.fixture
+def study(tmp_path):
+    """A page of 3 trials (2 of T1's 3 cases, then T2's one) open in headless Chromium."""
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("no chromium binary (CI installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    tasks = _study_tasks()
     page_path = tmp_path / "index.html"
-    study_page(page_path, tasks, title="Test study", per_participant={"T1": 2})
+    study_page(
+        page_path,
+        tasks,
+        title="Test study",
+        per_participant={"T1": 2},
+        contact="study@example.org",
+    )
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
         page = browser.new_page(accept_downloads=True)
         page.goto(page_path.as_uri() + "?seed=7&participant=tester")
-        page.click("#start")
-        assert page.inner_text("#progress") == "1 / 3"  # 2 of T1's 3 cases, then T2's one
-        assert page.get_attribute("#left", "src").startswith("data:image/png;base64,")
-        for button in ("#choose-left", "#choose-right", "#choose-none"):
-            page.click(button)
-        assert page.is_visible("#done")
-        with page.expect_download() as download:
-            page.click("#save")
-        saved = json.loads(open(download.value.path()).read())
+        yield page, tasks
         browser.close()
+
+
+def _save(page) -> dict:
+    with page.expect_download() as download:
+        page.click("#save")
+    return json.loads(open(download.value.path()).read())
+
+
+def test_the_page_records_clicks_and_keys_once_each_undoes_and_saves_json(study):
+    page, tasks = study
+    assert page.inner_text("#count") == "3" and "Space no preference" in page.inner_text("#intro")
+    page.click("#start")
+    assert page.inner_text("#progress") == "1 / 3"
+    assert page.get_attribute("#left", "src").startswith("data:image/png;base64,")
+    assert not page.is_visible("#original")  # T1 asks about the maps alone
+    page.click("#choose-left")
+    assert page.inner_text("#progress") == "2 / 3"
+    page.keyboard.press("Space")  # after a click: one answer, not a second press of the button
+    assert page.inner_text("#progress") == "3 / 3"
+    assert page.is_visible("#original")  # T2 asks about the image: it is shown
+    assert page.get_attribute("#image", "src").startswith("data:image/png;base64,")
+    page.keyboard.press("Backspace")  # undo the Space answer
+    assert page.inner_text("#progress") == "2 / 3"
+    page.click("#choose-right")
+    page.click("#choose-none")
+    assert page.is_visible("#done") and "study@example.org" in page.inner_text("#done")
+    saved = _save(page)
     assert (
         saved["format"] == "manifold-xai/study-responses/1"
         and saved["participant"] == "tester"
@@ -158,6 +198,21 @@ def test_the_page_records_clicks_and_saves_them_as_json(tmp_path):
     }
     rows = {r["task"]: r for r in analyze([saved], stimuli)}
     assert rows["T1"]["N"] == 2 and rows["T2"]["none"] == 1
+
+
+def test_a_reload_resumes_the_session_where_it_stopped(study):
+    page, _ = study
+    page.click("#start")
+    page.click("#choose-left")
+    first = page.get_attribute("#left", "src")  # the second trial, as drawn for this session
+    page.reload()
+    assert page.is_visible("#resume-note") and "answered 1 of 3" in page.inner_text("#resume-note")
+    page.click("#start")
+    assert page.inner_text("#progress") == "2 / 3" and page.get_attribute("#left", "src") == first
+    page.click("#choose-right")
+    page.click("#choose-none")
+    choices = _save(page)["choices"]
+    assert [c["side"] for c in choices] == ["left", "right", "none"]
 
 
 def test_choice_tests_are_one_sided_against_one_half():

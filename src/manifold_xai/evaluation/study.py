@@ -98,28 +98,64 @@ def render_map(values: np.ndarray, clip: float = 0.01, size_px: int = 192) -> by
     return buffer.getvalue()
 
 
+def render_image(image: np.ndarray, size_px: int = 192) -> bytes:
+    """PNG bytes of one input image ``(c, h, w)`` in [0, 1] (grey for one channel, RGB for three),
+    upscaled without smoothing to ``size_px``: shown beside a pair whose question is about the image."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    image = np.clip(np.asarray(image, np.float64), 0, 1)
+    pixels = image[0] if image.shape[0] == 1 else np.moveaxis(image[:3], 0, -1)
+    scale = max(1, size_px // max(pixels.shape[:2]))
+    pixels = np.repeat(np.repeat(pixels, scale, axis=0), scale, axis=1)
+    buffer = io.BytesIO()
+    plt.imsave(buffer, pixels, format="png", cmap="gray", vmin=0, vmax=1)
+    return buffer.getvalue()
+
+
+# Protocols whose question is about the image itself: the page shows it above the pair.
+SHOWS_IMAGE = ("fixed_pair",)
+
+
 def _data_url(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def study_page(path, tasks: list[dict], *, title: str, per_participant: dict[str, int]) -> None:
+def study_page(
+    path,
+    tasks: list[dict],
+    *,
+    title: str,
+    per_participant: dict[str, int],
+    contact: str | None = None,
+) -> None:
     """Write the HTML page. ``tasks[i] = {"name", "protocol", "cases": [{"id", "a_png", "b_png",
-    "fraction_a", "fraction_b"}, ...]}``; each participant sees ``per_participant[name]`` random cases of
-    each task (all when larger), A on a random side."""
+    "fraction_a", "fraction_b", "image_png" (protocols in ``SHOWS_IMAGE``)}, ...]}``; each participant
+    sees ``per_participant[name]`` random cases of each task (all when larger), A on a random side.
+    ``contact``: whom participants send their answers to (said on the last screen)."""
     payload = [
         {
             "name": t["name"],
             "question": QUESTIONS[t["protocol"]],
             "show": per_participant.get(t["name"], len(t["cases"])),
             "cases": [
-                {"id": c["id"], "a": _data_url(c["a_png"]), "b": _data_url(c["b_png"])}
+                {
+                    "id": c["id"],
+                    "a": _data_url(c["a_png"]),
+                    "b": _data_url(c["b_png"]),
+                    **({"image": _data_url(c["image_png"])} if "image_png" in c else {}),
+                }
                 for c in t["cases"]
             ],
         }
         for t in tasks
     ]
-    page = PAGE.replace("__TITLE__", html.escape(title)).replace(
-        "__TASKS__", json.dumps(payload).replace("</", "<\\/")
+    page = (
+        PAGE.replace("__TITLE__", html.escape(title))
+        .replace("__CONTACT__", html.escape(contact or "the person who gave you this page"))
+        .replace("__TASKS__", json.dumps(payload).replace("</", "<\\/"))
     )
     from manifold_xai.store import atomic_path
 
@@ -177,73 +213,109 @@ PAGE = r"""<!DOCTYPE html>
 body { font-family: sans-serif; max-width: 820px; margin: 2em auto; color: #222; }
 .pair { display: flex; gap: 24px; justify-content: center; margin: 1em 0; }
 .pair img { width: 320px; height: 320px; image-rendering: pixelated; border: 1px solid #999; }
+#original { text-align: center; }
+#original img { width: 192px; height: 192px; image-rendering: pixelated; border: 1px solid #999; }
 button { font-size: 1.05em; padding: 0.5em 1.2em; margin: 0 0.4em; }
-#progress { color: #666; }
+#progress, .keys { color: #666; }
 </style></head>
 <body>
 <h1>__TITLE__</h1>
-<div id="intro"><p>You will be shown pairs of images and asked to choose one of them. There are no right or
-wrong answers; go with your first impression. Your answers are anonymous.</p>
+<div id="intro"><p>You will be shown <span id="count"></span> pairs of images and asked to choose one image
+of each pair. There are no right or wrong answers; go with your first impression. Your answers are
+anonymous and kept in this browser until you save them, so you can close the page and continue later.</p>
+<p class="keys">Keys: &larr; left image, &rarr; right image, Space no preference, Backspace undo the last
+answer.</p>
+<p id="resume-note" hidden></p>
 <button id="start">Start</button></div>
 <div id="trial" hidden>
   <p id="progress"></p><h2 id="question"></h2>
+  <div id="original" hidden><p>The image:</p><img id="image" alt="the image the maps explain"></div>
   <div class="pair"><img id="left" alt="left image"><img id="right" alt="right image"></div>
   <p style="text-align:center"><button id="choose-left">Left</button><button id="choose-none">No preference</button><button id="choose-right">Right</button></p>
+  <p style="text-align:center"><button id="undo">Undo last answer</button></p>
 </div>
-<div id="done" hidden><p>Thank you! Please save your answers and send the file back.</p>
-<button id="save">Save answers</button> <span id="saved"></span></div>
+<div id="done" hidden><p>Thank you! Please save your answers and send the file to __CONTACT__.</p>
+<button id="save">Save answers</button> <button id="undo-done">Undo last answer</button> <span id="saved"></span></div>
 <script>
 const TASKS = __TASKS__;
 const params = new URLSearchParams(location.search);
+// An unfinished session of this page is resumed after a reload (unless the URL asks for another one).
+const LAST = "manifold-xai-study-last:" + document.title;
+let resumed = null;
+try { resumed = JSON.parse(localStorage.getItem(LAST) || "null"); } catch (e) { resumed = null; }
+if (resumed && (resumed.complete || (params.has("seed") && Number(params.get("seed")) !== resumed.seed)
+    || (params.has("participant") && params.get("participant") !== resumed.participant))) resumed = null;
 // Seeded PRNG (mulberry32) so a session can be replayed with ?seed=N; random otherwise.
-let state = Number(params.get("seed") ?? Math.floor(Math.random() * 2 ** 31)) >>> 0;
+let state = (resumed ? resumed.seed : Number(params.get("seed") ?? Math.floor(Math.random() * 2 ** 31))) >>> 0;
 const seed = state;
 function random() { state = (state + 0x6D2B79F5) >>> 0; let t = state;
   t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296; }
 function shuffle(list) { const a = list.slice(); for (let i = a.length - 1; i > 0; i--) {
   const j = Math.floor(random() * (i + 1)); [a[i], a[j]] = [a[j], a[i]]; } return a; }
-const participant = params.get("participant") ?? ("p" + seed.toString(36));
+const participant = resumed ? resumed.participant : (params.get("participant") ?? ("p" + seed.toString(36)));
 const trials = [];
 for (const task of TASKS) {
   for (const c of shuffle(task.cases).slice(0, task.show)) {
-    trials.push({ task: task.name, question: task.question, case: c.id, a: c.a, b: c.b, left: random() < 0.5 ? "A" : "B" });
+    trials.push({ task: task.name, question: task.question, case: c.id, a: c.a, b: c.b, image: c.image ?? null,
+                  left: random() < 0.5 ? "A" : "B" });
   }
 }
-const choices = [];
-let current = 0, shownAt = 0;
+const choices = resumed ? resumed.choices.slice(0, trials.length) : [];
+let current = choices.length, shownAt = 0;
+document.getElementById("count").textContent = trials.length;
+if (current > 0) {
+  const note = document.getElementById("resume-note");
+  note.textContent = `Welcome back: you have answered ${current} of ${trials.length}; Continue starts at the next one.`;
+  note.hidden = false; document.getElementById("start").textContent = "Continue";
+}
+const $ = (id) => document.getElementById(id);
 function show() {
-  if (current >= trials.length) { document.getElementById("trial").hidden = true;
-    document.getElementById("done").hidden = false; persist(); return; }
+  const finished = current >= trials.length;
+  $("trial").hidden = finished; $("done").hidden = !finished;
+  if (finished) { persist(); return; }
   const t = trials[current];
-  document.getElementById("progress").textContent = `${current + 1} / ${trials.length}`;
-  document.getElementById("question").textContent = t.question;
-  document.getElementById("left").src = t.left === "A" ? t.a : t.b;
-  document.getElementById("right").src = t.left === "A" ? t.b : t.a;
+  $("progress").textContent = `${current + 1} / ${trials.length}`;
+  $("question").textContent = t.question;
+  $("left").src = t.left === "A" ? t.a : t.b;
+  $("right").src = t.left === "A" ? t.b : t.a;
+  $("original").hidden = !t.image; if (t.image) $("image").src = t.image;
+  $("undo").disabled = choices.length === 0;
   shownAt = performance.now();
 }
 function record(side) {
+  if (current >= trials.length) return;
   const t = trials[current];
   const choice = side === "none" ? "none" : (side === "left" ? t.left : (t.left === "A" ? "B" : "A"));
   choices.push({ task: t.task, case: t.case, shown_left: t.left, side: side, choice: choice,
                  time_ms: Math.round(performance.now() - shownAt) });
-  current += 1; persist(); show();
+  current = choices.length; persist(); show();
 }
+function undo() { if (!choices.length) return; choices.pop(); current = choices.length; persist(); show(); }
 function responses() { return { format: "manifold-xai/study-responses/1", participant: participant, seed: seed,
   complete: current >= trials.length, choices: choices }; }
-function persist() { try { localStorage.setItem("manifold-xai-study-" + participant, JSON.stringify(responses())); } catch (e) {} }
-document.getElementById("start").onclick = () => { document.getElementById("intro").hidden = true;
-  document.getElementById("trial").hidden = false; show(); };
-document.getElementById("choose-left").onclick = () => record("left");
-document.getElementById("choose-right").onclick = () => record("right");
-document.getElementById("choose-none").onclick = () => record("none");
-document.addEventListener("keydown", (e) => { if (document.getElementById("trial").hidden) return;
-  if (e.key === "ArrowLeft") record("left"); if (e.key === "ArrowRight") record("right"); if (e.key === " ") record("none"); });
-document.getElementById("save").onclick = () => {
+function persist() { try { const r = JSON.stringify(responses());
+  localStorage.setItem("manifold-xai-study-" + participant, r); localStorage.setItem(LAST, r); } catch (e) {} }
+// A button answers once: it gives up the focus, so a key pressed afterwards does not press it again.
+function button(id, action) { $(id).onclick = (e) => { e.currentTarget.blur(); action(); }; }
+button("start", () => { $("intro").hidden = true; show(); });
+button("choose-left", () => record("left"));
+button("choose-right", () => record("right"));
+button("choose-none", () => record("none"));
+button("undo", undo);
+button("undo-done", undo);
+document.addEventListener("keydown", (e) => {
+  if (!$("intro").hidden || e.repeat) return;
+  const action = { ArrowLeft: () => record("left"), ArrowRight: () => record("right"), " ": () => record("none"),
+                   Backspace: undo }[e.key];
+  if (!action) return;
+  e.preventDefault(); action();
+});
+$("save").onclick = () => {
   const blob = new Blob([JSON.stringify(responses(), null, 1)], { type: "application/json" });
   const link = document.createElement("a"); link.href = URL.createObjectURL(blob);
   link.download = `responses-${participant}.json`; document.body.appendChild(link); link.click(); link.remove();
-  document.getElementById("saved").textContent = "saved as " + link.download;
+  $("saved").textContent = "saved as " + link.download;
 };
 </script></body></html>
 """
