@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -447,6 +448,30 @@ def test_lineage_of_figure_3_reaches_every_upstream_artifact(tiny_run):
     assert {"params", "code", "seeds", "device", "started", "finished"} <= set(full)
     text = manifold_xai("lineage", "results/figures/fig3_digits.png", cwd=workdir).stdout
     assert "rule compute_tangent" in text and "(see above)" in text
+
+
+def test_the_report_builds_without_docutils_errors_with_every_table_in_figure_order(
+    tiny_run, tmp_path
+):
+    import re
+    import zipfile
+
+    workdir, _ = tiny_run
+    result = snakemake(workdir, "--report", str(tmp_path / "report.zip"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    with zipfile.ZipFile(tmp_path / "report.zip") as archive:
+        name = next(n for n in archive.namelist() if n.endswith("report.html"))
+        page = archive.read(name).decode()
+    assert "System Message" not in page and "Docutils" not in page
+    categories = json.loads(re.search(r"var categories = (\{.*?\});\n", page).group(1))
+    # the report's menu sorts categories as text: figure numbers are padded so that text order is
+    # figure order
+    shown = sorted(categories, key=str.lower)
+    numbers = [int(m.group(1)) for c in shown if (m := re.match(r"Figure (\d\d)\b", c))]
+    assert numbers == sorted(numbers) and len(numbers) >= 6, shown
+    assert not [c for c in shown if re.match(r"Figures? \d\b", c)], shown
+    tables = {Path(p).name for p in categories["Summary tables"]["Other"]}
+    assert {"alignment.csv", "claims.csv", "curves.csv", "robustness.csv"} <= tables, tables
 
 
 def test_a_run_that_only_redraws_a_figure_prints_no_summary_table(tiny_run):

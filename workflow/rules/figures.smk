@@ -11,7 +11,7 @@ rule plot_fig3:
             figure=report(
                 "results/figures/fig3_{dataset}.png",
                 caption="../report/fig3.rst",
-                category="Figure 3: fraction in tangent space",
+                category="Figure 03: fraction in tangent space",
                 subcategory="{dataset}",
                 labels={"dataset": "{dataset}", "figure": "fig3"},
             )
@@ -45,7 +45,7 @@ rule plot_fig2:
             figure=report(
                 "results/figures/fig2_{dataset}_seed{seed}.png",
                 caption="../report/fig2.rst",
-                category="Figure 2: tangent and orthogonal parts",
+                category="Figure 02: tangent and orthogonal parts",
                 subcategory="{dataset}",
                 labels={"dataset": "{dataset}", "figure": "fig2", "seed": "{seed}"},
             )
@@ -93,7 +93,7 @@ rule plot_fig10:
             figure=report(
                 "results/figures/fig10_{dataset}_seed{seed}.png",
                 caption="../report/fig10.rst",
-                category="Figure 10: generated samples",
+                category="Figure 10: samples of the dataset",
                 subcategory="{dataset}",
                 labels={"dataset": "{dataset}", "figure": "fig10", "seed": "{seed}"},
             )
@@ -150,7 +150,7 @@ rule plot_fig7:
             figure=report(
                 "results/figures/fig7_{dataset}.png",
                 caption="../report/fig7.rst",
-                category="Figure 7: standard vs robust",
+                category="Figure 07: standard vs robust",
                 subcategory="{dataset}",
                 labels={"dataset": "{dataset}", "figure": "fig7"},
             )
@@ -178,7 +178,7 @@ rule plot_fig6:
             figure=report(
                 "results/figures/fig6_{dataset}.png",
                 caption="../report/fig6.rst",
-                category="Figures 6 and 15: training curves",
+                category="Figure 06 and 15: training curves",
                 subcategory="{dataset}",
                 labels={"dataset": "{dataset}", "figure": "fig6"},
             )
@@ -208,7 +208,7 @@ use rule plot_fig6 as plot_fig15 with:
             figure=report(
                 "results/figures/fig15_{dataset}.png",
                 caption="../report/fig15.rst",
-                category="Figures 6 and 15: training curves",
+                category="Figure 06 and 15: training curves",
                 subcategory="{dataset}",
                 labels={"dataset": "{dataset}", "figure": "fig15"},
             )
@@ -232,7 +232,7 @@ rule plot_fig4:
             figure=report(
                 "results/figures/fig4_{dataset}_seed{seed}.png",
                 caption="../report/fig4.rst",
-                category="Figure 4: examples",
+                category="Figure 04: examples",
                 subcategory="{dataset}",
                 labels={"dataset": "{dataset}", "figure": "fig4", "seed": "{seed}"},
             )
@@ -261,7 +261,7 @@ rule plot_fig3_all:
             figure=report(
                 "results/figures/fig3.png",
                 caption="../report/fig3_all.rst",
-                category="Figure 3: fraction in tangent space",
+                category="Figure 03: fraction in tangent space",
                 subcategory="all datasets",
                 labels={"dataset": "all", "figure": "fig3"},
             )
@@ -292,7 +292,7 @@ use rule plot_fig3_all as plot_fig7_all with:
             figure=report(
                 "results/figures/fig7.png",
                 caption="../report/fig7_all.rst",
-                category="Figure 7: standard vs robust",
+                category="Figure 07: standard vs robust",
                 subcategory="all datasets",
                 labels={"dataset": "all", "figure": "fig7"},
             )

@@ -109,8 +109,18 @@ rule summarize_roar:
                 category="Summary tables",
                 labels={"table": "roar"},
             ),
-            repeats="results/summary/roar_repeats.csv",
-            road="results/summary/road.csv",
+            repeats=report(
+                "results/summary/roar_repeats.csv",
+                caption="../report/roar_repeats_csv.rst",
+                category="Summary tables",
+                labels={"table": "roar_repeats"},
+            ),
+            road=report(
+                "results/summary/road.csv",
+                caption="../report/road_csv.rst",
+                category="Summary tables",
+                labels={"table": "road"},
+            ),
         ),
     log:
         f"{LOGS}/summarize_roar.log",
@@ -135,7 +145,7 @@ rule plot_fig5:
             figure=report(
                 "results/figures/fig5_{dataset}.png",
                 caption="../report/fig5.rst",
-                category="Figure 5: ROAR and ROAD",
+                category="Figure 05: ROAR and ROAD",
                 subcategory="{dataset}",
                 labels={"dataset": "{dataset}", "figure": "fig5"},
             )

@@ -68,7 +68,7 @@ rule plot_robustness:
             figure=report(
                 "results/figures/robustness_{dataset}.png",
                 caption="../report/robustness.rst",
-                category="On- and off-manifold robustness",
+                category="Robustness on and off the manifold",
                 subcategory="{dataset}",
                 labels={"dataset": "{dataset}", "figure": "robustness"},
             )

@@ -67,7 +67,7 @@ rule plot_sanity:
             figure=report(
                 "results/figures/sanity_{dataset}.png",
                 caption="../report/sanity.rst",
-                category="Sanity checks",
+                category="Figure 13 and sanity checks",
                 subcategory="{dataset}",
                 labels={"dataset": "{dataset}", "figure": "sanity"},
             )
@@ -99,7 +99,7 @@ rule plot_fig13:
             figure=report(
                 "results/figures/fig13_{dataset}_seed{seed}.png",
                 caption="../report/fig13.rst",
-                category="Sanity checks",
+                category="Figure 13 and sanity checks",
                 subcategory="{dataset}",
                 labels={"dataset": "{dataset}", "figure": "fig13", "seed": "{seed}"},
             )

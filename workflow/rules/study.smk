@@ -4,11 +4,16 @@
 rule theorem1:
     output:
         **with_prov(
-            result="results/summary/theorem1.json",
+            result=report(
+                "results/summary/theorem1.json",
+                caption="../report/theorem1_json.rst",
+                category="Summary tables",
+                labels={"table": "theorem1"},
+            ),
             figure=report(
                 "results/figures/fig8_simulation.png",
                 caption="../report/fig8.rst",
-                category="Figure 8: Theorem 1 simulation",
+                category="Figure 08: Theorem 1 simulation",
                 labels={"figure": "fig8"},
             ),
         ),
@@ -32,8 +37,18 @@ rule study_stimuli:
         **study_inputs(),
     output:
         **with_prov(
-            page="results/study/index.html",
-            stimuli="results/study/stimuli.json",
+            page=report(
+                "results/study/index.html",
+                caption="../report/study_page.rst",
+                category="User study",
+                labels={"file": "index.html"},
+            ),
+            stimuli=report(
+                "results/study/stimuli.json",
+                caption="../report/study_stimuli.rst",
+                category="User study",
+                labels={"file": "stimuli.json"},
+            ),
         ),
     log:
         f"{LOGS}/study_stimuli.log",
@@ -55,7 +70,14 @@ rule analyze_study:
         stimuli_prov=prov("results/study/stimuli.json"),
         responses=study_responses(),
     output:
-        **with_prov(table="results/study/analysis.csv"),
+        **with_prov(
+            table=report(
+                "results/study/analysis.csv",
+                caption="../report/study_analysis.rst",
+                category="User study",
+                labels={"file": "analysis.csv"},
+            )
+        ),
     log:
         f"{LOGS}/analyze_study.log",
     conda:

@@ -85,7 +85,12 @@ rule summarize_tangent_sources:
                 category="Summary tables",
                 labels={"table": "tangent_accuracy"},
             ),
-            fractions="results/summary/tangent_fractions.csv",
+            fractions=report(
+                "results/summary/tangent_fractions.csv",
+                caption="../report/tangent_fractions_csv.rst",
+                category="Summary tables",
+                labels={"table": "tangent_fractions"},
+            ),
         ),
     log:
         f"{LOGS}/summarize_tangent_sources.log",
