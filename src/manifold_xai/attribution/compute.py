@@ -112,11 +112,11 @@ def prepare_methods(methods: dict[str, dict], manifold: ManifoldContext | None) 
     )
     if manifold is None:
         for name, block in methods.items():
-            needs = method_needs(name, block)
+            needs = " and ".join(NEEDS[n] for n in sorted(method_needs(name, block)))
             if needs:
                 raise ValueError(
-                    f"attribution method {name!r} needs the images' {' and '.join(NEEDS[n] for n in sorted(needs))} "
-                    "(pass manifold=ManifoldContext(...), or tangent=/decoder= to explain)"
+                    f"attribution method {name!r} needs the images' {needs} (pass "
+                    "manifold=ManifoldContext(...), or tangent=/decoder= to explain)"
                 )
     return methods
 

@@ -27,7 +27,9 @@ from torch import nn
 
 from manifold_xai.attribution import builtin, manifold, plugins
 
-# fn(model, x (b, c, h, w) requiring grad, target (b,) int64, params) -> attribution (b, c, h, w)
+# fn(model, x (b, c, h, w) requiring grad, target (b,) int64, params) -> attribution (b, c, h, w): the
+# signature of built-ins, Captum classes and a researcher's own functions; `resolve` returns every method
+# as fn(model, x, target, params, manifold) (manifold: a manifold.ManifoldBatch or None).
 AttributionFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, dict], torch.Tensor]
 
 
@@ -192,16 +194,11 @@ def method_needs(name: str, block: dict) -> set[str]:
     return set(BUILTIN[name].needs) if kind == "builtin" else set()
 
 
-def resolve_methods(
-    methods: dict[str, dict], only: tuple[str, ...] | None = None
-) -> dict[str, AttributionFn]:
+def resolve_methods(methods: dict[str, dict]) -> dict[str, AttributionFn]:
     """The attribution function of each (expanded) method block, each resolved (imported) once, as
-    ``fn(model, x, target, params, manifold)``; ``ValueError`` naming the first block that cannot run.
-    ``only``: resolve just these names."""
+    ``fn(model, x, target, params, manifold)``; ``ValueError`` naming the first block that cannot run."""
     functions = {}
     for name, block in methods.items():
-        if only is not None and name not in only:
-            continue
         errors = _block_errors(name, block)
         if not errors:
             try:
