@@ -1,5 +1,6 @@
-"""Rules plot_fig6 and plot_fig15: one dataset's training curves (mean and 90% band across seeds), one
-panel per regime; Figure 15 adds every tracked method, the random-vector line and the errors."""
+"""Rules plot_fig6 and plot_fig15: one dataset's training curves (each seed's, their mean, and a 90% band
+across three or more seeds), one panel per regime; Figure 15 adds every tracked method, the random-vector
+line and a row of errors."""
 
 import xarray as xr
 
@@ -25,7 +26,7 @@ def main(job):
         title=job.wildcards["dataset"],
         errors=job.params["errors"],
         dpi=job.params["dpi"],
-        note=f"seeds {seeds}; band: 90% across seeds",
+        note=f"seeds {seeds}",
     )
 
 

@@ -175,3 +175,19 @@ def test_the_registry_defaults_are_the_schemas():
             if key not in ("batch_size", "label", "colour")
         }
         assert dict(spec.defaults) == from_schema, name
+
+
+def test_densities_stay_in_the_unit_interval_and_a_point_mass_is_a_line(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from manifold_xai.figures import _density_panel, bounded_kde
+
+    grid = np.linspace(0, 1, 4001)
+    near_zero = np.random.default_rng(0).uniform(0, 0.05, 300)
+    np.testing.assert_allclose(np.trapezoid(bounded_kde(near_zero, grid), grid), 1, atol=1e-3)
+    fig, ax = plt.subplots()
+    _density_panel(ax, {"gradient": near_zero, "projected": np.ones(50)}, 0.1, "t")
+    assert ax.get_ylim()[1] < 100  # no spike of the point mass sets the scale
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(label.endswith("n = 50), all equal") for label in labels), labels
+    plt.close(fig)

@@ -73,6 +73,19 @@ def _save(fig, path, dpi: int) -> None:
     plt.close(fig)
 
 
+LINE_STYLES = ("-", "--", "-.", ":")
+POINT_MASS_SD = (
+    1e-3  # a method whose fractions vary less than this is drawn as a line, not a density
+)
+
+
+def bounded_kde(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Gaussian kernel density of ``values`` in [0, 1] on ``grid``, reflected at 0 and 1 so that no mass
+    leaks outside the interval and the density does not dip at the edges (it integrates to 1 on [0, 1])."""
+    kde = gaussian_kde(values)
+    return kde(grid) + kde(-grid) + kde(2.0 - grid)
+
+
 def _density_panel(
     ax,
     fractions: dict[str, np.ndarray],
@@ -82,29 +95,30 @@ def _density_panel(
     colors: dict[str, str] | None = None,
     labels: dict[str, str] | None = None,
 ) -> None:
-    """Kernel densities of ``fractions[name] (n,)`` (NaN dropped) with the baseline as a grey line."""
+    """Kernel densities of ``fractions[name] (n,)`` (NaN dropped; bounded to [0, 1]) with the baseline as
+    a grey line; one line style per method so that overlapping curves stay visible. A method whose
+    fractions are all (nearly) equal, e.g. a tangent projection (1 by construction), is a vertical line:
+    its density would be a spike of arbitrary height."""
     colors, labels = colors or {}, labels or {}
     grid = np.linspace(0, 1, 501)
-    for name, values in fractions.items():
+    for i, (name, values) in enumerate(fractions.items()):
         values = np.asarray(values)
         values = values[np.isfinite(values)]
-        if len(values) > 1 and np.ptp(values) > 0:
-            density = gaussian_kde(values)(grid)
-            ax.fill_between(grid, density, alpha=0.25, color=colors.get(name, _colour(name)), lw=0)
-            ax.plot(
-                grid,
-                density,
-                lw=2.5,
-                color=colors.get(name, _colour(name)),
-                label=f"{labels.get(name, _label(name))} (mean {values.mean():.2f})",
-            )
-    ax.axvline(baseline, color="gray", lw=2, ls="--", label=f"random sqrt(k/d) = {baseline:.3f}")
-    upper = max(0.85, *(np.nanmax(v) + 0.05 for v in fractions.values() if np.isfinite(v).any()))
-    ax.set(
-        xlim=(0, min(1.0, upper)), xlabel="Fraction in tangent space", ylabel="Density", title=title
+        if not len(values):
+            continue
+        colour, ls = colors.get(name, _colour(name)), LINE_STYLES[i % len(LINE_STYLES)]
+        text = f"{labels.get(name, _label(name))} (mean {values.mean():.2f}, n = {len(values)})"
+        if len(values) < 2 or values.std() < POINT_MASS_SD:
+            ax.axvline(values.mean(), color=colour, lw=2.5, ls=ls, label=f"{text}, all equal")
+            continue
+        ax.plot(grid, bounded_kde(values, grid), lw=2, ls=ls, color=colour, label=text)
+    ax.axvline(
+        baseline, color="gray", lw=1.5, ls=(0, (1, 1)), label=f"random sqrt(k/d) = {baseline:.3f}"
     )
+    ax.set(xlim=(-0.01, 1.01), xlabel="Fraction in tangent space", ylabel="Density", title=title)
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=7, frameon=False)
+    # an opaque legend: curves and the baseline do not run through its entries
+    ax.legend(fontsize=7, frameon=True, framealpha=0.95, edgecolor="none")
 
 
 def _note(ax, note: str) -> None:
@@ -259,6 +273,9 @@ REGIME_TITLES = {
 }
 
 
+MIN_SEEDS_FOR_BAND = 3  # a quantile band over fewer seeds says nothing: their own curves are drawn
+
+
 def training_curves(
     summary,
     regimes: list[str],
@@ -273,65 +290,109 @@ def training_curves(
     """Figures 6 and 15: fraction in tangent space over training steps, one panel per regime.
 
     ``summary``: one dataset's ``curves.summarize_curves`` result (dims ``seed, regime, method_name, step``).
-    Each panel shows, per method, the across-seed mean of the per-run mean fraction with its 90% band
-    (``reductions.seed_band``), the baseline sqrt(k/d) and, when ``errors``, the measured random-vector
-    fraction and the seed-mean test (solid) and train (dashed) error on a second axis. Steps on a
-    symlog axis (the schedule is dense early)."""
+    Per method: each seed's curve (thin), and the across-seed mean (thick) only at steps every seed
+    reached, so a seed that stops early (random labels stop at the target accuracy) makes no jump; with at
+    least ``MIN_SEEDS_FOR_BAND`` seeds the central 90% band across seeds (``reductions.seed_band``). Every
+    checkpoint is a marker, so a run with two checkpoints shows two points, not a trend. The baseline
+    sqrt(k/d) is a grey dashed line; with ``errors``, the measured random-vector fraction (brown, dotted)
+    and, in a second row, the seed-mean test (solid) and train (dashed) error. Steps on a symlog axis
+    (the schedule is dense early)."""
     from manifold_xai.evaluation.reductions import seed_band
 
+    seeds = [s for s in summary["seed"].values if np.isfinite(summary["mean"].sel(seed=s)).any()]
+    summary = summary.sel(seed=seeds)
     band = seed_band(summary["mean"])
-    fig, axes = plt.subplots(1, len(regimes), figsize=(4.6 * len(regimes), 3.4), squeeze=False)
-    for ax, regime in zip(axes[0], regimes, strict=True):
-        for method in methods:
-            curve = band.sel({"regime": regime, "method_name": method})
-            ok = np.isfinite(curve["mean"].values)
-            steps = curve["step"].values[ok]
-            color = _colour(method)
-            ax.plot(steps, curve["mean"].values[ok], color=color, lw=2, label=_label(method))
-            ax.fill_between(
-                steps,
-                curve["low"].values[ok],
-                curve["high"].values[ok],
-                color=color,
-                alpha=0.25,
-                lw=0,
-            )
+    rows = 2 if errors else 1
+    fig, axes = plt.subplots(
+        rows,
+        len(regimes),
+        figsize=(4.6 * len(regimes), 3.4 + 2.0 * (rows - 1)),
+        squeeze=False,
+        sharex="col",
+        gridspec_kw={"height_ratios": [3, 1.6][:rows]},
+    )
+    for col, regime in enumerate(regimes):
+        ax = axes[0, col]
         run = summary.sel(regime=regime)
+        for method in methods:
+            color = _colour(method)
+            curves = run["mean"].sel({"method_name": method})  # (seed, step)
+            for seed in seeds if len(seeds) > 1 else []:
+                one = curves.sel(seed=seed)
+                ok = np.isfinite(one.values)
+                ax.plot(
+                    one["step"].values[ok],
+                    one.values[ok],
+                    color=color,
+                    lw=0.8,
+                    alpha=0.5,
+                    marker="o",
+                    ms=2,
+                )
+            everyone = np.isfinite(curves.values).all(axis=0)  # steps every seed reached
+            steps = curves["step"].values[everyone]
+            mean = band.sel({"regime": regime, "method_name": method})
+            ax.plot(
+                steps,
+                mean["mean"].values[everyone],
+                color=color,
+                lw=2,
+                marker="o",
+                ms=3,
+                label=_label(method)
+                if len(seeds) == 1
+                else f"{_label(method)} (mean of {len(seeds)} seeds)",
+            )
+            if len(seeds) >= MIN_SEEDS_FOR_BAND:
+                ax.fill_between(
+                    steps,
+                    mean["low"].values[everyone],
+                    mean["high"].values[everyone],
+                    color=color,
+                    alpha=0.2,
+                    lw=0,
+                )
+        baseline = float(run["baseline"].mean())
         ax.axhline(
-            float(run["baseline"].mean()), color="gray", lw=1.5, ls="--", label="random sqrt(k/d)"
+            baseline, color="gray", lw=1.5, ls="--", label=f"random sqrt(k/d) = {baseline:.3f}"
         )
         if errors:
+            measured = float(run["random_mean"].mean())
             ax.axhline(
-                float(run["random_mean"].mean()), color="gray", lw=1, ls=":", label="random vectors"
+                measured,
+                color="tab:brown",
+                lw=1.5,
+                ls=":",
+                zorder=3,
+                label=f"random vectors, measured = {measured:.3f}",
             )
-            twin = ax.twinx()
+            err_ax = axes[1, col]
             for name, style in (("test_error", "-"), ("train_error", "--")):
                 err = run[name].mean("seed")
                 ok = np.isfinite(err.values)
-                twin.plot(
+                err_ax.plot(
                     err["step"].values[ok],
                     err.values[ok],
                     color="black",
                     lw=1,
                     ls=style,
+                    marker="o",
+                    ms=2,
                     label=name.replace("_", " "),
                 )
-            twin.set(ylim=(0, 1), ylabel="0-1 error")
-            twin.legend(fontsize=7, frameon=False, loc="upper right")
+            err_ax.set(ylim=(0, 1), ylabel="0-1 error", xlabel="gradient steps")
+            err_ax.legend(fontsize=7, frameon=True, framealpha=0.95, edgecolor="none")
         ax.set_xscale("symlog", linthresh=1)
         ax.set_xlim(left=0)
         ax.set(
-            xlabel="gradient steps",
-            ylabel="Fraction in tangent space",
-            ylim=(0, 1),
-            title=REGIME_TITLES.get(regime, regime),
+            ylabel="Fraction in tangent space", ylim=(0, 1), title=REGIME_TITLES.get(regime, regime)
         )
-        ax.legend(fontsize=7, frameon=False, loc="upper left")
-    n_seeds = int(
-        np.isfinite(summary["mean"]).any([d for d in summary["mean"].dims if d != "seed"]).sum()
-    )
-    what = f"line: mean over {n_seeds} seed{'s' if n_seeds != 1 else ''}"
-    what += "; band: central 90% of the seeds' curves" if n_seeds > 1 else "; no band (one seed)"
+        if not errors:
+            ax.set_xlabel("gradient steps")
+        ax.legend(fontsize=7, frameon=True, framealpha=0.95, edgecolor="none", loc="upper left")
+    what = "one seed" if len(seeds) == 1 else f"thin: each of {len(seeds)} seeds; thick: their mean"
+    if len(seeds) >= MIN_SEEDS_FOR_BAND:
+        what += "; band: central 90% of the seeds' curves"
     fig.suptitle(f"{title} ({note}; {what})" if note else f"{title} ({what})", fontsize=10)
     fig.tight_layout()
     _save(fig, path, dpi)
