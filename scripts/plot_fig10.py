@@ -16,10 +16,14 @@ def main(job):
         read_rows(job.input.data, "images", idx),
         read_rows(job.input.data, "labels", idx),
     )
-    kind = {"reconstructive": "autoencoder reconstructions"}.get(
-        store_attrs(job.input.data).get("approach"), "generated samples"
+    kind = {
+        "reconstructive": "autoencoder reconstructions",
+        "analytic": "rendered images of the known manifold",
+        "upsampled": "upsampled generated samples",
+    }.get(store_attrs(job.input.data).get("approach"), "generated samples")
+    title = (
+        f"Figure 10: {job.wildcards['dataset']} seed {job.wildcards['seed']}, {kind} (label above)"
     )
-    title = f"{job.wildcards['dataset']} seed {job.wildcards['seed']}: {kind} (label above)"
     fig10_samples(images, labels, job.output.figure, title=title, dpi=job.params["dpi"])
     job.metrics = {"samples": len(idx)}
 

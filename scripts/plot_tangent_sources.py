@@ -32,9 +32,12 @@ def main(job):
                 *bootstrap_ci(values, n_resamples=n_resamples, seed=0),
             )
     angle_runs = [xr.open_zarr(p, consolidated=False).load() for p in job.input.angles]
-    angles = {
-        str(s): np.concatenate(
-            [np.nanmean(a["angle"].sel({"source": s}).values, axis=1) for a in angle_runs]
+    angles = {  # per image: the mean and the largest principal angle
+        str(s): tuple(
+            np.concatenate(
+                [reduce(a["angle"].sel({"source": s}).values, axis=1) for a in angle_runs]
+            )
+            for reduce in (np.nanmean, np.nanmax)
         )
         for s in angle_runs[0]["source"].values
     }
@@ -52,7 +55,8 @@ def main(job):
     )
     job.metrics = {
         "mean_fraction": {s: {m: v[0] for m, v in ms.items()} for s, ms in means.items()},
-        "mean_angle_deg": {s: float(np.nanmean(v)) for s, v in angles.items()},
+        "mean_angle_deg": {s: float(np.nanmean(v[0])) for s, v in angles.items()},
+        "largest_angle_deg": {s: float(np.nanmean(v[1])) for s, v in angles.items()},
     }
 
 

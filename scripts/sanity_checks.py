@@ -13,6 +13,7 @@ from manifold_xai.attribution.context import context_for
 from manifold_xai.attribution.registry import RANDOM_TANGENT
 from manifold_xai.data.dataset_store import read_rows
 from manifold_xai.evaluation.sanity import (
+    describe_layer,
     parameter_layers,
     random_tangent_attribution,
     randomisation_states,
@@ -83,6 +84,10 @@ def main(job):
         coords={
             "mode": list(p["modes"]),
             "layer": list(reversed(layers)),
+            "layer_description": (
+                ("layer",),
+                [describe_layer(model.get_submodule(name)) for name in reversed(layers)],
+            ),
             "method_name": names,
             "sample": rows,
         },

@@ -476,7 +476,8 @@ def fig2_decomposition(
 def fig10_samples(
     images: np.ndarray, labels: np.ndarray, path, *, title: str, dpi: int = 150
 ) -> None:
-    """A square grid of generated samples ``images (n, c, h, w)`` with their labels."""
+    """A square grid of the dataset's samples ``images (n, c, h, w)`` with their labels; the title sits
+    right above the grid (no empty band)."""
     n = len(images)
     cols = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
@@ -487,7 +488,8 @@ def fig10_samples(
         ax = axes.flat[i]
         _show_image(ax, images[i])
         ax.set_title(str(int(labels[i])), fontsize=7, pad=1)
-    fig.suptitle(title, fontsize=9)
+    fig.tight_layout(pad=0.2, rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
+    fig.suptitle(title, fontsize=9, y=1 - 0.05 / fig.get_figheight(), va="top")
     _save(fig, path, dpi)
 
 
@@ -508,8 +510,9 @@ def tangent_sources_figure(
 ) -> None:
     """Left: mean fraction in tangent space per method (groups) under each tangent source (bars), with
     95% CIs, ``means[source][method] = (mean, ci_low, ci_high)``, and each source's sqrt(k/d) as a dashed
-    line. Right: histogram of the per-image mean principal angle (degrees) between each source's tangent
-    space and the reference's, ``angles[source] (n,)``."""
+    line. Right: histograms of the per-image mean (filled) and largest (outline) principal angle (degrees)
+    between each source's tangent space and the reference's, ``angles[source] = (mean (n,), largest
+    (n,))``."""
     fig, (left, right) = plt.subplots(
         1, 2, figsize=(10.5, 3.8), gridspec_kw={"width_ratios": [1.4, 1]}
     )
@@ -550,17 +553,27 @@ def tangent_sources_figure(
         fontsize=7, frameon=False, title="tangent source (dashed: sqrt(k/d))", title_fontsize=7
     )
     bins = np.linspace(0, 90, 46)
-    for source, values in angles.items():
-        values = np.asarray(values)[np.isfinite(values)]
+    for source, (mean_angle, largest) in angles.items():
+        mean_angle = np.asarray(mean_angle)[np.isfinite(mean_angle)]
+        largest = np.asarray(largest)[np.isfinite(largest)]
+        label = SOURCE_LABELS.get(source, source)
         right.hist(
-            values,
+            mean_angle,
             bins=bins,
-            alpha=0.55,
+            alpha=0.5,
             color=SOURCE_COLORS.get(source),
-            label=f"{SOURCE_LABELS.get(source, source)} (mean {values.mean():.1f}°)",
+            label=f"{label}: mean angle (avg {mean_angle.mean():.1f}°)",
+        )
+        right.hist(
+            largest,
+            bins=bins,
+            histtype="step",
+            lw=1.5,
+            color=SOURCE_COLORS.get(source),
+            label=f"{label}: largest angle (avg {largest.mean():.1f}°)",
         )
     right.set(
-        xlabel=f"Mean principal angle to the {SOURCE_LABELS.get(reference, reference)} tangent space (°)",
+        xlabel=f"Principal angles to the {SOURCE_LABELS.get(reference, reference)} tangent space (°)",
         ylabel="Test images",
         xlim=(0, 90),
     )
@@ -575,8 +588,8 @@ def fig5_roar(roar, road, path, *, title: str, dpi: int = 150) -> None:
     retrainings, ci_low/ci_high = its 95% t-interval over repeats; with several seeds, seed_mean and
     seed_ci_* over seeds; method ``none`` = the baseline at fraction 0) as accuracy against the removed
     fraction per method, with the interval as a band; ``road`` (method, order, fraction, accuracy)
-    likewise, morf solid and lerf dashed."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 3.8), sharey=True)
+    likewise in two panels, most important pixels first (morf) and least important first (lerf)."""
+    fig, (left, *road_axes) = plt.subplots(1, 3, figsize=(14, 3.8), sharey=True)
     across = roar["seed"].nunique() > 1
     mean, low, high = (
         ("seed_mean", "seed_ci_low", "seed_ci_high")
@@ -623,25 +636,29 @@ def fig5_roar(roar, road, path, *, title: str, dpi: int = 150) -> None:
     left.title.set_fontsize(8)
     left.legend(fontsize=7, frameon=False)
     road_base = road[road["method"] == "none"]["accuracy"].mean()
-    for (method, order), rows in road[road["method"] != "none"].groupby(
-        ["method", "order"], sort=False
+    for ax, order, what in zip(
+        road_axes, ("morf", "lerf"), ("most important first", "least important first"), strict=True
     ):
-        curve = rows.groupby("fraction")["accuracy"].mean()
-        right.plot(
-            np.r_[0.0, curve.index.values],
-            np.r_[road_base, curve.values],
-            "o-" if order == "morf" else "o--",
-            ms=3,
-            color=_colour(method),
-            alpha=1.0 if order == "morf" else 0.6,
-            label=f"{_label(method)}" if order == "morf" else None,
+        for method, rows in road[(road["method"] != "none") & (road["order"] == order)].groupby(
+            "method", sort=False
+        ):
+            curve = rows.groupby("fraction")["accuracy"].mean()
+            ax.plot(
+                np.r_[0.0, curve.index.values],
+                np.r_[road_base, curve.values],
+                "o-",
+                ms=3,
+                color=_colour(method),
+                label=_label(method),
+            )
+        ax.set(
+            xlabel=f"Fraction of imputed pixels ({what})",
+            ylabel="Test accuracy (no retraining)",
+            title=f"ROAD ({order.upper()}): {title}",
+            xlim=(0, 1),
         )
-    right.set(
-        xlabel="Fraction of imputed pixels (solid: most important first, dashed: least)",
-        ylabel="Test accuracy (no retraining)",
-        title=f"ROAD: {title}",
-        xlim=(0, 1),
-    )
+        ax.yaxis.set_tick_params(labelleft=True)  # shared y, but each panel readable alone
+        ax.title.set_fontsize(8)
     fig.tight_layout()
     _save(fig, path, dpi)
 
@@ -653,42 +670,61 @@ SANITY_PANELS = {
 }
 
 
-def sanity_figure(mean, path, *, title: str, dpi: int = 150, note: str = "") -> None:
-    """Sanity checks: ``mean`` (xarray with ``spearman_abs, ssim, fraction (mode, layer, method_name)``);
-    one column per randomisation mode, one row per metric, one line per method over the randomised layers
-    (from the output layer). ``random_tangent`` in black dashes: it stays at 1 (fails the check)."""
+def sanity_figure(mean, path, *, title: str, dpi: int = 150, note: str = "", half=None) -> None:
+    """Sanity checks: ``mean`` (xarray with ``spearman_abs, ssim, fraction (mode, layer, method_name)``,
+    ``original_fraction (method_name)`` and the coordinate ``layer_description``); one column per
+    randomisation mode, one row per metric, one line per method: first the original model, then the
+    randomised layers from the output layer, named by what they are. ``half`` (same shape as ``mean``):
+    the half-width of the 95% interval over test images, drawn as error bars. ``random_tangent`` in
+    black dashes: it stays at 1 (fails the check)."""
     modes, metrics = list(mean["mode"].values), list(SANITY_PANELS)
     fig, axes = plt.subplots(
-        len(metrics), len(modes), figsize=(4.6 * len(modes), 2.5 * len(metrics)), squeeze=False
+        len(metrics), len(modes), figsize=(4.8 * len(modes), 2.7 * len(metrics)), squeeze=False
     )
-    layers = [str(x) for x in mean["layer"].values]
+    names = [str(x) for x in mean["layer"].values]
+    described = (
+        [str(x) for x in mean["layer_description"].values]
+        if "layer_description" in mean.coords
+        else names
+    )
+    ticks = ["original", *(f"{d} ({n})" for d, n in zip(described, names, strict=True))]
     for c, mode in enumerate(modes):
         for r, metric in enumerate(metrics):
             ax = axes[r, c]
             for method in mean["method_name"].values:
-                values = mean[metric].sel({"mode": mode, "method_name": method}).values
+                at = {"mode": mode, "method_name": method}
+                start = (
+                    float(mean["original_fraction"].sel(method_name=method))
+                    if metric == "fraction" and "original_fraction" in mean
+                    else 1.0  # an attribution agrees with itself
+                )
+                values = np.r_[start, mean[metric].sel(at).values]
+                errors = None if half is None else np.r_[0.0, half[metric].sel(at).values]
                 style = (
                     {"color": "black", "ls": "--"}
                     if method == "random_tangent"
                     else {"color": _colour(str(method)), "ls": "-"}
                 )
-                ax.plot(
-                    range(len(layers)),
+                ax.errorbar(
+                    range(len(ticks)),
                     values,
+                    yerr=errors,
                     marker="o",
                     ms=3,
+                    capsize=2,
                     label=_label(str(method)),
                     **style,
                 )
-            ax.set_xticks(range(len(layers)), layers, rotation=45, ha="right", fontsize=7)
+            ax.set_xticks(range(len(ticks)), ticks, rotation=35, ha="right", fontsize=7)
             ax.set(
                 ylabel=SANITY_PANELS[metric], ylim=(-0.1 if metric == "spearman_abs" else 0, 1.05)
             )
             if r == 0:
                 ax.set_title(f"{title}: {mode} randomisation (from the output layer)", fontsize=9)
-    axes[0, -1].legend(fontsize=7, frameon=False)
-    _note(axes[-1, -1], note)
+    axes[0, -1].legend(fontsize=7, frameon=True, framealpha=0.95, edgecolor="none")
     fig.tight_layout()
+    if note:  # below everything, so it cannot overlap the rotated tick labels
+        fig.text(0.99, 0.0, note, ha="right", va="top", fontsize=7, color="gray")
     _save(fig, path, dpi)
 
 

@@ -260,6 +260,8 @@ def style(name: str, block: dict | None = None) -> dict[str, str]:
     block = block or {}
     spec = BUILTIN.get(name) or REFERENCES.get(name)
     label = block.get("label") or (spec.label if spec else None)
+    if label is None and isinstance(block.get("project"), str):
+        label = f"{style(block['project'])['label']} projected on T"
     if label is None:
         label = block.get("captum") or name.replace("_", " ").capitalize()
     colour = block.get("colour") or (spec.colour if spec else None)

@@ -29,6 +29,19 @@ from torch import nn
 from manifold_xai.runtime import derive_seed
 
 
+def describe_layer(module: nn.Module) -> str:
+    """A reader's name for a layer: ``conv 3×3, 1→32``, ``dense 9216→128``, ``batch norm (64)``, or the
+    module's class."""
+    if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
+        kh, kw = module.kernel_size
+        return f"conv {kh}×{kw}, {module.in_channels}→{module.out_channels}"
+    if isinstance(module, nn.Linear):
+        return f"dense {module.in_features}→{module.out_features}"
+    if isinstance(module, nn.modules.batchnorm._BatchNorm):
+        return f"batch norm ({module.num_features})"
+    return type(module).__name__
+
+
 def parameter_layers(model: nn.Module, example: torch.Tensor) -> list[str]:
     """Names of the modules with their own parameters, in the order a forward pass on ``example``
     first calls them (modules that never run are left out)."""
