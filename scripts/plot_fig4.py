@@ -25,7 +25,10 @@ def main(job):
         for i, m in enumerate(methods)
     }
     fractions = {m: align["fraction"].sel({"method_name": m}).values[choice] for m in methods}
-    captions = [f"label {int(align['label'].values[i])}" for i in choice]
+    captions = [
+        f"label {int(align['label'].values[i])}, predicted {int(align['predicted'].values[i])}"
+        for i in choice
+    ]
     title = (
         f"{job.wildcards['dataset']} seed {job.wildcards['seed']}: attributions and their fraction in "
         f"tangent space (random: {float(align.attrs['baseline']):.3f})"

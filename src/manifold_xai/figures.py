@@ -14,7 +14,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 import matplotlib
+import matplotlib.cm
+import matplotlib.colors
 import matplotlib.ticker
 
 matplotlib.use("Agg")
@@ -52,7 +57,7 @@ def _colour(method: str) -> str:
 def drawn_labels(fig) -> list[str]:
     """The titles, legend entries, tick and axis labels of every axes of ``fig``, in drawing order, once
     each."""
-    texts = []
+    texts = [fig._suptitle.get_text()] if fig._suptitle is not None else []
     for ax in fig.axes:
         texts.append(ax.get_title())
         legend = ax.get_legend()
@@ -63,9 +68,26 @@ def drawn_labels(fig) -> list[str]:
     return list(dict.fromkeys(t for t in texts if t))
 
 
+def _number(fig, path) -> None:
+    """Title a paper figure (a file ``fig<N>_…``) with its number, ``Figure N: …``, in its suptitle or,
+    without one, in its first panel's title (unless it is already there)."""
+    match = re.match(r"fig(\d+)", os.path.basename(str(path)))
+    if match is None:
+        return
+    label = f"Figure {match.group(1)}"
+    suptitle = fig._suptitle
+    target = (suptitle.get_text(), suptitle.set_text) if suptitle is not None else None
+    if (target is None or not target[0]) and fig.axes:
+        target = (fig.axes[0].get_title(), fig.axes[0].set_title)
+    if target is not None and not target[0].startswith("Figure"):
+        target[1](f"{label}: {target[0]}" if target[0] else label)
+
+
 def _save(fig, path, dpi: int) -> None:
-    """Save atomically; a PNG carries its titles, legend entries and labels in its ``Description`` text
-    chunk, so a reader (or a test) can tell which methods a figure draws without looking."""
+    """Save atomically, a paper figure titled with its number (``_number``); a PNG carries its titles,
+    legend entries and labels in its ``Description`` text chunk, so a reader (or a test) can tell which
+    methods a figure draws without looking."""
+    _number(fig, path)
     fmt = str(path).rsplit(".", 1)[-1]
     metadata = {"Description": " | ".join(drawn_labels(fig))} if fmt == "png" else None
     with atomic_path(path) as tmp:
@@ -233,14 +255,18 @@ def fig4_examples(
             v = np.abs(heat).max() or 1.0
             ax = axes[i, 1 + j]
             ax.imshow(heat, cmap="bwr", vmin=-v, vmax=v)
-            ax.set_xlabel(f"{fractions[method][i]:.2f}", fontsize=9)
+            ax.set_xlabel(f"fraction {fractions[method][i]:.2f}", fontsize=8)
             if i == 0:
                 ax.set_title(_label(method), fontsize=8)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03, 0.93, 1))
+    _colour_scale(
+        fig,
+        f"each map summed over channels, unit-normalised, clipped at the top {clip:.1%} of |values|",
+    )
     _save(fig, path, dpi)
 
 
@@ -430,6 +456,36 @@ def _normalise_and_clip(maps: np.ndarray, clip: float) -> np.ndarray:
     return np.clip(maps, -bound, bound)
 
 
+def _corner(ax, text: str) -> None:
+    """A small label in the top-left corner inside a panel."""
+    ax.text(
+        0.03,
+        0.97,
+        text,
+        transform=ax.transAxes,
+        ha="left",
+        va="top",
+        fontsize=6,
+        bbox={"facecolor": "white", "alpha": 0.8, "pad": 1, "lw": 0},
+    )
+
+
+def _row_label(ax, text: str) -> None:
+    """A row's name left of its first panel, horizontal (it cannot wrap into the next row)."""
+    ax.set_ylabel(text, fontsize=7, rotation=0, ha="right", va="center", labelpad=4)
+
+
+def _colour_scale(fig, note: str) -> None:
+    """The ``bwr`` scale of the attribution panels at the right edge, with how the panels are
+    normalised at the bottom."""
+    bar = fig.add_axes((0.945, 0.25, 0.012, 0.5))
+    mappable = matplotlib.cm.ScalarMappable(norm=matplotlib.colors.Normalize(-1, 1), cmap="bwr")
+    fig.colorbar(mappable, cax=bar, ticks=[-1, 0, 1]).ax.set_yticklabels(
+        ["−max", "0", "+max"], fontsize=6
+    )
+    fig.text(0.01, 0.005, note, fontsize=6, color="gray", ha="left", va="bottom")
+
+
 def fig2_decomposition(
     images: np.ndarray,
     parts: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
@@ -461,15 +517,20 @@ def fig2_decomposition(
                 ax = axes[1 + 2 * m + r, j]
                 ax.imshow(part, cmap="bwr", vmin=-v, vmax=v)
                 ax.contour(gray[j], levels=[0.5], colors="black", linewidths=0.5, alpha=0.7)
-            axes[1 + 2 * m, j].set_title(f"{fraction[j]:.2f}", fontsize=7, pad=1)
-        axes[1 + 2 * m, 0].set_ylabel(f"{_label(method)}\ntangent", fontsize=7)
-        axes[2 + 2 * m, 0].set_ylabel("orthogonal", fontsize=7)
+            _corner(axes[1 + 2 * m, j], f"{fraction[j]:.2f}")  # inside its tangent panel
+        _row_label(axes[1 + 2 * m, 0], f"{_label(method)}:\ntangent part")
+        _row_label(axes[2 + 2 * m, 0], "orthogonal part")
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
-    axes[0, 0].set_ylabel("image", fontsize=7)
+    _row_label(axes[0, 0], "image")
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.98), h_pad=0.3, w_pad=0.2)
+    fig.tight_layout(rect=(0, 0.04, 0.93, 0.98), h_pad=0.3, w_pad=0.2)
+    _colour_scale(
+        fig,
+        "per image and method: each part unit-normalised, both clipped at the top "
+        f"{clip:.1%} of their |values| and shown on one scale; number: fraction in tangent space",
+    )
     _save(fig, path, dpi)
 
 
