@@ -150,3 +150,45 @@ def test_stacking_alignment_runs_pads_samples_and_keeps_baselines():
         stacked["fraction"].sel(seed=0).values[0, 0], a["fraction"].values
     )
     assert stacked["baseline"].values.ravel().tolist() == [0.1, 0.2]
+
+
+def test_the_curve_figure_averages_seeds_only_where_every_seed_has_a_checkpoint(tmp_path):
+    """The hard case of Figure 6: random-label runs stop at different steps; the mean must not jump
+    where one seed ends, and two seeds get no quantile band."""
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    import manifold_xai.figures as figures
+
+    runs = {
+        ("digits", 0, "random_labels"): fake_run([0, 1, 5, 9], 0),
+        ("digits", 1, "random_labels"): fake_run([0, 1, 5], 1),  # stops early
+    }
+    summary = summarize_curves(runs).compute().sel(dataset="digits")
+    drawn = {}
+    close = plt.close
+
+    def keep(fig):  # look at the figure before it is closed
+        drawn["axes"] = fig.axes
+        close(fig)
+
+    figures.plt.close = keep
+    try:
+        figures.training_curves(
+            summary,
+            ["random_labels"],
+            ["gradient"],
+            tmp_path / "fig6_digits.png",
+            title="digits",
+            errors=False,
+        )
+    finally:
+        figures.plt.close = close
+    ax = drawn["axes"][0]
+    thick = [line for line in ax.get_lines() if line.get_linewidth() == 2]
+    assert len(thick) == 1 and list(thick[0].get_xdata()) == [0, 1, 5]  # both seeds' steps only
+    thin = [line for line in ax.get_lines() if line.get_linewidth() < 1]
+    assert sorted(len(line.get_xdata()) for line in thin) == [3, 4]  # each seed's own curve
+    assert not ax.collections  # no band from two seeds
+    description = Image.open(tmp_path / "fig6_digits.png").info["Description"]
+    assert description.startswith("Figure 6: digits (thin: each of 2 seeds; thick: their mean)")

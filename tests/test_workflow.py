@@ -643,6 +643,7 @@ def test_a_captum_method_and_an_own_function_run_end_to_end_with_their_labels(ti
     for figure in ("fig3_digits.png", "fig4_digits_seed0.png"):
         drawn = Image.open(results / "figures" / figure).info["Description"]
         assert "DeepLIFT" in drawn and "Smoothed gradient" in drawn, drawn
+        assert drawn.startswith(f"Figure {figure[3]}: digits"), drawn  # titled with its number
 
 
 def test_a_one_key_file_reruns_what_it_reaches_and_stale_names_the_drift(tiny_run, tmp_path):
