@@ -18,10 +18,11 @@ def main(job):
     use_styles(job.params["styles"])
     panels, metrics = [], {}
     for dataset, series in job.params["panels"]:
-        fractions, baseline = {}, None
+        fractions, baseline, seeds = {}, None, set()
         for name, paths in series.items():
             runs = [xr.open_zarr(p, consolidated=False).load() for p in paths]
             baseline = float(runs[0].attrs["baseline"])
+            seeds |= {int(r.attrs["seed"]) for r in runs}
             methods = (
                 [job.params["method"]]
                 if job.params["method"]
@@ -32,7 +33,7 @@ def main(job):
                 fractions[key] = np.concatenate(
                     [r["fraction"].sel({"method_name": m}).values for r in runs]
                 )
-        panels.append((dataset, fractions, baseline))
+        panels.append((f"{dataset} (seeds {sorted(seeds)} pooled)", fractions, baseline))
         metrics[dataset] = {k: float(np.nanmean(v)) for k, v in fractions.items()}
     colors = {k: c for k, (c, _) in SERIES.items()} if job.params["method"] else None
     labels = {k: lab for k, (_, lab) in SERIES.items()} if job.params["method"] else None
