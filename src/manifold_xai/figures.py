@@ -139,8 +139,8 @@ def _density_panel(
     )
     ax.set(xlim=(-0.01, 1.01), xlabel="Fraction in tangent space", ylabel="Density", title=title)
     ax.set_ylim(bottom=0)
-    # an opaque legend: curves and the baseline do not run through its entries
-    ax.legend(fontsize=7, frameon=True, framealpha=0.95, edgecolor="none")
+    # below the panel: it covers no curve, and no curve runs through it
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2))
 
 
 def _note(ax, note: str) -> None:
