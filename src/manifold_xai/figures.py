@@ -116,6 +116,7 @@ def _density_panel(
     *,
     colors: dict[str, str] | None = None,
     labels: dict[str, str] | None = None,
+    legend: str = "right",
 ) -> None:
     """Kernel densities of ``fractions[name] (n,)`` (NaN dropped; bounded to [0, 1]) with the baseline as
     a grey line; one line style per method so that overlapping curves stay visible. A method whose
@@ -139,8 +140,12 @@ def _density_panel(
     )
     ax.set(xlim=(-0.01, 1.01), xlabel="Fraction in tangent space", ylabel="Density", title=title)
     ax.set_ylim(bottom=0)
-    # below the panel: it covers no curve, and no curve runs through it
-    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    # outside the panel (``legend``: right of it, or below its x label for panels side by side): it
+    # covers no curve, and no curve runs through it
+    if legend == "right":
+        ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    else:
+        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.3))
 
 
 def _note(ax, note: str) -> None:
@@ -210,7 +215,7 @@ def density_panels(
     for ax in axes.flat[len(panels) :]:
         ax.axis("off")
     for ax, (name, fractions, baseline) in zip(axes.flat, panels, strict=False):
-        _density_panel(ax, fractions, baseline, name, colors=colors, labels=labels)
+        _density_panel(ax, fractions, baseline, name, colors=colors, labels=labels, legend="below")
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -286,7 +291,7 @@ def fig14_replications(
     for ax in axes.flat[len(seeds) :]:
         ax.axis("off")
     for ax, seed in zip(axes.flat, seeds, strict=False):
-        _density_panel(ax, per_seed[seed], baseline[seed], f"seed {seed}")
+        _density_panel(ax, per_seed[seed], baseline[seed], f"seed {seed}", legend="below")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     _save(fig, path, dpi)
