@@ -145,7 +145,14 @@ def _density_panel(
     if legend == "right":
         ax.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1.02, 0.5))
     else:
-        ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.3))
+        # anchored at the axes' bottom edge, padded (in font sizes) past the tick labels and x label
+        ax.legend(
+            fontsize=7,
+            frameon=False,
+            loc="upper center",
+            bbox_to_anchor=(0.5, 0),
+            borderaxespad=4.5,
+        )
 
 
 def _note(ax, note: str) -> None:
@@ -211,7 +218,7 @@ def density_panels(
     Figures 3 and 7), ``cols`` panels per row."""
     cols = min(cols, len(panels))
     rows = int(np.ceil(len(panels) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.3 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 4.8 * rows), squeeze=False)
     for ax in axes.flat[len(panels) :]:
         ax.axis("off")
     for ax, (name, fractions, baseline) in zip(axes.flat, panels, strict=False):
@@ -287,7 +294,7 @@ def fig14_replications(
     seeds = sorted(per_seed)
     cols = min(len(seeds), 5)
     rows = int(np.ceil(len(seeds) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 4.6 * rows), squeeze=False)
     for ax in axes.flat[len(seeds) :]:
         ax.axis("off")
     for ax, seed in zip(axes.flat, seeds, strict=False):
