@@ -78,7 +78,8 @@ def _number(fig, path) -> None:
     suptitle = fig._suptitle
     target = (suptitle.get_text(), suptitle.set_text) if suptitle is not None else None
     if (target is None or not target[0]) and fig.axes:
-        target = (fig.axes[0].get_title(), fig.axes[0].set_title)
+        title = fig.axes[0].title  # set_text keeps its font size, unlike set_title
+        target = (title.get_text(), title.set_text)
     if target is not None and not target[0].startswith("Figure"):
         target[1](f"{label}: {target[0]}" if target[0] else label)
 
@@ -363,6 +364,7 @@ def training_curves(
                     one.values[ok],
                     color=color,
                     lw=0.8,
+                    ls="-" if ok.sum() > 2 else "none",
                     alpha=0.5,
                     marker="o",
                     ms=2,
@@ -375,8 +377,9 @@ def training_curves(
                 mean["mean"].values[everyone],
                 color=color,
                 lw=2,
+                ls="-" if len(steps) > 2 else "none",  # two checkpoints: two points, not a trend
                 marker="o",
-                ms=3,
+                ms=3 if len(steps) > 2 else 6,
                 label=_label(method)
                 if len(seeds) == 1
                 else f"{_label(method)} (mean of {len(seeds)} seeds)",
@@ -620,7 +623,7 @@ def tangent_sources_figure(
             linestyles="--",
             lw=1,
         )
-    left.set_xticks(x, [_label(m) for m in methods], fontsize=8)
+    left.set_xticks(x, [_label(m) for m in methods], fontsize=8, rotation=25, ha="right")
     left.set(ylabel="Mean fraction (bars: 95% CI over test images)", ylim=(0, 1), title=title)
     left.legend(
         fontsize=7, frameon=False, title="tangent source (dashed: sqrt(k/d))", title_fontsize=7
