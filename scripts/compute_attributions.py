@@ -17,7 +17,12 @@ def main(job):
     model = load_model(job.input.model, job.device)
     seed = job.seed(f"attributions/{job.wildcards['regime']}")
     manifold = context_for(
-        methods, job.input.manifold, job.input.data, index, job.params["tangent"], job.device
+        methods,
+        job.input.get("manifold"),
+        job.input.data,
+        index,
+        job.params.get("tangent"),
+        job.device,
     )
     # One pass per method so each method gets its own batch size; the predicted class is the same.
     results, predicted = attribute_each(

@@ -35,10 +35,10 @@ def main(job):
         methods=methods,
         manifold=context_for(
             methods,
-            job.input.manifold,
+            job.input.get("manifold"),
             job.input.data,
             data.test_index[:n],
-            job.params["tangent"],
+            job.params.get("tangent"),
             job.device,
         ),
         train=(train_x[:n_train_error], train_y[:n_train_error]),

@@ -36,7 +36,12 @@ def main(job):
     model = load_model(job.input.model, job.device)
     seed = job.seed("sanity/attributions")
     manifold = context_for(
-        methods, job.input.manifold, job.input.data, rows, job.params["tangent"], job.device
+        methods,
+        job.input.get("manifold"),
+        job.input.data,
+        rows,
+        job.params.get("tangent"),
+        job.device,
     )
     original, predicted = attribute_each(
         model, images, methods, device=job.device, seed=seed, manifold=manifold
