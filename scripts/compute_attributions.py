@@ -3,7 +3,6 @@
 import numpy as np
 
 from manifold_xai.attribution import attribute_each
-from manifold_xai.attribution.context import context_for
 from manifold_xai.data.dataset_store import read_rows, test_rows
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
@@ -16,14 +15,7 @@ def main(job):
     images = read_rows(job.input.data, "images", index)
     model = load_model(job.input.model, job.device)
     seed = job.seed(f"attributions/{job.wildcards['regime']}")
-    manifold = context_for(
-        methods,
-        job.input.get("manifold"),
-        job.input.data,
-        index,
-        job.params.get("tangent"),
-        job.device,
-    )
+    manifold = job.manifold_context(methods, index)
     # One pass per method so each method gets its own batch size; the predicted class is the same.
     results, predicted = attribute_each(
         model, images, methods, device=job.device, seed=seed, manifold=manifold

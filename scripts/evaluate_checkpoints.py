@@ -1,7 +1,6 @@
 """Rule evaluate_checkpoints: the training curve of one run, from its saved checkpoints (no retraining):
 fraction in tangent space of the tracked attributions on the first n test images, train and test error."""
 
-from manifold_xai.attribution.context import context_for
 from manifold_xai.data.dataset_store import read_dataset
 from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.evaluation.alignment import first_n_fractions
@@ -33,14 +32,7 @@ def main(job):
         images=test_x[:n],
         fractions=fractions,
         methods=methods,
-        manifold=context_for(
-            methods,
-            job.input.get("manifold"),
-            job.input.data,
-            data.test_index[:n],
-            job.params.get("tangent"),
-            job.device,
-        ),
+        manifold=job.manifold_context(methods, data.test_index[:n]),
         train=(train_x[:n_train_error], train_y[:n_train_error]),
         test=(test_x, test_y),
         k=int(tangent.attrs["k"]),

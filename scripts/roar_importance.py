@@ -7,7 +7,6 @@ import numpy as np
 import xarray as xr
 
 from manifold_xai.attribution import attribute_each
-from manifold_xai.attribution.context import context_for
 from manifold_xai.data.dataset_store import read_rows, store_attrs
 from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.evaluation.roar import (
@@ -78,11 +77,6 @@ def attribution_maps(job, rows, images, methods) -> dict[str, np.ndarray]:
     model = load_model(job.input.model, job.device)
     todo = {m: p for m, p in methods.items() if m not in reuse}
 
-    def context(at_rows, methods):
-        return context_for(
-            methods, job.input.manifold, job.input.data, at_rows, job.params["tangent"], job.device
-        )
-
     if todo:  # methods not stored: every row
         computed, _ = attribute_each(
             model,
@@ -90,7 +84,7 @@ def attribution_maps(job, rows, images, methods) -> dict[str, np.ndarray]:
             todo,
             device=job.device,
             seed=job.seed("roar/attributions"),
-            manifold=context(rows, todo),
+            manifold=job.manifold_context(todo, rows),
         )
         maps.update(computed)
     if reuse and not have.all():  # stored methods: the rows the store lacks (the training images)
@@ -101,7 +95,7 @@ def attribution_maps(job, rows, images, methods) -> dict[str, np.ndarray]:
             again,
             device=job.device,
             seed=job.seed("roar/attributions/new_rows"),
-            manifold=context(rows[~have], again),
+            manifold=job.manifold_context(again, rows[~have]),
         )
         for m in reuse:
             maps[m][~have] = computed[m]

@@ -9,7 +9,6 @@ import torch
 import xarray as xr
 
 from manifold_xai.attribution import attribute_each
-from manifold_xai.attribution.context import context_for
 from manifold_xai.attribution.registry import RANDOM_TANGENT
 from manifold_xai.data.dataset_store import read_rows
 from manifold_xai.evaluation.sanity import (
@@ -35,14 +34,7 @@ def main(job):
     images = read_rows(job.input.data, "images", rows)
     model = load_model(job.input.model, job.device)
     seed = job.seed("sanity/attributions")
-    manifold = context_for(
-        methods,
-        job.input.get("manifold"),
-        job.input.data,
-        rows,
-        job.params.get("tangent"),
-        job.device,
-    )
+    manifold = job.manifold_context(methods, rows)
     original, predicted = attribute_each(
         model, images, methods, device=job.device, seed=seed, manifold=manifold
     )

@@ -185,6 +185,8 @@ SMOOTHGRAD_SAMPLES_REACH = {
     "summarize_curves",
     "plot_fig6",
     "plot_fig15",
+    "summarize_robustness",  # robustness.csv carries the curves' gradient fraction
+    "plot_robustness",
     "summarize_claims",
     "all",
 }
@@ -269,6 +271,11 @@ def test_matrix_free_projection_in_the_pipeline_matches_the_basis_path(tiny_run,
         "plot_fig4",
         "plot_fig3_all",
         "plot_fig7_all",
+        # the projected gradient depends on how tangent spaces are projected; robustness on the store
+        "compute_attributions",
+        "evaluate_robustness",
+        "summarize_robustness",
+        "plot_robustness",
         "summarize_claims",
         "all",
     }
@@ -341,6 +348,8 @@ def test_changing_the_curve_evaluation_never_retrains(tiny_run, tmp_path):
     assert jobs == {
         "evaluate_checkpoints": 3,
         "summarize_curves": 1,
+        "summarize_robustness": 1,  # joins the curves' gradient fraction
+        "plot_robustness": 1,
         "summarize_claims": 1,
         "plot_fig6": 1,
         "plot_fig15": 1,
@@ -359,8 +368,11 @@ def test_changing_one_regime_reruns_only_that_regimes_jobs(tiny_run, tmp_path):
         "compute_attributions": 1,
         "compute_alignment": 1,
         "evaluate_checkpoints": 1,
+        "evaluate_robustness": 1,
         "summarize_alignment": 1,
         "summarize_curves": 1,
+        "summarize_robustness": 1,
+        "plot_robustness": 1,
         "summarize_claims": 1,
         "plot_fig6": 1,
         "plot_fig15": 1,
@@ -386,6 +398,7 @@ def test_adding_a_seed_reruns_only_that_seeds_jobs_and_the_summaries(tiny_run, t
         "compute_attributions": 3,
         "compute_alignment": 3,
         "evaluate_checkpoints": 3,
+        "evaluate_robustness": 3,
     }
     summaries = {
         "summarize_alignment": 1,
@@ -397,6 +410,8 @@ def test_adding_a_seed_reruns_only_that_seeds_jobs_and_the_summaries(tiny_run, t
         "plot_fig15": 1,
         "plot_fig3_all": 1,
         "plot_fig7_all": 1,
+        "summarize_robustness": 1,
+        "plot_robustness": 1,
         "summarize_claims": 1,
         "all": 1,
     }
@@ -549,7 +564,7 @@ def test_stale_finds_the_artifacts_an_edited_library_module_touched(tiny_run, tm
     rules = manifold_xai(
         "stale", "--rules", "--code-root", str(code), "results/", "--configfile", tiny, cwd=workdir
     ).stdout.split()
-    assert rules and all(r.startswith("plot_fig") for r in rules), rules
+    assert rules and all(r.startswith("plot_") for r in rules), rules
 
 
 def test_provenance_exports_as_prov_json_and_a_workflow_run_crate(tiny_run, tmp_path):

@@ -58,6 +58,21 @@ class Job:
             raise KeyError(f"rule {self.rule} has no seed wildcard")
         return int(self.wildcards["seed"])
 
+    def manifold_context(self, methods: dict[str, dict], rows):
+        """The manifold context of data ``rows`` for the attribution ``methods`` that use the manifold
+        (``attribution.context.context_for``; None when none does), from the job's ``manifold`` input,
+        ``data`` input and ``tangent`` param."""
+        from manifold_xai.attribution.context import context_for
+
+        return context_for(
+            methods,
+            self.input.get("manifold"),
+            self.input.data,
+            rows,
+            self.params.get("tangent"),
+            self.device,
+        )
+
     def seed(self, stage: str) -> int:
         """Seed every RNG for ``stage`` from the run's seed; recorded in provenance."""
         value = derive_seed(self.base_seed, self.wildcards.get("dataset", ""), stage)
@@ -130,6 +145,7 @@ def _configure_logging(log_files: list[str], tag: str = "") -> None:
         handlers=handlers,
         force=True,
     )
+    logging.captureWarnings(False)  # re-install: a second job in one process (tests) gets its own
     logging.captureWarnings(True)
     warnings.filterwarnings("default")
     for message, module in QUIET_WARNINGS:
