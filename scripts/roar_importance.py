@@ -7,6 +7,7 @@ import numpy as np
 import xarray as xr
 
 from manifold_xai.attribution import attribute_each
+from manifold_xai.attribution.context import load_context
 from manifold_xai.data.dataset_store import read_rows, store_attrs
 from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.evaluation.roar import (
@@ -18,7 +19,7 @@ from manifold_xai.evaluation.roar import (
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
 from manifold_xai.store import open_store, write_xarray
-from manifold_xai.tangent.bases import decoder_bases, prepare_decoder
+from manifold_xai.tangent.space import BasisTangentSpace
 
 
 def roar_rows(data_path, n_train, n_test) -> tuple[np.ndarray, np.ndarray]:
@@ -30,32 +31,21 @@ def roar_rows(data_path, n_train, n_test) -> tuple[np.ndarray, np.ndarray]:
 
 
 def leverage(job, rows, image_shape) -> np.ndarray:
-    """Tangent leverage at the rows' latents, in batches (the bases are not stored)."""
-    t = job.params["tangent"]
-    decoder = prepare_decoder(load_model(job.input.manifold, job.device))
-    latents = read_rows(job.input.data, "latents", rows)
-    if (
-        latents.shape[1] * int(np.prod(image_shape)) > t["matrix_free_above"]
-        or t["projection"] == "matrix_free"
-    ):
-        raise ValueError(
-            "roar method 'tangent' needs tangent bases, but this dataset's tangent spaces are "
-            "projected matrix-free (k·d too large); leave 'tangent' out of roar.methods"
-        )
-    options = {
-        "rtol": t["rank_rtol"],
-        "method": t["orthonormalisation"],
-        "rank_rule": t["rank_rule"],
-    }
-    return np.concatenate(
-        [
-            tangent_importance(
-                decoder_bases(decoder.decode, latents[i : i + 64], job.device, **options)[0],
-                image_shape,
-            )
-            for i in range(0, len(latents), 64)
-        ]
+    """Tangent leverage at the rows, 64 at a time (the bases are not stored): the tangent spaces of the
+    attribution context (``attribution.context.load_context``), the stores' definition."""
+    context = load_context(
+        job.input.manifold, job.input.data, rows, job.params["tangent"], job.device
     )
+    parts = []
+    for start in range(0, len(rows), 64):
+        space = context.tangent_at(np.arange(start, min(len(rows), start + 64)))
+        if not isinstance(space, BasisTangentSpace):
+            raise ValueError(
+                "roar method 'tangent' needs tangent bases, but this dataset's tangent spaces are "
+                "projected matrix-free (k·d too large); leave 'tangent' out of roar.methods"
+            )
+        parts.append(tangent_importance(space.bases(), image_shape))
+    return np.concatenate(parts)
 
 
 def attribution_maps(job, rows, images, methods) -> dict[str, np.ndarray]:

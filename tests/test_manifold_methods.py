@@ -228,3 +228,29 @@ def test_robustness_claims_follow_the_measured_relation():
     fails = {r["claim"]: r for r in robustness_claims(_robustness_table(slope=-0.5))}
     assert fails["off-manifold robustness rises with alignment"]["verdict"] == "fails"
     assert fails["robust models more robust off-manifold than on"]["verdict"] == "fails"
+
+
+def test_a_context_computes_tangent_spaces_one_batch_at_a_time(curved):
+    """At paper scale the images' bases do not fit at once: ``tangent_at`` is asked per batch only, and
+    the maps equal those of the whole space given at once."""
+    decoder, z, images = curved
+    whole = mx.from_decoder(decoder, z)
+    asked = []
+
+    def tangent_at(samples):
+        asked.append(len(samples))
+        return mx.from_decoder(decoder, z[samples])
+
+    methods = {"gradient": {}, "p": {"project": "gradient"}}
+    lazy, _ = attribute_each(
+        classifier(), images, methods, manifold=ManifoldContext(tangent_at=tangent_at)
+    )
+    given, _ = attribute_each(
+        classifier(), images, methods, manifold=ManifoldContext(given_tangent=whole)
+    )
+    np.testing.assert_allclose(lazy["p"], given["p"], atol=1e-6)
+    asked.clear()
+    attribute(
+        classifier(), images, methods, manifold=ManifoldContext(tangent_at=tangent_at), batch_size=5
+    )
+    assert asked == [5, 5, 2]  # once per batch, not for all 12 images

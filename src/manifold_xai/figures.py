@@ -57,7 +57,7 @@ def _colour(method: str) -> str:
 def drawn_labels(fig) -> list[str]:
     """The titles, legend entries, tick and axis labels of every axes of ``fig``, in drawing order, once
     each."""
-    texts = [fig._suptitle.get_text()] if fig._suptitle is not None else []
+    texts = [fig.get_suptitle()]
     for ax in fig.axes:
         texts.append(ax.get_title())
         legend = ax.get_legend()
@@ -75,13 +75,15 @@ def _number(fig, path) -> None:
     if match is None:
         return
     label = f"Figure {match.group(1)}"
-    suptitle = fig._suptitle
-    target = (suptitle.get_text(), suptitle.set_text) if suptitle is not None else None
-    if (target is None or not target[0]) and fig.axes:
+    if fig.get_suptitle():
+        title = fig.get_suptitle()
+        if not title.startswith("Figure"):  # fig.suptitle() would reset its size and position
+            fig._suptitle.set_text(f"{label}: {title}")
+    elif fig.axes:
         title = fig.axes[0].title  # set_text keeps its font size, unlike set_title
-        target = (title.get_text(), title.set_text)
-    if target is not None and not target[0].startswith("Figure"):
-        target[1](f"{label}: {target[0]}" if target[0] else label)
+        text = title.get_text()
+        if not text.startswith("Figure"):
+            title.set_text(f"{label}: {text}" if text else label)
 
 
 def _save(fig, path, dpi: int) -> None:

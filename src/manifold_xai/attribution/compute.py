@@ -102,6 +102,9 @@ def attribute(
 
 
 NEEDS = {"decoder": "decoder and latents", "tangent": "tangent spaces"}
+PROJECTION_BLOCK = (
+    64  # images whose tangent spaces are in memory at once when projecting stored maps
+)
 
 
 def prepare_methods(methods: dict[str, dict], manifold: ManifoldContext | None) -> dict[str, dict]:
@@ -180,13 +183,13 @@ def attribute_each(
     for name in order:
         params = methods[name]
         base = _key(params["base"]["name"], params["base"]) if "project" in params else None
-        if base in computed:
+        if base in computed:  # project the base's maps, a block of images at a time
             stored = computed[base]
-            results[name] = (
-                manifold.tangent.project(stored.reshape(len(stored), -1))
-                .reshape(stored.shape)
-                .astype(np.float32)
-            )
+            results[name] = np.empty_like(stored)
+            for start in range(0, len(stored), PROJECTION_BLOCK):
+                block = np.arange(start, min(len(stored), start + PROJECTION_BLOCK))
+                flat = stored[block].reshape(len(block), -1)
+                results[name][block] = manifold.project(flat, block).reshape(stored[block].shape)
             continue
         attr, predicted = attribute(
             model,

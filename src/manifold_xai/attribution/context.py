@@ -19,8 +19,8 @@ def needs_manifold(methods: dict[str, dict]) -> set[str]:
 
 def load_context(manifold_path, data_path, rows, tangent: dict, device) -> ManifoldContext:
     """The context of data rows ``rows (n,)``: the manifold model at ``manifold_path`` (prepared, on
-    ``device``), the rows' latents and, built on first use, their tangent spaces from ``tangent`` (a
-    dataset's ``tangent:`` block: ``rank_rtol``, ``orthonormalisation``, ``rank_rule``, ``projection``,
+    ``device``), the rows' latents and their tangent spaces, batch by batch, from ``tangent`` (a dataset's
+    ``tangent:`` block: ``rank_rtol``, ``orthonormalisation``, ``rank_rule``, ``projection``,
     ``matrix_free_above``, ``matrix_free_dtype``)."""
     from manifold_xai.data.dataset_store import read_rows, store_attrs
     from manifold_xai.models.io import load_model
@@ -31,10 +31,10 @@ def load_context(manifold_path, data_path, rows, tangent: dict, device) -> Manif
     latents = np.asarray(read_rows(data_path, "latents", np.asarray(rows)), np.float32)
     d = math.prod(store_attrs(data_path)["image_shape"])
 
-    def make_tangent():
+    def tangent_at(samples):
         return decoder_tangent_space(
             model,
-            latents,
+            latents[samples],
             device=device,
             rtol=tangent["rank_rtol"],
             method=tangent["orthonormalisation"],
@@ -43,7 +43,7 @@ def load_context(manifold_path, data_path, rows, tangent: dict, device) -> Manif
             matrix_free_dtype=tangent["matrix_free_dtype"],
         )
 
-    return ManifoldContext(decode=model.decode, latents=latents, make_tangent=make_tangent)
+    return ManifoldContext(decode=model.decode, latents=latents, tangent_at=tangent_at)
 
 
 def context_for(methods: dict[str, dict], manifold_path, data_path, rows, tangent, device):

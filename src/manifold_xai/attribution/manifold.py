@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 import torch
@@ -39,22 +38,29 @@ class ManifoldContext:
 
     ``decode``: latents ``(b, l)`` → images ``(b, c, h, w)`` (a prepared decoder's ``decode``, or a
     renderer's); ``latents (n, l) float32``: each image's latent, ``decode(latents[i]) ≈ image i``;
-    ``tangent``: a ``TangentSpace`` whose sample ``i`` is image ``i``, or ``make_tangent``, a function that
-    builds it when a method first needs it (so a run without projections never computes it).
+    ``given_tangent``: a ``TangentSpace`` whose sample ``i`` is image ``i``, or ``tangent_at``, a function
+    giving the tangent spaces of some images ``samples (b,)`` (sample ``j`` = image ``samples[j]``), called
+    per batch, so memory holds one batch of bases whatever n (and nothing when no method projects).
     """
 
     decode: Decode | None = None
     latents: np.ndarray | None = None
-    make_tangent: Callable[[], TangentSpace] | None = field(default=None, repr=False)
+    tangent_at: Callable[[np.ndarray], TangentSpace] | None = field(default=None, repr=False)
     given_tangent: TangentSpace | None = field(default=None, repr=False)
+    _last: tuple[bytes, TangentSpace] | None = field(default=None, repr=False)
 
-    @cached_property
-    def tangent(self) -> TangentSpace:
+    def project(self, vectors: np.ndarray, samples: np.ndarray) -> np.ndarray:
+        """``P_T v`` of ``vectors (b, d)`` at images ``samples (b,)``, float64 (NaN where undefined). The
+        last batch's tangent spaces are kept, so several projections of one batch compute them once."""
+        samples = np.asarray(samples)
         if self.given_tangent is not None:
-            return self.given_tangent
-        if self.make_tangent is None:
+            return self.given_tangent.project(vectors, samples)
+        if self.tangent_at is None:
             raise ValueError("this method needs the images' tangent spaces: none were given")
-        return self.make_tangent()
+        key = samples.tobytes()
+        if self._last is None or self._last[0] != key:
+            self._last = (key, self.tangent_at(samples))
+        return self._last[1].project(vectors, np.arange(len(samples)))
 
     def batch(self, start: int, stop: int, device) -> ManifoldBatch:
         return ManifoldBatch(self, np.arange(start, stop), device)
@@ -72,7 +78,7 @@ class ManifoldBatch:
         """``P_T a`` of each ``attribution (b, c, h, w)`` in its image's tangent space (NaN where the
         tangent space is undefined), in the attribution's dtype and device."""
         flat = attribution.detach().cpu().numpy().reshape(len(self.samples), -1)
-        tangent = self.context.tangent.project(flat, self.samples)
+        tangent = self.context.project(flat, self.samples)
         return torch.from_numpy(tangent.reshape(attribution.shape)).to(attribution)
 
     @property

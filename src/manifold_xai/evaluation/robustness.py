@@ -72,11 +72,10 @@ def noise_directions(
 
 @torch.no_grad()
 def output_change(
-    model, images: torch.Tensor, perturbed: torch.Tensor, target: torch.Tensor
+    model, clean: torch.Tensor, perturbed: torch.Tensor, target: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``|Δ logit_c|`` and ``|Δ softmax_c|`` between ``images (n, ...)`` and ``perturbed (m, n, ...)``
-    for class ``target (n,)``: two ``(m, n)`` tensors."""
-    clean = model(images)
+    """``|Δ logit_c|`` and ``|Δ softmax_c|`` between the clean images' logits ``clean (n, classes)`` and
+    the model's logits on ``perturbed (m, n, ...)``, for class ``target (n,)``: two ``(m, n)`` tensors."""
     m, n = perturbed.shape[:2]
     noisy = model(perturbed.reshape(m * n, *perturbed.shape[2:])).reshape(m, n, -1)
     index = target.view(1, n, 1).expand(m, n, 1)
@@ -101,11 +100,13 @@ def manifold_robustness(
     for start in range(0, n, batch_size):
         samples = slice(start, min(n, start + batch_size))
         x = torch.from_numpy(np.asarray(images[samples], np.float32)).to(device)
-        target = model(x).argmax(1)
+        with torch.no_grad():
+            clean = model(x)  # once per batch, for every direction and norm
+        target = clean.argmax(1)
         for b in range(2):
             unit = torch.from_numpy(directions[b, :, samples]).to(device).reshape(draws, *x.shape)
             for a, norm in enumerate(norms):
-                logit, prob = output_change(model, x, x.unsqueeze(0) + norm * unit, target)
+                logit, prob = output_change(model, clean, x.unsqueeze(0) + norm * unit, target)
                 out["logit_change"][a, b, samples] = logit.mean(0).cpu().numpy()
                 out["prob_change"][a, b, samples] = prob.mean(0).cpu().numpy()
     return out
