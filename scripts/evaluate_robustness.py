@@ -7,14 +7,14 @@ import numpy as np
 
 from manifold_xai.data.dataset_store import read_dataset
 from manifold_xai.data.splits import TEST
+from manifold_xai.evaluation.alignment import first_n_space
 from manifold_xai.evaluation.robustness import (
     manifold_robustness,
     noise_directions,
     robustness_dataset,
 )
 from manifold_xai.jobs import run_job
-from manifold_xai.store import write_xarray
-from manifold_xai.tangent.space import BasisTangentSpace, open_tangent_space
+from manifold_xai.store import open_store, write_xarray
 from manifold_xai.training.checkpoints import load_checkpoint, read_index
 
 log = logging.getLogger("manifold_xai")
@@ -23,16 +23,12 @@ log = logging.getLogger("manifold_xai")
 def main(job):
     p, regime = job.params["robustness"], job.wildcards["regime"]
     test_x, _, _ = read_dataset(job.input.data).part(TEST)
-    space = open_tangent_space(job.input.tangent, manifold=job.input.manifold, device=job.device)
-    n = min(p["n_test"], space.n, len(test_x))
-    samples = np.arange(n)
-    if isinstance(space, BasisTangentSpace):  # read the n bases once
-        space = BasisTangentSpace(np.asarray(space.bases(samples), np.float32), space.rank(samples))
+    n = min(p["n_test"], open_store(job.input.tangent)["sample_index"].shape[0], len(test_x))
+    space = first_n_space(job.input.tangent, n, manifold=job.input.manifold, device=job.device)
     index = read_index(job.input.checkpoints)
     seed = job.seed(f"robustness/{job.wildcards['dataset']}")  # the same noise for every regime
-    directions = noise_directions(
-        space, n, p["draws"], seed
-    )  # once: they do not depend on the model
+    # once per run: the directions do not depend on the model
+    directions = noise_directions(space, n, p["draws"], seed)
     per_step = {}
     for step in index["steps"]:
         model = load_checkpoint(job.input.checkpoints, index, step, job.device)

@@ -36,7 +36,7 @@ from scipy import stats
 from manifold_xai.runtime import dask_scheduler
 from manifold_xai.store import open_store
 from manifold_xai.tangent.bases import fraction_in_tangent_space
-from manifold_xai.tangent.space import BasisTangentSpace, open_tangent_space
+from manifold_xai.tangent.space import BasisTangentSpace, TangentSpace, open_tangent_space
 
 SUMMARY_COLUMNS = [
     "dataset",
@@ -70,20 +70,27 @@ def _fraction_block(
     return fraction_in_tangent_space(basis, np.concatenate([attribution, gaussian]))
 
 
+def first_n_space(tangent_path, n: int, *, manifold=None, device=None) -> TangentSpace:
+    """The tangent spaces of the first ``n`` samples of a tangent store, stored bases read once into
+    memory; a matrix-free store needs the manifold model (``tangent.space.open_tangent_space``)."""
+    space = open_tangent_space(tangent_path, manifold=manifold, device=device)
+    if n > space.n:
+        raise ValueError(f"{tangent_path} has {space.n} tangent spaces, {n} requested")
+    if isinstance(space, BasisTangentSpace):
+        samples = np.arange(n)
+        space = BasisTangentSpace(
+            np.asarray(space.bases(samples), dtype=np.float32), space.rank(samples)
+        )
+    return space
+
+
 def first_n_fractions(
     tangent_path, n: int, *, manifold=None, device=None
 ) -> Callable[[np.ndarray], np.ndarray]:
     """A function mapping ``vectors (m, n, d)`` at the first ``n`` samples of a tangent store to their
-    fractions in tangent space ``(m, n) float64`` (NaN where undefined). Stored bases are read once; a
-    matrix-free store needs the manifold model (``tangent.space.open_tangent_space``)."""
-    space = open_tangent_space(tangent_path, manifold=manifold, device=device)
-    if n > space.n:
-        raise ValueError(f"{tangent_path} has {space.n} tangent spaces, {n} requested")
+    fractions in tangent space ``(m, n) float64`` (NaN where undefined; ``first_n_space``)."""
+    space = first_n_space(tangent_path, n, manifold=manifold, device=device)
     samples = np.arange(n)
-    if isinstance(space, BasisTangentSpace):
-        space = BasisTangentSpace(
-            np.asarray(space.bases(samples), dtype=np.float32), space.rank(samples)
-        )
     return lambda vectors: space.fractions(vectors, samples)
 
 
