@@ -1,6 +1,6 @@
 """Rule plot_tangent_sources: for one dataset, the mean fraction of each attribution method under each
-tangent source and the histogram of principal angles to the dataset's own tangent space, pooled over
-seeds."""
+tangent source, the histogram of principal angles to the dataset's own tangent space and the dimension
+of each source's tangent space per image, pooled over seeds."""
 
 import numpy as np
 import xarray as xr
@@ -42,6 +42,17 @@ def main(job):
         for s in angle_runs[0]["source"].values
     }
     reference = angle_runs[0].attrs["reference"]
+    dimensions = {
+        reference: (
+            np.concatenate([a["reference_rank"].values for a in angle_runs]),
+            int(angle_runs[0].attrs["reference_k"]),
+        )
+    }
+    for i, s in enumerate(angle_runs[0]["source"].values):
+        dimensions[str(s)] = (
+            np.concatenate([a["rank"].sel({"source": s}).values for a in angle_runs]),
+            int(angle_runs[0].attrs["k"][i]),
+        )
     seeds = sorted(int(a.attrs["seed"]) for a in angle_runs)
     tangent_sources_figure(
         means,
@@ -50,6 +61,7 @@ def main(job):
         reference,
         f"{job.wildcards['dataset']}: {job.params['regime']} classifier",
         job.output.figure,
+        dimensions=dimensions,
         dpi=job.params["dpi"],
         note=f"seeds {seeds}, {stores[0].sizes['sample']} test images each",
     )
@@ -57,6 +69,7 @@ def main(job):
         "mean_fraction": {s: {m: v[0] for m, v in ms.items()} for s, ms in means.items()},
         "mean_angle_deg": {s: float(np.nanmean(v[0])) for s, v in angles.items()},
         "largest_angle_deg": {s: float(np.nanmean(v[1])) for s, v in angles.items()},
+        "mean_dimension": {s: float(np.mean(v[0])) for s, v in dimensions.items()},
     }
 
 

@@ -18,6 +18,9 @@ def main(job):
         else None,
         theorem1=read_json(job.input.theorem1) if "theorem1" in job.input.keys() else None,
         robustness=pd.read_csv(job.input.robustness) if "robustness" in job.input.keys() else None,
+        tangent_fractions=pd.read_csv(job.input.tangent_fractions)
+        if "tangent_fractions" in job.input.keys()
+        else None,
     )
     write_csv(job.output.claims, table)
     job.metrics = {"claims": len(table), "verdicts": table["verdict"].value_counts().to_dict()}

@@ -3,6 +3,8 @@ on-disk formats (MNIST and EMNIST IDX files, CIFAR-10 pickles, image folders wit
 labels CSV; the CSV layout is covered by the loader tests), covering the generative, reconstructive and upsampled approaches and the lenet, vgg16 and
 resnet18 classifiers; plus a dry run of configs/paper.yaml."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -115,8 +117,9 @@ def tiny_config(data):
                 "approach": "analytic",
                 "manifold": {"latent_dim": 2, "epochs": 1, "reg_anneal_steps": 10},
                 "tangent_sources": {
-                    "sources": ["exact", "vae", "local_pca"],
+                    "sources": ["exact", "vae", "local_pca", "denoiser"],
                     "local_pca": {"neighbours": 6},
+                    "denoiser": {"width": 4, "epochs": 2, "max_k": 4, "oversample": 2},
                 },
                 "roar": {
                     "methods": ["tangent", "projected_gradient", "blurred_gradient", "random"],
@@ -260,15 +263,35 @@ def test_torus_tangent_sources_are_compared_with_the_exact_tangent_space(sources
         "ci_high",
     ]
     rows = accuracy.set_index("source")
-    assert sorted(rows.index) == ["local_pca", "vae"] and set(rows["reference"]) == {"exact"}
+    assert sorted(rows.index) == ["denoiser", "local_pca", "vae"]
+    assert set(rows["reference"]) == {"exact"}
     assert ((rows["principal_angle_mean_deg"] >= 0) & (rows["principal_angle_max_deg"] <= 90)).all()
     assert (rows["principal_angle_mean_deg"] <= rows["principal_angle_max_deg"]).all()
     fractions = pd.read_csv(results / "summary" / "tangent_fractions.csv")
-    assert sorted(set(fractions["source"])) == ["exact", "local_pca", "vae"]
-    assert len(fractions) == 3 * 4 and np.isfinite(fractions["mean"]).all()  # 3 sources × 4 methods
+    assert sorted(set(fractions["source"])) == ["denoiser", "exact", "local_pca", "vae"]
+    assert len(fractions) == 4 * 4 and np.isfinite(fractions["mean"]).all()  # 4 sources × 4 methods
+    assert set(fractions["own_source"]) == {"exact"}
     projected = fractions[fractions["method"] == "projected_gradient"].set_index("source")["mean"]
-    # 1 in the exact tangent spaces it was projected onto; not in the VAE's or local PCA's
-    assert projected["exact"] > 0.999 and projected["vae"] < 0.99 and projected["local_pca"] < 0.99
+    # 1 in the exact tangent spaces it was projected onto; not in the VAE's, local PCA's, denoiser's
+    assert projected["exact"] > 0.999
+    assert max(projected["vae"], projected["local_pca"], projected["denoiser"]) < 0.99
+    # the per-image dimension: the renderer's rank 2, the denoiser's k read from its spectrum
+    dims = pd.read_csv(results / "summary" / "intrinsic_dimension.csv").set_index("source")
+    assert dims.loc["exact", "dimension_mean"] == 2 and dims.loc["exact", "k"] == 2
+    assert dims.loc["denoiser", "k"] == 4 and dims.loc["denoiser", "rule"] == "spectrum, threshold"
+    assert 0 <= dims.loc["denoiser", "dimension_min"] <= dims.loc["denoiser", "dimension_max"] <= 4
+    denoiser = open_store(results / "torus" / "seed0" / "tangent_denoiser.zarr")
+    assert denoiser.attrs["sigma"] == 0.1 and denoiser["singular_values"].shape == (10, 4)
+    history = json.loads((results / "torus" / "seed0" / "denoiser" / "metrics.json").read_text())
+    assert [h["epoch"] for h in history["history"]] == [0, 1, 2]
+    claims = pd.read_csv(results / "summary" / "claims.csv")
+    ordering = claims[claims["claim"].str.startswith("Figure 3's method ordering survives")]
+    assert sorted(ordering["claim"].str.split(" the ").str[1]) == [
+        "denoiser tangent source",
+        "local_pca tangent source",
+        "vae tangent source",
+    ]
+    assert set(ordering["verdict"]) <= {"holds", "fails", "inconclusive"}
     run = results / "torus" / "seed0"
     assert open_store(run / "tangent.zarr").attrs["tangent_source"] == "exact"
     data = read_dataset(run / "data.zarr")

@@ -422,6 +422,35 @@ def _tangent_source_errors(config: dict, name: str) -> list[str]:
             )
         if k is not None and shape is not None and k >= shape[0] * shape[1] * shape[2]:
             errors.append(f"{at}.local_pca.k: {k} must be smaller than the image dimension")
+    if "denoiser" in sources:
+        errors += _denoiser_errors(ds["tangent_sources"]["denoiser"], image_shape(config, name), at)
+    return errors
+
+
+def _denoiser_errors(p: dict, shape, at: str) -> list[str]:
+    errors = []
+    if p["sigma_min"] > p["sigma_max"]:
+        errors.append(
+            f"{at}.denoiser.sigma_min: {p['sigma_min']} is above sigma_max {p['sigma_max']}"
+        )
+    elif not p["sigma_min"] <= p["sigma"] <= p["sigma_max"]:
+        errors.append(
+            f"{at}.denoiser.sigma: {p['sigma']} lies outside the training noise levels "
+            f"[{p['sigma_min']}, {p['sigma_max']}]"
+        )
+    if p["k"] != "auto" and p["k"] > p["max_k"]:
+        errors.append(f"{at}.denoiser.k: {p['k']} is above max_k {p['max_k']}")
+    if shape is not None:
+        if shape[1] % 4 or shape[2] % 4:
+            errors.append(
+                f"{at}.denoiser: the denoiser needs image sides that are multiples of 4, "
+                f"got {shape[1]}×{shape[2]}"
+            )
+        if p["max_k"] + p["oversample"] > shape[0] * shape[1] * shape[2]:
+            errors.append(
+                f"{at}.denoiser.max_k: max_k + oversample = {p['max_k'] + p['oversample']} "
+                f"exceeds the image dimension"
+            )
     return errors
 
 

@@ -583,17 +583,24 @@ def tangent_sources_figure(
     title: str,
     path,
     *,
+    dimensions: dict[str, tuple[np.ndarray, int]] | None = None,
     dpi: int = 150,
     note: str = "",
 ) -> None:
     """Left: mean fraction in tangent space per method (groups) under each tangent source (bars), with
     95% CIs, ``means[source][method] = (mean, ci_low, ci_high)``, and each source's sqrt(k/d) as a dashed
-    line. Right: histograms of the per-image mean (filled) and largest (outline) principal angle (degrees)
-    between each source's tangent space and the reference's, ``angles[source] = (mean (n,), largest
-    (n,))``."""
-    fig, (left, right) = plt.subplots(
-        1, 2, figsize=(10.5, 3.8), gridspec_kw={"width_ratios": [1.4, 1]}
+    line. Middle: histograms of the per-image mean (filled) and largest (outline) principal angle
+    (degrees) between each source's tangent space and the reference's, ``angles[source] = (mean (n,),
+    largest (n,))``. Right (with ``dimensions[source] = (per-image dimension (n,) int, store k)``): how
+    many test images have each tangent-space dimension, per source, the store's k marked."""
+    panels = 3 if dimensions else 2
+    fig, axes = plt.subplots(
+        1,
+        panels,
+        figsize=(10.5 + 3.5 * (panels - 2), 3.8),
+        gridspec_kw={"width_ratios": [1.4, 1, 1][:panels]},
     )
+    left, right = axes[0], axes[1]
     sources = list(means)
     methods = list(next(iter(means.values())))
     width = 0.8 / len(sources)
@@ -657,8 +664,38 @@ def tangent_sources_figure(
     )
     right.legend(fontsize=7, frameon=False)
     _note(right, note)
+    if dimensions:
+        _dimension_panel(axes[2], dimensions)
     fig.tight_layout()
     _save(fig, path, dpi)
+
+
+def _dimension_panel(ax, dimensions: dict[str, tuple[np.ndarray, int]]) -> None:
+    """Bars: test images per tangent-space dimension for each source; a dotted line at each store's k."""
+    top = max([int(np.max(r, initial=0)) for r, _ in dimensions.values()] + [1])
+    values = np.arange(0, top + 1)
+    width = 0.8 / len(dimensions)
+    for i, (source, (rank, k)) in enumerate(dimensions.items()):
+        rank = np.asarray(rank, np.int64)
+        counts = np.bincount(rank, minlength=top + 1)
+        colour = SOURCE_COLORS.get(source)
+        ax.bar(
+            values - 0.4 + width * (i + 0.5),
+            counts,
+            width,
+            color=colour,
+            alpha=0.8,
+            label=f"{SOURCE_LABELS.get(source, source)} (mean {rank.mean():.1f}, k = {k})",
+        )
+        ax.axvline(k, color=colour, ls=":", lw=1)
+    ax.set(
+        xlabel="Dimension of the tangent space at the image",
+        ylabel="Test images",
+        title="Intrinsic dimension per image (dotted: each source's k)",
+    )
+    ax.title.set_fontsize(9)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize=7, frameon=False)
 
 
 def fig5_roar(roar, road, path, *, title: str, dpi: int = 150) -> None:

@@ -30,7 +30,11 @@ from manifold_xai.config import (
 )
 from manifold_xai.models.external import files_of
 from manifold_xai.runtime import prepend_pythonpath
-from manifold_xai.tangent.registry import SOURCES as TANGENT_SOURCES, second_sources
+from manifold_xai.tangent.registry import (
+    SOURCES as TANGENT_SOURCES,
+    denoiser_training,
+    second_sources,
+)
 
 # Jobs import manifold_xai from this repository in any environment (uv, --use-conda, cluster nodes).
 prepend_pythonpath(Path(workflow.basedir) / "src")
@@ -600,6 +604,8 @@ def claims_inputs(wildcards):
         inputs["roar_repeats"] = "results/summary/roar_repeats.csv"
     if robustness_datasets():
         inputs["robustness"] = "results/summary/robustness.csv"
+    if compared_datasets():
+        inputs["tangent_fractions"] = "results/summary/tangent_fractions.csv"
     if config["theorem1"] is not None:
         inputs["theorem1"] = "results/summary/theorem1.json"
     return {**inputs, **{f"{k}_prov": prov(v) for k, v in inputs.items()}}

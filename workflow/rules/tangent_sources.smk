@@ -1,5 +1,5 @@
-"""Tangent sources (issue: ground truth): the same test points' tangent spaces from the renderer (exact,
-torus only), a decoder (vae) and local PCA of the training images; their principal angles to the
+"""Tangent sources: the same test points' tangent spaces from the renderer (exact, torus only), a decoder
+(vae), local PCA of the training images and a denoiser's Jacobian (trained by train_denoiser); their principal angles to the
 dataset's own tangent space and the fraction of every attribution under each. The dataset's own source
 is `tangent.zarr` and `alignment/`; the others are `tangent_{source}.zarr` and `alignment_{source}/`.
 """
@@ -17,6 +17,31 @@ use rule train_manifold as train_tangent_vae with:
         f"{BENCH}/train_tangent_vae/{{dataset}}_seed{{seed}}.tsv"
     wildcard_constraints:
         dataset=datasets_with("analytic"),
+
+
+rule train_denoiser:
+    input:
+        **with_prov(data=DATA),
+    output:
+        **with_prov(
+            model=f"{RUN}/denoiser/model.pt",
+            metrics=f"{RUN}/denoiser/metrics.json",
+        ),
+    log:
+        f"{LOGS}/train_denoiser/{{dataset}}_seed{{seed}}.log",
+    benchmark:
+        f"{BENCH}/train_denoiser/{{dataset}}_seed{{seed}}.tsv"
+    conda:
+        PIPELINE_ENV
+    threads: torch_threads()
+    resources:
+        **torch_resources(mem_mb=4000, runtime=240),
+    params:
+        denoiser=lambda w: denoiser_training(config, w.dataset),
+        n_test=dataset_params("evaluation", "n_test"),
+        device=config["device"],
+    script:
+        "../../scripts/train_denoiser.py"
 
 
 rule compute_tangent_source:
@@ -90,6 +115,12 @@ rule summarize_tangent_sources:
                 caption="../report/tangent_fractions_csv.rst",
                 category="Summary tables",
                 labels={"table": "tangent_fractions"},
+            ),
+            dimensions=report(
+                "results/summary/intrinsic_dimension.csv",
+                caption="../report/intrinsic_dimension_csv.rst",
+                category="Summary tables",
+                labels={"table": "intrinsic_dimension"},
             ),
         ),
     log:

@@ -367,6 +367,62 @@ def robustness_claims(table: pd.DataFrame) -> list[dict]:
     return rows
 
 
+FIGURE3_METHODS = ("gradient", *POSTHOC)
+
+
+def ordering_tau(own: pd.Series, other: pd.Series) -> float:
+    """Kendall's τ between two methods → mean fraction series over their common methods (1: same
+    order, −1: reversed; NaN with fewer than two methods)."""
+    common = [m for m in own.index if m in other.index]
+    if len(common) < 2:
+        return math.nan
+    return float(stats.kendalltau(own[common].values, other[common].values).statistic)
+
+
+def tangent_source_claims(fractions: pd.DataFrame) -> list[dict]:
+    """Does Figure 3's method ordering survive another tangent source? From ``tangent_fractions.csv``:
+    per dataset and other source, Kendall's τ between the paper's methods' mean fractions (standard
+    classifier) under the dataset's own source (column ``own_source``) and under the other, per seed. Holds if the ordering is the same in every seed
+    (τ = 1), fails if it differs in every seed, inconclusive otherwise; the interval is the t-interval of
+    τ over seeds, for reference."""
+    rows = []
+    table = fractions[fractions["regime"] == "standard"]
+    table = table[table["method"].isin(FIGURE3_METHODS)]
+    for dataset, by_dataset in table.groupby("dataset", sort=True):
+        own = str(by_dataset["own_source"].iloc[0])
+        for source in sorted(set(by_dataset["source"]) - {own}):
+            taus = []
+            for _, run in by_dataset.groupby("seed", sort=True):
+                means = {
+                    s: run[run["source"] == s].set_index("method")["mean"] for s in (own, source)
+                }
+                taus.append(ordering_tau(means[own], means[source]))
+            taus = [t for t in taus if np.isfinite(t)]
+            row = claim_row(
+                f"Figure 3's method ordering survives the {source} tangent source",
+                dataset,
+                f"Kendall τ of the methods' mean fractions: {own} vs {source} (standard)",
+                taus,
+            )
+            same = [t == 1.0 for t in taus]
+            row["verdict"] = (
+                "inconclusive"
+                if not same
+                else "holds"
+                if all(same)
+                else "fails"
+                if not any(same)
+                else "inconclusive"
+            )
+            row["rule"] = (
+                "holds if the ordering is the same (τ = 1) in every seed, fails if it differs in every "
+                "seed"
+            )
+            row["paper_value"] = "the paper measures under its autoencoders only"
+            rows.append(row)
+    return rows
+
+
 def theorem1_claims(result: dict) -> list[dict]:
     """Theorem 1: the gradient lies in the tangent space on about half of the curve and is orthogonal to
     it on the other half (each share > 0.49 in the limit), at 100% test accuracy. Interval: Clopper–Pearson
@@ -397,10 +453,17 @@ def theorem1_claims(result: dict) -> list[dict]:
 
 
 def claims_table(
-    alignment, curves=None, roar_repeats=None, theorem1=None, robustness=None
+    alignment,
+    curves=None,
+    roar_repeats=None,
+    theorem1=None,
+    robustness=None,
+    tangent_fractions=None,
 ) -> pd.DataFrame:
     """Every testable claim (``CLAIM_COLUMNS``) from the summary tables a run produced (None: not run)."""
     rows = alignment_claims(alignment)
+    if tangent_fractions is not None:
+        rows += tangent_source_claims(tangent_fractions)
     if curves is not None:
         rows += curve_claims(curves, alignment)
     if roar_repeats is not None:

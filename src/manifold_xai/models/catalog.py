@@ -9,12 +9,14 @@ from torch import nn
 from manifold_xai.data.torus import TorusRenderer
 from manifold_xai.models.autoencoder import ConvAutoEncoder
 from manifold_xai.models.classifiers import ARCHITECTURES
+from manifold_xai.models.denoiser import Denoiser
 from manifold_xai.models.vae import BurgessVAE
 
 BASE_CLASSES: dict[str, type[nn.Module]] = {
     "burgess_vae": BurgessVAE,
     "conv_autoencoder": ConvAutoEncoder,
     "torus_renderer": TorusRenderer,
+    "denoiser": Denoiser,
     **ARCHITECTURES,
 }
 

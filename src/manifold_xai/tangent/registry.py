@@ -89,6 +89,51 @@ def _local_pca_settings(config: dict, dataset: str) -> dict:
     }
 
 
+DENOISER_TRAINING_KEYS = ("width", "epochs", "lr", "batch_size", "sigma_min", "sigma_max")
+
+
+def _write_denoiser(path, *, data, model, index, settings, device) -> dict:
+    """The leading singular directions of a trained denoiser's Jacobian at noise level ``sigma``, k per
+    image from the spectrum (``tangent.denoiser``); also its held-out denoising error at ``sigma``."""
+    from manifold_xai.models.io import load_model
+    from manifold_xai.tangent.denoiser import denoiser_store
+    from manifold_xai.training.denoising import denoising_error
+
+    images = read_rows(data, "images", index)
+    denoiser = load_model(model, device, expect="denoiser")
+    p = settings
+    metrics = denoiser_store(
+        path,
+        denoiser,
+        images,
+        index,
+        tuple(store_attrs(data)["image_shape"]),
+        sigma=p["sigma"],
+        max_k=p["max_k"],
+        k=p["k"],
+        rule=p["k_rule"],
+        threshold=p["threshold"],
+        oversample=p["oversample"],
+        power_iterations=p["power_iterations"],
+        images_per_batch=p["images_per_batch"],
+        device=device,
+    )
+    error = denoising_error(denoiser, images, p["sigma"], seed=0, device=device)
+    return {**metrics, "denoising_error_at_sigma": error}
+
+
+def _denoiser_settings(config: dict, dataset: str) -> dict:
+    """The tangent-store keys of the ``denoiser`` block (the training keys reach ``train_denoiser``)."""
+    p = config["datasets"][dataset]["tangent_sources"]["denoiser"]
+    return {key: value for key, value in p.items() if key not in DENOISER_TRAINING_KEYS}
+
+
+def denoiser_training(config: dict, dataset: str) -> dict:
+    """The training keys of the ``denoiser`` block (rule ``train_denoiser``)."""
+    p = config["datasets"][dataset]["tangent_sources"]["denoiser"]
+    return {key: p[key] for key in DENOISER_TRAINING_KEYS}
+
+
 SOURCES: dict[str, TangentSource] = {
     "exact": TangentSource("exact (renderer)", "black"),
     "vae": TangentSource(
@@ -100,6 +145,13 @@ SOURCES: dict[str, TangentSource] = {
     ),
     "local_pca": TangentSource(
         "local PCA", "tab:olive", write=_write_local_pca, settings=_local_pca_settings
+    ),
+    "denoiser": TangentSource(
+        "denoiser Jacobian",
+        "tab:cyan",
+        needs_model=True,
+        write=_write_denoiser,
+        settings=_denoiser_settings,
     ),
 }
 

@@ -12,6 +12,8 @@ training images). Every source writes a tangent store of the same layout (``mani
   where a rank is lower) and ``rank (source, sample)``.
 - ``accuracy_rows``: the rows of ``results/summary/tangent_accuracy.csv``: per source, the mean over
   test points of the mean principal angle (with its 95% bootstrap CI) and of the largest angle.
+- ``dimension_rows``: the rows of ``results/summary/intrinsic_dimension.csv``: per source, the
+  dimension of its tangent space at each test image (numerical rank, or the denoiser's k).
 """
 
 from __future__ import annotations
@@ -139,8 +141,69 @@ def angles_to_reference(
             "reference": str(ref.attrs.get("tangent_source", "reference")),
             "reference_k": int(k_ref),
             "k": [int(s["basis"].shape[1]) for s in stores.values()],
+            "dimension_rule": [_dimension_rule(s) for s in stores.values()],
+            "reference_dimension_rule": _dimension_rule(ref),
         },
     )
+
+
+def _dimension_rule(store) -> str:
+    """How a store's per-image dimension (``rank``) was read: the denoiser's rule, else the rank."""
+    rule = store.attrs.get("k_rule")
+    return f"spectrum, {rule}" if rule else "numerical rank of a fixed k"
+
+
+DIMENSION_COLUMNS = [
+    "dataset",
+    "seed",
+    "source",
+    "rule",
+    "k",
+    "dimension_mean",
+    "dimension_median",
+    "dimension_min",
+    "dimension_max",
+    "share_at_k",
+    "n",
+]
+
+
+def dimension_rows(ds: xr.Dataset, *, dataset: str, seed: int) -> list[dict]:
+    """Rows of ``results/summary/intrinsic_dimension.csv`` from a ``tangent_angles.zarr`` dataset: per
+    source (the reference first) the per-image dimension of its tangent spaces (a decoder's numerical
+    rank of its fixed k; the denoiser's k read from its spectrum) over the test images, and the share of
+    images at the store's k (for the denoiser: at ``max_k``, where the estimate is capped)."""
+    entries = [
+        (
+            ds.attrs["reference"],
+            ds.attrs.get("reference_dimension_rule", ""),
+            int(ds.attrs["reference_k"]),
+            ds["reference_rank"].values,
+        )
+    ]
+    rules = ds.attrs.get("dimension_rule", [""] * ds.sizes["source"])
+    for i, source in enumerate(ds["source"].values):
+        rank = ds["rank"].sel({"source": source}).values
+        entries.append((str(source), rules[i], int(ds.attrs["k"][i]), rank))
+    rows = []
+    for source, rule, k, rank in entries:
+        rank = np.asarray(rank, np.int64)
+        rows.append(
+            {
+                "dataset": dataset,
+                "seed": seed,
+                "source": source,
+                "rule": rule,
+                "k": k,
+                "dimension_mean": float(rank.mean()) if len(rank) else math.nan,
+                "dimension_median": float(np.median(rank)) if len(rank) else math.nan,
+                "dimension_min": int(rank.min()) if len(rank) else 0,
+                "dimension_max": int(rank.max()) if len(rank) else 0,
+                "share_at_k": float((rank >= k).mean()) if len(rank) else math.nan,
+                "n": len(rank),
+            }
+        )
+    return rows
 
 
 def accuracy_rows(ds: xr.Dataset, *, dataset: str, seed: int, n_resamples: int) -> list[dict]:
