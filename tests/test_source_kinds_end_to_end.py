@@ -412,7 +412,4 @@ def test_paper_config_dry_run_schedules_every_dataset(tmp_path):
     )  # mnist32, seed 0
     # mnist32: 10 seeds x (local PCA, denoiser); the other five datasets: the denoiser
     assert jobs["train_denoiser"] == 10 + 5 and jobs["compute_tangent_source"] == 10 * 2 + 5
-    assert (
-        jobs["theorem1"] == 1
-        and jobs["study_stimuli"] == 1
-    )
+    assert jobs["theorem1"] == 1 and jobs["study_stimuli"] == 1
