@@ -513,9 +513,10 @@ def torch_threads():
 
 
 def torch_resources(mem_mb, runtime):
-    """Resources of a GPU-capable torch job: one GPU (used when present), and memory and runtime from
-    the dataset's `resources:` block where it sets them."""
-    return {**dataset_resources(mem_mb, runtime), "gpu": 1}
+    """Resources of a GPU-capable torch job: one GPU (used when present; none with `device: cpu`, so a
+    CPU-only cluster accepts the job), and memory and runtime from the dataset's `resources:` block where
+    it sets them."""
+    return {**dataset_resources(mem_mb, runtime), "gpu": 0 if config["device"] == "cpu" else 1}
 
 
 def dataset_resources(mem_mb, runtime):
