@@ -66,6 +66,90 @@ CONFIG_CASES = {
 }
 
 
+def _renamed(name):
+    def edit(config):
+        config["datasets"] = {name: config["datasets"]["digits"]}
+
+    return edit
+
+
+CONFIG_CASES.update(
+    {
+        "dataset-name-with-a-space": (
+            _renamed("my digits"),
+            "invalid name 'my digits' at datasets (letters, digits and _, starting with a letter)",
+        ),
+        "dataset-name-leaving-results": (
+            _renamed("../digits"),
+            "invalid name '../digits' at datasets (letters, digits and _, starting with a letter)",
+        ),
+        "denoiser-noise-level-outside-training": (
+            _set(
+                "datasets.digits.tangent_sources",
+                {"sources": ["denoiser"], "denoiser": {"sigma": 2.0}},
+            ),
+            "datasets.digits.tangent_sources.denoiser.sigma: 2.0 lies outside the training noise "
+            "levels [0.02, 0.8]",
+        ),
+    }
+)
+
+# A `--config` override of each top-level key with a value of the wrong type (Snakemake parses the
+# value as YAML): the same one line as from a file.
+OVERRIDES = {
+    "standalone": ("standalone=maybe", "standalone: 'maybe' is not of type 'boolean'"),
+    "seeds": ("seeds=zero", "seeds: 'zero' is not of type 'array'"),
+    "device": ("device=3", "device: 3 is not of type 'string'"),
+    "threads_per_job": ("threads_per_job=many", "threads_per_job: 'many' is not of type 'integer'"),
+    "bootstrap_resamples": (
+        "bootstrap_resamples=many",
+        "bootstrap_resamples: 'many' is not of type 'integer'",
+    ),
+    "dask": ("dask=7", "dask: 7 is not of type 'object'"),
+    "figures": ("figures=big", "figures: 'big' is not of type 'object'"),
+    "theorem1": ("theorem1=5", "theorem1: 5 is not"),
+    "study": ("study=5", "study: 5 is not"),
+    "datasets": ("datasets=[]", "datasets: [] is not of type 'object'"),
+}
+
+
+def _run_snakemake(work, *args):
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(work),
+            "--cores",
+            "1",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _one_config_line(result, message, work):
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("manifold-xai: invalid config: "), result.stderr
+    assert message in lines[0], lines[0]
+    assert not (work / "results").exists()
+
+
+@pytest.mark.parametrize("key", OVERRIDES)
+def test_a_wrong_type_from_the_command_line_stops_the_run_with_one_line(tmp_path, key):
+    override, message = OVERRIDES[key]
+    work = with_examples(tmp_path / "work")
+    tiny = REPO / "configs" / "tiny.yaml"
+    result = _run_snakemake(work, "--configfile", str(tiny), "--config", override)
+    _one_config_line(result, message, work)
+
+
 @pytest.mark.parametrize("case", CONFIG_CASES)
 def test_bad_config_stops_the_run_with_one_line(tmp_path, case):
     edit, message = CONFIG_CASES[case]
@@ -373,6 +457,72 @@ def _responses_not_from_the_page(tmp):
     )
 
 
+def _responses_case(content: str):
+    """analyze_study on a stimuli.json with one task of two cases and one response file ``content``."""
+
+    def build(tmp):
+        write_json(
+            tmp / "stimuli.json",
+            {
+                "tasks": [
+                    {
+                        "name": "T",
+                        "cases": [
+                            {"id": 0, "fraction_a": 0.2, "fraction_b": 0.4},
+                            {"id": 1, "fraction_a": 0.3, "fraction_b": 0.5},
+                        ],
+                    }
+                ]
+            },
+        )
+        (tmp / "responses-x.json").write_text(content)
+        return (
+            "analyze_study",
+            {"stimuli": tmp / "stimuli.json", "responses": [tmp / "responses-x.json"]},
+            {"table": tmp / "out" / "analysis.csv"},
+            {},
+            {},
+        )
+
+    return build
+
+
+def _response_file(*cases) -> str:
+    import json
+
+    choices = [{"task": task, "case": case, "choice": "B"} for task, case in cases]
+    return json.dumps({"format": "manifold-xai/study-responses/1", "choices": choices})
+
+
+def _damaged_chunk(damage):
+    """train_classifier on a data.zarr one of whose image chunks is ``damage``d on disk."""
+
+    def build(tmp):
+        case = train_case()(tmp)
+        chunk = next(
+            p for p in sorted((tmp / "data.zarr" / "images" / "c").rglob("*")) if p.is_file()
+        )
+        damage(chunk)
+        return case
+
+    return build
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 3])
+
+
+def _scramble(path):
+    size = len(path.read_bytes())
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, size, dtype=np.uint8).tobytes())
+
+
+def _checkpoint_index_listing_a_missing_file(tmp):
+    case = _checkpoint_of_another_architecture(tmp)
+    (tmp / "checkpoints" / "step0000002.pt").unlink()
+    return case
+
+
 # A researcher's own models for the 8×8, 3-class data above (models.external).
 OWN_NETS = """
 import torch
@@ -580,6 +730,27 @@ JOB_CASES = {
     "responses-not-from-the-page": (
         _responses_not_from_the_page,
         "responses-x.json is not a response file saved by the study page",
+    ),
+    "truncated-zarr-chunk": (
+        _damaged_chunk(_truncate),
+        r"data.zarr/images: a chunk cannot be decoded, the store is corrupted or truncated",
+    ),
+    "corrupted-zarr-chunk": (
+        _damaged_chunk(_scramble),
+        r"data.zarr/images: a chunk cannot be decoded, the store is corrupted or truncated",
+    ),
+    "checkpoint-index-lists-a-missing-file": (
+        _checkpoint_index_listing_a_missing_file,
+        r"checkpoints: checkpoint files listed in index.json are missing: \['step0000002.pt'\]",
+    ),
+    "responses-not-json": (
+        _responses_case('{"format": "manifold-xai/study-responses/1", "choices": [{"task"'),
+        r"responses-x.json is not valid JSON",
+    ),
+    "responses-from-another-stimulus-set": (
+        _responses_case(_response_file(("T", 0), ("T", 7), ("Other", 1))),
+        r"responses-x.json answers 2 cases that .*stimuli.json does not have \(first: task 'T', "
+        r"case 7\): it was saved from another stimulus set",
     ),
     "full-disk-while-writing": (
         source_case(

@@ -222,6 +222,22 @@ def write_labels(group: zarr.Group, dim: str, labels) -> zarr.Array:
     return array
 
 
+def read_array(group: zarr.Group, name: str, rows=None, *, path=None) -> np.ndarray:
+    """Array ``name`` of ``group`` (only ``rows`` of its first axis when given) as NumPy; a chunk that
+    cannot be decoded (corrupted or truncated on disk) is one clear error naming the array."""
+    arr = group[name]
+    try:
+        return np.asarray(arr[...] if rows is None else arr.oindex[np.asarray(rows, np.int64)])
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as e:  # the codecs raise RuntimeError, ValueError, TypeError, ...
+        where = f"{path}/{name}" if path is not None else name
+        raise ValueError(
+            f"{where}: a chunk cannot be decoded, the store is corrupted or truncated "
+            f"({type(e).__name__}: {e})"
+        ) from e
+
+
 def open_store(path: str | os.PathLike, required: tuple[str, ...] = ()) -> zarr.Group:
     """Open an existing store read-only and check that ``required`` arrays are present."""
     path = Path(path)

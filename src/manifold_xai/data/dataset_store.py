@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from manifold_xai.data.splits import TEST
-from manifold_xai.store import atomic_path, create_store, open_store, write_array
+from manifold_xai.store import atomic_path, create_store, open_store, read_array, write_array
 
 
 @dataclass
@@ -59,17 +59,17 @@ def write_dataset(path, ds: Dataset, samples_per_chunk: int = 1024) -> None:
 
 def read_dataset(path) -> Dataset:
     group = open_store(path, required=("images", "labels", "split"))
-    images = np.asarray(group["images"][...])
+    images = read_array(group, "images", path=path)
     latents = (
-        np.asarray(group["latents"][...])
+        read_array(group, "latents", path=path)
         if "latents" in group
         else np.zeros((len(images), 0), np.float32)
     )
     ds = Dataset(
         images,
-        np.asarray(group["labels"][...]),
+        read_array(group, "labels", path=path),
         latents,
-        np.asarray(group["split"][...]),
+        read_array(group, "split", path=path),
         attrs=dict(group.attrs),
     )
     if not np.isfinite(ds.images).all():
@@ -81,8 +81,7 @@ def read_rows(path, name: str, rows: np.ndarray | None = None) -> np.ndarray:
     """One array of a dataset store, only the given sample ``rows`` (all when None): reads only the
     chunks that hold them, so a job that needs the test latents never loads every image."""
     group = open_store(path, required=(name,))
-    arr = group[name]
-    data = np.asarray(arr[...] if rows is None else arr.oindex[np.asarray(rows, dtype=np.int64)])
+    data = read_array(group, name, rows, path=path)
     if np.issubdtype(data.dtype, np.floating) and not np.isfinite(data).all():
         raise ValueError(f"{path}: {name} contains NaN or inf values")
     return data
