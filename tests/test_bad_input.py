@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import errno
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -14,6 +13,7 @@ import torch
 import yaml
 from fake_data import write_image_csv, write_image_folder
 from rule_harness import run_rule
+from test_workflow import snakemake_command
 
 from conftest import REPO, with_examples
 from manifold_xai.data.dataset_store import Dataset, write_dataset
@@ -114,23 +114,8 @@ OVERRIDES = {
 
 
 def _run_snakemake(work, *args):
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--snakefile",
-            str(REPO / "Snakefile"),
-            "--directory",
-            str(work),
-            "--cores",
-            "1",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    cmd = snakemake_command(work, "--cores", "1", *args, configfile=None)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
 def _one_config_line(result, message, work):
@@ -158,29 +143,7 @@ def test_bad_config_stops_the_run_with_one_line(tmp_path, case):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(config))
     work = with_examples(tmp_path / "work")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--snakefile",
-            str(REPO / "Snakefile"),
-            "--directory",
-            str(work),
-            "--configfile",
-            str(path),
-            "--cores",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode != 0
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("manifold-xai: invalid config: "), result.stderr
-    assert message in lines[0]
-    assert not (work / "results").exists()
+    _one_config_line(_run_snakemake(work, "--configfile", str(path)), message, work)
 
 
 # ------------------------------------------------------------------ data, stores, training: the job fails

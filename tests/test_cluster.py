@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import time
 
 import pytest
-from test_workflow import changed_config, snakemake
+from test_workflow import changed_config, snakemake, snakemake_command
 
-from conftest import REPO, with_examples
+from conftest import REPO
 from manifold_xai.store import sha256_path
 
 
@@ -81,6 +80,10 @@ def cluster(tmp_path_factory):
 
     import slurm_cluster
 
+    if not os.environ.get("MANIFOLD_XAI_SLURM_E2E"):
+        # about 5 minutes on 2 cores (the SLURM executor's status checks back off by 10 s each), which
+        # the 15-minute suite cannot hold yet: run it with MANIFOLD_XAI_SLURM_E2E=1
+        pytest.skip("the real-SLURM run is opt-in: set MANIFOLD_XAI_SLURM_E2E=1")
     why = slurm_cluster.missing()
     if why:
         if os.environ.get("MANIFOLD_XAI_REQUIRE_SLURM"):
@@ -125,24 +128,16 @@ def local_reference(tmp_path_factory):
 
 
 def _slurm(cluster, workdir, config, *args, background=False):
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(config),
+    cmd = snakemake_command(
+        workdir,
         "--profile",
         str(REPO / "profiles" / "slurm"),
         *NO_ACCOUNTING,
         *QUICK,
         *args,
         TARGET,
-    ]
-    with_examples(workdir)
+        configfile=config,
+    )
     if background:
         log = open(workdir.parent / f"{workdir.name}.snakemake.log", "w")  # noqa: SIM115
         return subprocess.Popen(cmd, env=cluster.env, stdout=log, stderr=subprocess.STDOUT)
@@ -185,6 +180,7 @@ def test_the_pipeline_runs_through_the_slurm_profile_and_survives_a_cancel_and_a
     # every job of the run was an sbatch job, on the partition the profile gives its rule
     rules = {job["comment"].split("_wildcards_")[0].removeprefix("rule_") for job in submitted}
     assert rules == {
+        "prepare_source",
         "render_dataset",
         "render_manifold",
         "compute_tangent",

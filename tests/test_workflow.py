@@ -37,11 +37,18 @@ def scheduled_jobs(output: str) -> dict[str, int]:
 def snakemake(workdir, *args, configfile=REPO / "configs" / "tiny.yaml"):
     """Run the Snakefile in ``workdir`` with ``configfile`` (a path, a list of paths laid over each
     other, or None: the default experiment, config.yaml)."""
+    cmd = snakemake_command(workdir, "--cores", "2", *args, configfile=configfile)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+
+
+def snakemake_command(workdir, *args, configfile=REPO / "configs" / "tiny.yaml") -> list[str]:
+    """The command line of ``snakemake`` on this repository's Snakefile in ``workdir`` (which gets the
+    repository's ``examples/``)."""
     with_examples(workdir)
     files = (
         [] if configfile is None else configfile if isinstance(configfile, list) else [configfile]
     )
-    cmd = [
+    return [
         sys.executable,
         "-m",
         "snakemake",
@@ -50,11 +57,8 @@ def snakemake(workdir, *args, configfile=REPO / "configs" / "tiny.yaml"):
         "--directory",
         str(workdir),
         *(["--configfile", *map(str, files)] if files else []),
-        "--cores",
-        "2",
         *args,
     ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
