@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch.func import jvp, vjp
 
+from manifold_xai.store import open_store
 from manifold_xai.tangent.bases import write_basis_store
 
 K_RULES = ("threshold", "gap")
@@ -173,24 +174,19 @@ def denoiser_store(
     def fn(y: torch.Tensor) -> torch.Tensor:
         return denoiser(y, sigma)
 
-    ranks: list[np.ndarray] = []
+    options = {
+        "max_k": max_k,
+        "k": k,
+        "rule": rule,
+        "threshold": threshold,
+        "oversample": oversample,
+        "power_iterations": power_iterations,
+        "seed": seed,
+        "device": device,
+    }
 
     def bases_of(start: int, stop: int):
-        basis, s, rank = denoiser_bases(
-            fn,
-            images[start:stop],
-            sample_index[start:stop],
-            max_k=max_k,
-            k=k,
-            rule=rule,
-            threshold=threshold,
-            oversample=oversample,
-            power_iterations=power_iterations,
-            seed=seed,
-            device=device,
-        )
-        ranks.append(rank)
-        return basis, s, rank
+        return denoiser_bases(fn, images[start:stop], sample_index[start:stop], **options)
 
     n, d = len(images), int(np.prod(image_shape))
     attrs = {
@@ -212,7 +208,7 @@ def denoiser_store(
         batch=images_per_batch,
         chunk_mb=chunk_mb,
     )
-    rank = np.concatenate(ranks) if ranks else np.zeros(0, np.int64)
+    rank = np.asarray(open_store(path)["rank"][...])  # each image's k, as the store holds it
     return {
         **stats,
         "intrinsic_dimension_mean": float(rank.mean()) if len(rank) else float("nan"),
