@@ -19,7 +19,7 @@ def main(job):
         threads=job.threads,
         manifold=job.input.get("manifold"),
         device=job.device,
-        dask_address=job.params["dask"]["address"],
+        dask=job.params["dask"],
     )
     ds.attrs.update(
         {

@@ -15,7 +15,7 @@ def main(job):
         tuple(run): xr.open_zarr(path, consolidated=False)
         for path, run in zip(job.input.stores, job.params["runs"], strict=True)
     }
-    with dask_scheduler(job.threads, job.params["dask"]["address"]):
+    with dask_scheduler(job.threads, **job.params["dask"]):
         summary = summarize_curves(runs).compute()
     # beside each run's interval over images: the estimate across seeds at the same step
     table = with_seed_columns(curve_rows(summary), ["dataset", "regime", "method", "step"])

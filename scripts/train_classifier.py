@@ -1,6 +1,8 @@
 """Rule train_classifier: train a classifier on the generated training set in one regime
 (standard, adversarial or random_labels), saving checkpoints on the tracking schedule."""
 
+import logging
+
 import torch
 
 from manifold_xai.data.dataset_store import read_dataset
@@ -49,6 +51,13 @@ def main(job):
     # Killed mid-training, the job resumes from the end of its last epoch (state beside the outputs).
     resume = job.training_state(extra=lambda: {"checkpoints": dict(checkpoints.saved)})
     saved = (resume.load() or {}).get("checkpoints", {})
+    if any(not (resume.directory / "checkpoints" / name).is_file() for _, name in saved.values()):
+        # a state whose checkpoint files are gone cannot give the curve back: train from the start
+        logging.getLogger(__name__).warning(
+            "discarding %s: its checkpoints are missing", resume.path
+        )
+        resume.clear()
+        saved = {}
     common = {
         "epochs": r["epochs"],
         "lr": r["lr"],

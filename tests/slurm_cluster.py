@@ -161,6 +161,9 @@ def start(root: Path) -> Cluster:
                 "SelectType=select/cons_tres",
                 "SelectTypeParameters=CR_Core_Memory",
                 "ReturnToService=2",
+                # a job on a node that goes DOWN fails (NODE_FAIL) and Snakemake's retries take over;
+                # Slurm's default (1) requeues it instead, to start again after a delay of ~2 minutes
+                "JobRequeue=0",
                 "MinJobAge=86400",
                 "MpiDefault=none",
                 "JobAcctGatherType=jobacct_gather/none",

@@ -283,31 +283,41 @@ def _tangent(path, image_shape):
     )
 
 
-def _alignment_with_other_tangent(tmp):
-    _digits_data(tmp / "data.zarr")
-    _lenet_file(tmp / "model.pt")
-    status, err = run_rule(
-        "compute_attributions",
-        input={"data": tmp / "data.zarr", "model": tmp / "model.pt"},
-        output={"store": tmp / "attributions.zarr"},
-        params={"n_test": None, "device": "cpu", "attributions": {"gradient": {"batch_size": 10}}},
-        wildcards={"dataset": "d", "seed": "0", "regime": "standard"},
-        log=tmp / "attr.log",
-    )
-    assert status == 0, err
-    _tangent(tmp / "tangent.zarr", (1, 6, 6))  # another dataset's: 6×6 images
-    return (
-        "compute_alignment",
-        {
-            "data": tmp / "data.zarr",
-            "tangent": tmp / "tangent.zarr",
-            "attributions": tmp / "attributions.zarr",
-            "manifold": tmp / "model.pt",
-        },
-        {"store": tmp / "out" / "alignment.zarr"},
-        {"n_test": None, "device": "cpu", "dask": {"address": None}},
-        {"dataset": "d", "seed": "0", "regime": "standard"},
-    )
+def _alignment_case(tangent_shape=(1, 8, 8), dask=None):
+    """compute_alignment on real attributions of the digits data; the tangent store's images are
+    ``tangent_shape``; reductions on ``dask`` (default: local threads)."""
+
+    def build(tmp):
+        _digits_data(tmp / "data.zarr")
+        _lenet_file(tmp / "model.pt")
+        status, err = run_rule(
+            "compute_attributions",
+            input={"data": tmp / "data.zarr", "model": tmp / "model.pt"},
+            output={"store": tmp / "attributions.zarr"},
+            params={
+                "n_test": None,
+                "device": "cpu",
+                "attributions": {"gradient": {"batch_size": 10}},
+            },
+            wildcards={"dataset": "d", "seed": "0", "regime": "standard"},
+            log=tmp / "attr.log",
+        )
+        assert status == 0, err
+        _tangent(tmp / "tangent.zarr", tangent_shape)
+        return (
+            "compute_alignment",
+            {
+                "data": tmp / "data.zarr",
+                "tangent": tmp / "tangent.zarr",
+                "attributions": tmp / "attributions.zarr",
+                "manifold": tmp / "model.pt",
+            },
+            {"store": tmp / "out" / "alignment.zarr"},
+            {"n_test": None, "device": "cpu", "dask": dask or {"address": None}},
+            {"dataset": "d", "seed": "0", "regime": "standard"},
+        )
+
+    return build
 
 
 def _checkpoint_of_another_architecture(tmp):
@@ -667,8 +677,12 @@ JOB_CASES = {
         "non-finite loss nan at step 1; lower the learning rate \\(traceback",
     ),
     "tangent-store-shape-mismatch": (
-        _alignment_with_other_tangent,
+        _alignment_case(tangent_shape=(1, 6, 6)),  # another dataset's: 6×6 images
         r"attributions \(1, 10, 1, 8, 8\) .* do not match the tangent store .* d=36",
+    ),
+    "dask-scheduler-unreachable": (
+        _alignment_case(dask={"address": "tcp://127.0.0.1:9", "timeout": "2s"}),
+        r"cannot reach the Dask scheduler at 'tcp://127.0.0.1:9' within 2s \(config dask.address",
     ),
     "checkpoint-of-another-architecture": (
         _checkpoint_of_another_architecture,

@@ -163,9 +163,13 @@ def test_a_killed_manifold_training_resumes_to_the_same_model(tmp_path, kind):
         assert torch.equal(value, resumed.state_dict()[name]), name
 
 
-def test_a_sigkilled_classifier_job_resumes_to_the_same_model_and_checkpoints(tmp_path):
-    """The real rule script, killed with SIGKILL once it has saved an epoch, then run again, writes the
-    same model and checkpoint files as an uninterrupted run."""
+@pytest.mark.parametrize("moment", ["after a saved epoch", "after its checkpoints are in place"])
+def test_a_sigkilled_classifier_job_resumes_to_the_same_model_and_checkpoints(tmp_path, moment):
+    """The real rule script, killed with SIGKILL once it has saved an epoch, or once its finished
+    checkpoint directory is in place but before the model is written (the moment fault injection on the
+    default config found: Snakemake then deletes the failed job's outputs, checkpoints included), then
+    run again, writes the same model and checkpoint files as an uninterrupted run."""
+    import shutil
     import signal
     import subprocess
     import sys
@@ -185,11 +189,21 @@ def test_a_sigkilled_classifier_job_resumes_to_the_same_model_and_checkpoints(tm
         },
         "device": "cpu",
     }
+    # the job kills itself with SIGKILL when it starts writing model.pt
+    die_before_model = (
+        "import os, signal, manifold_xai.models.io as io\n"
+        "save = io.save_model\n"
+        "def dying(path, *a, **k):\n"
+        "    if str(path).endswith('model.pt'): os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return save(path, *a, **k)\n"
+        "io.save_model = dying\n"
+    )
 
-    def job(out):
+    def job(out, die=False):
         return (
             f"import sys; sys.path[:0] = {[str(p) for p in sys.path if p]!r}\n"
-            "from rule_harness import run_rule\n"
+            + (die_before_model if die else "")
+            + "from rule_harness import run_rule\n"
             f"status, err = run_rule('train_classifier', input={{'data': {str(tmp_path / 'data.zarr')!r}}}, "
             f"output={{'model': {str(out / 'model.pt')!r}, 'metrics': {str(out / 'metrics.json')!r}, "
             f"'checkpoints': {str(out / 'checkpoints')!r}}}, params={params!r}, "
@@ -207,16 +221,24 @@ def test_a_sigkilled_classifier_job_resumes_to_the_same_model_and_checkpoints(tm
     assert run(tmp_path / "clean").returncode == 0
     killed = tmp_path / "killed"
     killed.mkdir()
-    proc = subprocess.Popen([sys.executable, "-c", job(killed)], stderr=subprocess.DEVNULL)
     state = killed / ".resume" / "state.pt"
-    deadline = time.monotonic() + 120
-    while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    if moment == "after a saved epoch":
+        proc = subprocess.Popen([sys.executable, "-c", job(killed)], stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        epoch = torch.load(state, weights_only=True)["epoch"]
+        assert 1 <= epoch < 4
+    else:
+        died = subprocess.run([sys.executable, "-c", job(killed, die=True)], timeout=300)
+        assert died.returncode == -signal.SIGKILL
+        assert (killed / "checkpoints" / "index.json").exists()
+        epoch = torch.load(state, weights_only=True)["epoch"]
+        assert epoch == 4
+        shutil.rmtree(killed / "checkpoints")  # as Snakemake removes a failed job's outputs
     assert state.exists() and not (killed / "model.pt").exists()
-    epoch = torch.load(state, weights_only=True)["epoch"]
-    assert 1 <= epoch < 4
     (killed / "job.log").unlink()
     result = subprocess.run(
         [sys.executable, "-c", job(killed)], capture_output=True, text=True, timeout=300

@@ -105,7 +105,9 @@ def dask_scheduler(
     threads: int, address: str | None = None, timeout: str = "30s"
 ) -> Iterator[None]:
     """Where Dask computations in the block run: a local threads scheduler with ``threads`` workers
-    (the job's ``threads:``), or the distributed scheduler at ``address`` (``tcp://host:8786``)."""
+    (the job's ``threads:``), or the distributed scheduler at ``address`` (``tcp://host:8786``), reached
+    within ``timeout`` (a Dask duration). A worker lost during a computation is the scheduler's to
+    recover: it recomputes the lost pieces on the workers that remain."""
     import dask
 
     if not address:
@@ -118,7 +120,8 @@ def dask_scheduler(
         client = Client(address, timeout=timeout, set_as_default=False)
     except OSError as e:
         raise RuntimeError(
-            f"cannot reach the Dask scheduler at {address!r} (config dask.address): {e}"
+            f"cannot reach the Dask scheduler at {address!r} within {timeout} (config dask.address, "
+            f"dask.timeout): {e}"
         ) from e
     try:
         with dask.config.set(scheduler=client):

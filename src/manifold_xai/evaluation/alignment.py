@@ -103,13 +103,14 @@ def alignment_dataset(
     threads: int = 1,
     manifold=None,
     device=None,
-    dask_address: str | None = None,
+    dask: dict | None = None,
 ) -> xr.Dataset:
     """Per-sample fractions for one run (see module docstring). ``labels (n,)`` are the true classes.
 
     The tangent store opens as a ``TangentSpace`` (``open_tangent_space``): stored bases are reduced with
-    Dask over their Zarr chunks (on ``threads`` local threads, or the distributed scheduler at
-    ``dask_address``); a matrix-free store, which needs the ``manifold`` model, one sample at a time.
+    Dask over their Zarr chunks (on ``threads`` local threads, or the distributed scheduler that
+    ``dask`` names, ``{"address": "tcp://host:8786", "timeout": "30s"}``: ``runtime.dask_scheduler``);
+    a matrix-free store, which needs the ``manifold`` model, one sample at a time.
     """
     space = open_tangent_space(tangent_path, manifold=manifold, device=device)
     attrib = open_store(attribution_path, required=("attribution", "predicted"))
@@ -137,7 +138,7 @@ def alignment_dataset(
             dtype=np.float64,
             concatenate=True,
         )
-        with dask_scheduler(threads, dask_address):
+        with dask_scheduler(threads, **(dask or {})):
             both = both.compute()
     else:
         both = np.empty((len(methods) + 1, n))

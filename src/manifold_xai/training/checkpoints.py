@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -72,7 +73,9 @@ def checkpoint_directory(
 ) -> Iterator[CheckpointWriter]:
     """A ``CheckpointWriter`` into a temporary sibling of ``path``, renamed into place with its index
     when the block ends without an exception. With ``partial`` (a resumable job's state directory) the
-    checkpoints go there instead and stay after a failure, so a resumed run keeps those already saved."""
+    checkpoints go there instead and stay after a failure, so a resumed run keeps those already saved;
+    the finished directory gets hard links to them (copies where links cannot be made), so they stay in
+    ``partial`` until the job clears its state: a job killed after this point still finds them there."""
     if partial is not None:
         partial = Path(partial)
         partial.mkdir(parents=True, exist_ok=True)
@@ -80,15 +83,18 @@ def checkpoint_directory(
         yield writer
         if not writer.saved:
             raise RuntimeError(f"no checkpoint was saved into {path}")
-        for stray in set(p.name for p in partial.glob("step*.pt")) - {
-            name for _, name in writer.saved.values()
-        }:
-            (
-                partial / stray
-            ).unlink()  # saved after the last epoch state by a run that was then killed
-        write_json(partial / INDEX, writer.index())
+        names = sorted(name for _, name in writer.saved.values())
+        missing = [name for name in names if not (partial / name).is_file()]
+        if missing:
+            raise RuntimeError(f"{partial}: saved checkpoints are missing: {missing[:5]}")
         with atomic_path(path) as tmp:
-            os.replace(partial, tmp)
+            tmp.mkdir()
+            for name in names:  # files saved after the last epoch state by a killed run stay out
+                try:
+                    os.link(partial / name, tmp / name)
+                except OSError:
+                    shutil.copy2(partial / name, tmp / name)
+            write_json(tmp / INDEX, writer.index())
         return
     with atomic_path(path) as tmp:
         tmp.mkdir()

@@ -112,6 +112,7 @@ class TrainingState:
         with atomic_path(self.path) as tmp:
             torch.save(state, tmp)
         self._loaded = None
+        log.info("saved training state %s: epoch %d, step %d", self.path, epoch, step)
 
     @staticmethod
     def restore(
