@@ -18,11 +18,25 @@ IMAGE_HAS='^(attrs|certifi|charset-normalizer|click|cloudpickle|colorama|contour
 if [ "${1:-}" = fetch ]; then
   grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo /.whl/ >>.git/info/exclude
   rm -rf .whl && mkdir .whl
+  # uv.lock's packages as they resolve for the GPU machine (CPython 3.12 on x86_64 Linux), less its own
   uv export --frozen --no-hashes --no-dev --no-emit-project --no-header | grep -v '^ *#' |
-    grep -Ev "$IMAGE_HAS" >.whl/requirements.txt
-  python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
-    --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-    --platform manylinux2014_x86_64 --platform any -d .whl -r .whl/requirements.txt
+    uv run --frozen python -c '
+import sys
+from packaging.markers import Marker
+target = {"python_version": "3.12", "python_full_version": "3.12.3", "sys_platform": "linux",
+          "platform_system": "Linux", "platform_machine": "x86_64", "implementation_name": "cpython",
+          "platform_python_implementation": "CPython", "os_name": "posix"}
+for line in sys.stdin:
+    requirement, _, marker = line.strip().partition(";")
+    if requirement and (not marker.strip() or Marker(marker).evaluate(target)):
+        print(requirement.strip())
+' | grep -Ev "$IMAGE_HAS" >.whl/requirements.txt
+  while read -r requirement; do # a wheel for Python 3.12 on x86_64, or a pure-Python sdist built into one
+    python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+      --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+      --platform manylinux2014_x86_64 --platform any -d .whl "$requirement" 2>/dev/null ||
+      python3 -m pip wheel --quiet --no-deps -w .whl "$requirement"
+  done <.whl/requirements.txt
   du -sh .whl
   exit 0
 fi
