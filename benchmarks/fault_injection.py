@@ -2,7 +2,7 @@
 
     uv run python benchmarks/fault_injection.py                                  # default config
     uv run python benchmarks/fault_injection.py --reference /path/to/clean/run   # reuse a clean run
-    uv run python benchmarks/fault_injection.py --slurm --target results/digits/seed0/manifold/model.pt
+    uv run python benchmarks/fault_injection.py --slurm --override device=cpu --target results/digits/seed0/manifold/model.pt
     uv run python benchmarks/fault_injection.py --config configs/tiny.yaml --kills 20
 
 1. A clean run of the config in a fresh directory (or ``--reference``: the working directory of a run
@@ -103,7 +103,7 @@ def leftovers(workdir: Path) -> list[str]:
             else:
                 bad.append(path)
 
-    for top in (workdir / "results").iterdir():
+    for top in (workdir / "results").iterdir() if (workdir / "results").is_dir() else ():
         if top.name not in ("logs", "benchmarks"):
             walk(top) if top.is_dir() else None
     return [str(p.relative_to(workdir)) for p in bad]
@@ -237,6 +237,7 @@ def start_slurm(root: Path):
         "slurm_cluster", REPO / "tests" / "slurm_cluster.py"
     )
     module = importlib.util.module_from_spec(spec)
+    sys.modules["slurm_cluster"] = module  # its dataclass looks itself up there
     spec.loader.exec_module(module)
     why = module.missing()
     if why:
@@ -261,6 +262,12 @@ def main() -> None:
         "--slurm", action="store_true", help="run through profiles/slurm on a private cluster"
     )
     parser.add_argument("--target", nargs="*", default=[], help="files to make (default: all)")
+    parser.add_argument(
+        "--override",
+        nargs="*",
+        default=[],
+        help="KEY=VALUE config overrides for both runs, e.g. device=cpu on a cluster without GPUs",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     config = Path(args.config).resolve()
@@ -270,6 +277,9 @@ def main() -> None:
     for folder in ("examples",):  # configs may name files under examples/
         (faulty / folder).symlink_to(REPO / folder)
 
+    overrides = (
+        ["--config", *args.override] if args.override else []
+    )  # last: --config takes every KEY=VALUE after it
     if args.reference:
         clean = Path(args.reference).resolve()
         print(json.dumps({"reference": str(clean)}), flush=True)
@@ -279,7 +289,9 @@ def main() -> None:
         (clean / "examples").symlink_to(REPO / "examples")
         start = time.monotonic()
         subprocess.run(
-            snakemake_cmd(clean, config, args.cores, *args.target), check=True, capture_output=True
+            snakemake_cmd(clean, config, args.cores, *args.target, *overrides),
+            check=True,
+            capture_output=True,
         )
         print(json.dumps({"clean_run_s": round(time.monotonic() - start, 1)}), flush=True)
     reference = artifacts(clean)
@@ -291,7 +303,7 @@ def main() -> None:
         slurm, cluster = start_slurm(base / "slurm")
         env = cluster.env
         extra = ["--profile", str(REPO / "profiles" / "slurm"), "--slurm-no-account"]
-    command = snakemake_cmd(faulty, config, args.cores, *extra, *args.target)
+    command = snakemake_cmd(faulty, config, args.cores, *extra, *args.target, *overrides)
     start = time.monotonic()
     try:
         events, restarts, _ = faulty_run(

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from fault_injection import snakemake_cmd  # benchmarks/: the same Snakemake command line
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "configs" / "tiny.yaml"
@@ -54,22 +55,7 @@ def timed(fn):
 def snakemake(workdir: Path, device: str, cores: int, *extra: str) -> float:
     """Run the tiny pipeline in ``workdir`` on ``device``; its wall time (s). Raises with the log's end."""
     (workdir / "examples").exists() or (workdir / "examples").symlink_to(REPO / "examples")
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(TINY),
-        "--config",
-        f"device={device}",
-        "--cores",
-        str(cores),
-        *extra,
-    ]
+    cmd = snakemake_cmd(workdir, TINY, cores, "--config", f"device={device}", *extra)
     start = time.monotonic()
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode:
