@@ -54,7 +54,9 @@ def timed(fn):
 
 def snakemake(workdir: Path, device: str, cores: int, *extra: str) -> float:
     """Run the tiny pipeline in ``workdir`` on ``device``; its wall time (s). Raises with the log's end."""
-    (workdir / "examples").exists() or (workdir / "examples").symlink_to(REPO / "examples")
+    workdir.mkdir(parents=True, exist_ok=True)
+    if not (workdir / "examples").exists():
+        (workdir / "examples").symlink_to(REPO / "examples")
     cmd = snakemake_cmd(workdir, TINY, cores, "--config", f"device={device}", *extra)
     start = time.monotonic()
     out = subprocess.run(cmd, capture_output=True, text=True)
