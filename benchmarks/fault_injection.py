@@ -15,7 +15,7 @@
    more kills hit random other jobs at random moments. Locally a kill is SIGKILL (an OOM kill); Snakemake
    sees the job fail, finishes what runs and stops, and is started again with ``--rerun-incomplete``.
    With ``--slurm`` the run goes through ``profiles/slurm`` on a private single-node SLURM cluster
-   (``tests/slurm_cluster.py``: needs root and Debian's slurmctld, slurmd and munge), a kill is
+   (``tools/slurm_cluster.py``: needs root and Debian's slurmctld, slurmd and munge), a kill is
    ``scancel`` of the job's SLURM job (a preemption), and Snakemake's retries (the profile's
    ``retries: 2``) resubmit it in the same run.
 3. ``manifold-xai verify results/`` must pass in the faulty directory; every artifact must have a
@@ -31,7 +31,6 @@ clean run's). Exit status 0 only when nothing is corrupted, all is identical and
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import random
@@ -48,28 +47,14 @@ import psutil
 from manifold_xai.store import sha256_path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))  # helpers shared with the tests
+import slurm_cluster  # noqa: E402
+from snakemake_cli import snakemake_command  # noqa: E402
+
 TRAINING_RULES = ("train_classifier", "train_manifold", "train_denoiser")  # resumable per epoch
 SAVED = re.compile(r"saved training state \S+: epoch (\d+)")
 RESUMED = re.compile(r"resuming from \S+: epoch (\d+)")
 MAX_RESTARTS = 50
-
-
-def snakemake_cmd(workdir: Path, config: Path, cores: int, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(config),
-        "--cores",
-        str(cores),
-        "--rerun-incomplete",
-        *extra,
-    ]
 
 
 def artifacts(workdir: Path) -> dict[str, str]:
@@ -232,17 +217,11 @@ def resumed(workdir: Path, events: list[dict]) -> dict[str, int | None]:
     return found
 
 
-def start_slurm(root: Path):
-    spec = importlib.util.spec_from_file_location(
-        "slurm_cluster", REPO / "tests" / "slurm_cluster.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["slurm_cluster"] = module  # its dataclass looks itself up there
-    spec.loader.exec_module(module)
-    why = module.missing()
+def start_slurm(root: Path) -> slurm_cluster.Cluster:
+    why = slurm_cluster.missing()
     if why:
         sys.exit(f"fault_injection: --slurm: {why}")
-    return module, module.start(root)
+    return slurm_cluster.start(root)
 
 
 def main() -> None:
@@ -289,21 +268,32 @@ def main() -> None:
         (clean / "examples").symlink_to(REPO / "examples")
         start = time.monotonic()
         subprocess.run(
-            snakemake_cmd(clean, config, args.cores, *args.target, *overrides),
+            snakemake_command(
+                clean, "--cores", str(args.cores), *args.target, *overrides, configfiles=[config]
+            ),
             check=True,
             capture_output=True,
         )
         print(json.dumps({"clean_run_s": round(time.monotonic() - start, 1)}), flush=True)
     reference = artifacts(clean)
 
-    cluster, slurm = None, None
+    cluster = None
     env = dict(os.environ)
     extra: list[str] = []
     if args.slurm:
-        slurm, cluster = start_slurm(base / "slurm")
+        cluster = start_slurm(base / "slurm")
         env = cluster.env
         extra = ["--profile", str(REPO / "profiles" / "slurm"), "--slurm-no-account"]
-    command = snakemake_cmd(faulty, config, args.cores, *extra, *args.target, *overrides)
+    command = snakemake_command(
+        faulty,
+        "--cores",
+        str(args.cores),
+        "--rerun-incomplete",
+        *extra,
+        *args.target,
+        *overrides,
+        configfiles=[config],
+    )
     start = time.monotonic()
     try:
         events, restarts, _ = faulty_run(
@@ -312,7 +302,7 @@ def main() -> None:
         final = subprocess.run(command, env=env, capture_output=True, text=True)
     finally:
         if cluster is not None:
-            slurm.stop(cluster)
+            slurm_cluster.stop(cluster)
     if final.returncode != 0:
         print(final.stdout[-3000:] + final.stderr[-3000:], file=sys.stderr)
     verify = subprocess.run(

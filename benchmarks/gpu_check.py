@@ -34,9 +34,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from fault_injection import snakemake_cmd  # benchmarks/: the same Snakemake command line
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))  # helpers shared with the tests
+from snakemake_cli import snakemake_command  # noqa: E402
+
 TINY = REPO / "configs" / "tiny.yaml"
 PER_SAMPLE_TOL = 1e-3  # |fraction on device − fraction on CPU|, each sample, deterministic methods
 MEAN_TOL = 0.02  # |mean fraction on device − on CPU|, every method
@@ -57,7 +59,16 @@ def snakemake(workdir: Path, device: str, cores: int, *extra: str) -> float:
     workdir.mkdir(parents=True, exist_ok=True)
     if not (workdir / "examples").exists():
         (workdir / "examples").symlink_to(REPO / "examples")
-    cmd = snakemake_cmd(workdir, TINY, cores, "--config", f"device={device}", *extra)
+    cmd = snakemake_command(
+        workdir,
+        "--cores",
+        str(cores),
+        "--rerun-incomplete",
+        *extra,
+        "--config",  # last: it takes every KEY=VALUE after it
+        f"device={device}",
+        configfiles=[TINY],
+    )
     start = time.monotonic()
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode:

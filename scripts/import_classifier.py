@@ -2,10 +2,11 @@
 data and written as the run's ``external`` classifier; nothing is trained, so the training regimes,
 curves, ROAR and sanity checks are absent (stated in ``metrics.json``)."""
 
+from manifold_xai.attribution.plugins import files_of
 from manifold_xai.data.dataset_store import read_dataset
 from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.jobs import run_job
-from manifold_xai.models.external import files_of, import_external
+from manifold_xai.models.external import import_external
 from manifold_xai.models.io import save_payload
 from manifold_xai.store import sha256_path, write_json
 from manifold_xai.training.loops import accuracy, predict_logits

@@ -1,8 +1,6 @@
 """Rule train_classifier: train a classifier on the generated training set in one regime
 (standard, adversarial or random_labels), saving checkpoints on the tracking schedule."""
 
-import logging
-
 import torch
 
 from manifold_xai.data.dataset_store import read_dataset
@@ -49,15 +47,7 @@ def main(job):
     max_steps = r["epochs"] * steps_per_epoch(len(train_x), r["batch_size"])
     schedule = tracking_steps(max_steps, p["checkpoints"])
     # Killed mid-training, the job resumes from the end of its last epoch (state beside the outputs).
-    resume = job.training_state(extra=lambda: {"checkpoints": dict(checkpoints.saved)})
-    saved = (resume.load() or {}).get("checkpoints", {})
-    if any(not (resume.directory / "checkpoints" / name).is_file() for _, name in saved.values()):
-        # a state whose checkpoint files are gone cannot give the curve back: train from the start
-        logging.getLogger(__name__).warning(
-            "discarding %s: its checkpoints are missing", resume.path
-        )
-        resume.clear()
-        saved = {}
+    resume = job.training_state()
     common = {
         "epochs": r["epochs"],
         "lr": r["lr"],
@@ -72,9 +62,8 @@ def main(job):
         p["arch"],
         kwargs,
         schedule,
-        partial=resume.directory / "checkpoints",
+        resume=resume,
     ) as checkpoints:
-        checkpoints.saved.update({int(k): tuple(v) for k, v in saved.items()})
         if regime == "adversarial":
             history = train_adversarial(
                 model,

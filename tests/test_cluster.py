@@ -1,16 +1,15 @@
 """The SLURM profile: what each job of the paper's configuration asks the cluster for (dry run), and
-the tiny pipeline through a real single-node SLURM cluster (tests/slurm_cluster.py), with a job
+the tiny pipeline through a real single-node SLURM cluster (tools/slurm_cluster.py), with a job
 cancelled and the node taken down while they run."""
 
 from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
+from snakemake_cli import SLURM_SNAKEMAKE
 from test_workflow import changed_config, snakemake, snakemake_command
 
 from conftest import REPO
@@ -126,9 +125,8 @@ def local_reference(tmp_path_factory):
 
 
 def _slurm(cluster, workdir, config, *args, background=False):
-    # snakemake with the executor's waits between status checks capped (tests/slurm_snakemake.py)
-    cmd = [sys.executable, str(Path(__file__).with_name("slurm_snakemake.py"))]
-    cmd += snakemake_command(
+    # snakemake with the executor's waits between status checks capped (tools/slurm_snakemake.py)
+    cmd = snakemake_command(
         workdir,
         "--profile",
         str(REPO / "profiles" / "slurm"),
@@ -137,7 +135,8 @@ def _slurm(cluster, workdir, config, *args, background=False):
         *args,
         TARGET,
         configfile=config,
-    )[3:]
+        launcher=SLURM_SNAKEMAKE,
+    )
     if background:
         log = open(workdir.parent / f"{workdir.name}.snakemake.log", "w")  # noqa: SIM115
         return subprocess.Popen(cmd, env=cluster.env, stdout=log, stderr=subprocess.STDOUT)

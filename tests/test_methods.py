@@ -110,6 +110,56 @@ def test_a_bad_method_block_is_named(name, block, message):
     assert len(errors) == 1 and message in errors[0], errors
 
 
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        ({"captum": "NoSuchMethod"}, "captum.attr has no attribution class 'NoSuchMethod'"),
+        ({"captum": "visualization"}, "captum.attr has no attribution class 'visualization'"),
+        ({"captum": "LayerGradCam"}, "attributes to a layer"),
+        ({"captum": "InternalInfluence"}, "attributes to a layer"),
+        ({"captum": "NoiseTunnel"}, "wraps another method"),
+        ({"function": "missing/file.py:f"}, "no file missing/file.py"),
+        ({"function": "no_such_module_xyz:f"}, "cannot import 'no_such_module_xyz'"),
+        ({"function": f"{EXAMPLE.split(':')[0]}:no_such_function"}, "has no callable"),
+        ({"function": "manifold_xai.shapes:no_such_function"}, "has no callable"),
+        ({"project": "p2", "label": "x"}, "projects 'p2'"),
+    ],
+)
+def test_the_config_check_names_a_bad_block_without_importing_it(block, message, monkeypatch):
+    """``load=False`` (the Snakefile's check) reads sources only, and still names each problem."""
+    monkeypatch.chdir(REPO)
+    errors = method_errors("x", block, {"gradient": {}}, load=False)
+    assert len(errors) == 1 and message in errors[0], errors
+
+
+def test_the_config_check_accepts_every_captum_class_the_full_check_accepts():
+    """Reading captum.attr's exports never refuses a class that importing it would accept; the few
+    exports it lets through that are no attribution class (Summarizer, …) fail in the job instead."""
+    import captum.attr as attr
+
+    from manifold_xai.attribution import plugins
+
+    accepted = []
+    for name in attr.__all__:
+        try:
+            plugins.captum_class(name)
+        except ValueError:
+            continue
+        accepted.append(name)
+        assert method_errors("x", {"captum": name}, load=False) == [], name
+    assert {"DeepLift", "GradientShap", "Occlusion", "Saliency", "Lime"} <= set(accepted)
+
+
+def test_the_config_check_accepts_the_examples_function_and_a_module_function(monkeypatch):
+    monkeypatch.chdir(REPO)
+    assert method_errors("x", {"function": EXAMPLE}, load=False) == []
+    spec = "manifold_xai.shapes:autoencoder_latent_shape"
+    assert method_errors("x", {"function": spec}, load=False) == []
+    # numpy binds names by ``import *``: only importing it can tell, so the attributions job does
+    assert method_errors("x", {"function": "numpy:anything"}, load=False) == []
+    assert "has no callable 'anything'" in method_errors("x", {"function": "numpy:anything"})[0]
+
+
 def test_the_config_names_a_bad_method_before_any_job_runs(monkeypatch):
     monkeypatch.chdir(REPO)
     config = {

@@ -1,13 +1,15 @@
 """The repository stands alone: no reference to a file outside it, no import cycle, no formatter
-escapes."""
+escapes; the Snakefile and the jobs that run no model never import torch."""
 
 import ast
 import re
+import subprocess
+import sys
 
 from conftest import REPO
 
 PACKAGE = REPO / "src" / "manifold_xai"
-DOCUMENTED = ["src", "scripts", "workflow", "docs", "configs", "examples", "benchmarks"]
+DOCUMENTED = ["src", "scripts", "workflow", "docs", "configs", "examples", "benchmarks", "tools"]
 OUTSIDE = re.compile(r"PAPER\.md|DESIGN\.md|REF-[A-Za-z-]*\.md|\.\./shared")
 
 
@@ -107,3 +109,61 @@ def test_the_license_file_matches_the_package_metadata():
     meta = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert meta["license"] == {"text": "MIT"}
     assert (REPO / "LICENSE").read_text().startswith("MIT License\n")
+
+
+# A `torch` that cannot be imported: put first on the path, it makes any import of torch fail.
+NO_TORCH = "raise ImportError('torch was imported')\n"
+# Rule scripts that run no model: figures, tables, the alignment reduction (2 s of imports instead of 4)
+TORCH_FREE_SCRIPTS = sorted(
+    {p.stem for p in (REPO / "scripts").glob("plot_*.py")} - {"plot_fig13"}
+    | {p.stem for p in (REPO / "scripts").glob("summarize_*.py")}
+    | {"analyze_study", "compare_tangent_sources", "compute_alignment", "study_stimuli"}
+)
+
+
+def _without_torch(tmp_path) -> dict:
+    (tmp_path / "no_torch").mkdir(exist_ok=True)
+    (tmp_path / "no_torch" / "torch.py").write_text(NO_TORCH)
+    return {"PYTHONPATH": f"{tmp_path / 'no_torch'}:{REPO / 'src'}", "PATH": "/usr/bin:/bin"}
+
+
+def test_a_dry_run_checks_the_config_without_importing_torch(tmp_path):
+    """Every Snakemake invocation (dry runs, each cluster job) parses the Snakefile and checks the
+    config, Captum classes and own functions included (configs/tiny.yaml names both): without torch."""
+    from conftest import with_examples
+
+    with_examples(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "-n"]
+        + ["--directory", str(tmp_path), "--configfile", str(REPO / "configs" / "tiny.yaml")],
+        capture_output=True,
+        text=True,
+        env=_without_torch(tmp_path),
+        timeout=120,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "compute_attributions" in result.stdout
+
+
+def test_figure_and_summary_scripts_import_no_torch(tmp_path):
+    """The modules each such script imports load without torch (its models' code is imported only by
+    the functions that run them)."""
+    code = (
+        "import ast, importlib, sys\n"
+        "for path in sys.argv[1:]:\n"
+        "    for node in ast.parse(open(path).read()).body:\n"
+        "        if isinstance(node, ast.Import):\n"
+        "            [importlib.import_module(a.name) for a in node.names]\n"
+        "        elif isinstance(node, ast.ImportFrom):\n"
+        "            importlib.import_module(node.module)\n"
+    )
+    scripts = [str(REPO / "scripts" / f"{name}.py") for name in TORCH_FREE_SCRIPTS]
+    assert len(scripts) > 20
+    result = subprocess.run(
+        [sys.executable, "-c", code, *scripts],
+        capture_output=True,
+        text=True,
+        env=_without_torch(tmp_path),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from manifold_xai.models.classifiers import LeNet
+from manifold_xai.training.checkpoints import checkpoint_directory, read_index
 from manifold_xai.training.loops import train_adversarial, train_classifier
 from manifold_xai.training.resume import TrainingState
 
@@ -19,14 +20,16 @@ def data(n=48, seed=0):
     return rng.random((n, 1, 8, 8), dtype=np.float32), rng.integers(0, 3, n).astype(np.int64)
 
 
-def run(kind, resume, kill_at=None):
+def run(kind, resume, kill_at=None, on_step=None):
     torch.manual_seed(0)  # the job seeds the global RNG (dropout) before training
     model = LeNet(1, 8, 3)
     x, y = data()
 
-    def on_step(step, epoch, m):
+    def step_hook(step, epoch, m):
         if kill_at is not None and step == kill_at:
             raise Killed(step)
+        if on_step is not None:
+            on_step(step, epoch, m)
 
     common = {
         "epochs": 4,
@@ -34,7 +37,7 @@ def run(kind, resume, kill_at=None):
         "lr_gamma": 0.5,
         "generator": torch.Generator().manual_seed(1),
         "device": torch.device("cpu"),
-        "on_step": on_step,
+        "on_step": step_hook,
         "resume": resume,
     }
     if kind == "adversarial":
@@ -75,6 +78,38 @@ def test_a_state_from_another_configuration_is_discarded(tmp_path):
     assert (tmp_path / ".resume" / "state.pt").is_file()
     assert TrainingState(tmp_path / ".resume", "config-b").load() is None
     assert not (tmp_path / ".resume").exists()
+
+
+def run_with_checkpoints(path, resume, kill_at=None):
+    """``run`` with a checkpoint directory at ``path`` on steps 0, 4, 8 and the last, 12 (the job's layout)."""
+    with checkpoint_directory(path, "lenet", {}, [0, 4, 8], resume=resume) as writer:
+        model, _ = run("step", resume, kill_at=kill_at, on_step=writer)
+        writer.final(12, 4, model)
+    if resume is not None:
+        resume.clear()
+    return read_index(path)
+
+
+@pytest.mark.parametrize("lost", [False, True])
+def test_a_resumed_job_keeps_its_checkpoints_or_starts_over_when_they_are_gone(
+    tmp_path, lost, caplog
+):
+    reference = run_with_checkpoints(tmp_path / "ref", None)
+    state = TrainingState(tmp_path / ".resume", "fp")
+    with pytest.raises(Killed):
+        run_with_checkpoints(tmp_path / "ckpt", state, kill_at=7)
+    recorded = torch.load(state.path, weights_only=True)["checkpoints"]
+    assert sorted(recorded) == [0, 4]  # the state names the checkpoints saved up to its epoch
+    if lost:
+        (tmp_path / ".resume" / "checkpoints" / recorded[4][1]).unlink()
+    with caplog.at_level("WARNING"):
+        resumed = run_with_checkpoints(tmp_path / "ckpt", TrainingState(tmp_path / ".resume", "fp"))
+    assert ("its checkpoints are missing" in caplog.text) == lost
+    assert resumed == reference
+    for name in reference["files"]:
+        ref = torch.load(tmp_path / "ref" / name, weights_only=True)
+        got = torch.load(tmp_path / "ckpt" / name, weights_only=True)
+        assert all(torch.equal(v, got["state_dict"][k]) for k, v in ref["state_dict"].items())
 
 
 def test_a_non_finite_loss_stops_naming_the_kept_last_good_state(tmp_path):

@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from snakemake_cli import SNAKEMAKE
+from snakemake_cli import snakemake_command as tools_command
 
 from conftest import REPO, code_blocks, with_examples
 from manifold_xai.evaluation.alignment import SUMMARY_COLUMNS
@@ -41,24 +43,16 @@ def snakemake(workdir, *args, configfile=REPO / "configs" / "tiny.yaml"):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 
-def snakemake_command(workdir, *args, configfile=REPO / "configs" / "tiny.yaml") -> list[str]:
-    """The command line of ``snakemake`` on this repository's Snakefile in ``workdir`` (which gets the
-    repository's ``examples/``)."""
+def snakemake_command(
+    workdir, *args, configfile=REPO / "configs" / "tiny.yaml", launcher=SNAKEMAKE
+) -> list[str]:
+    """The command line of ``snakemake`` (or ``launcher``) on this repository's Snakefile in
+    ``workdir`` (which gets the repository's ``examples/``)."""
     with_examples(workdir)
     files = (
         [] if configfile is None else configfile if isinstance(configfile, list) else [configfile]
     )
-    return [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        *(["--configfile", *map(str, files)] if files else []),
-        *args,
-    ]
+    return tools_command(workdir, *args, configfiles=files, launcher=launcher)
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,14 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from manifold_xai.data.sources import SOURCE_CHANNELS
-from manifold_xai.data.torus import N_PARAMS as TORUS_DIM
-from manifold_xai.models.autoencoder import ConvAutoEncoder
-from manifold_xai.models.classifiers import ARCHITECTURES
+from manifold_xai.shapes import (
+    MIN_IMAGE_SIZE,
+    SOURCE_CHANNELS,
+    TORUS_PARAMS,
+    autoencoder_latent_shape,
+)
 
-# Facts of the sources and models live with their code; config.py only reads them.
-MIN_IMAGE_SIZE = {name: cls.min_image_size for name, cls in ARCHITECTURES.items()}
+# Facts of the sources and models live in shapes.py (torch-free); config.py only reads them.
 
 
 class ConfigError(ValueError):
@@ -179,14 +180,14 @@ def latent_dim(config: dict, name: str) -> int | None:
     if ds["approach"] == "upsampled":
         return latent_dim(config, ds["upsample"]["base"])
     if ds["approach"] == "analytic":
-        return TORUS_DIM
+        return TORUS_PARAMS
     m = ds["manifold"]
     if m["model"] in ("btcvae", "external"):
         return m["latent_dim"]
     shape = image_shape(config, name)
     if shape is None:
         return None
-    c, h, w = ConvAutoEncoder.latent_shape_for(shape[1:], m["latent_channels"], m["stride"])
+    c, h, w = autoencoder_latent_shape(shape[1:], m["latent_channels"], m["stride"])
     return c * h * w
 
 
@@ -251,7 +252,8 @@ def _evaluation_errors(config: dict, name: str) -> list[str]:
 
 
 def _attribution_errors(config: dict, name: str) -> list[str]:
-    """Each method block that cannot run (unknown name, Captum class, import path, parameters)."""
+    """Each method block that cannot run (unknown name, Captum class, import path, parameters), checked
+    without importing torch, Captum or a researcher's module (``registry.method_errors(load=False)``)."""
     from manifold_xai.attribution.registry import method_errors
 
     at = f"datasets.{name}.attributions"
@@ -259,7 +261,7 @@ def _attribution_errors(config: dict, name: str) -> list[str]:
     return [
         f"{at}.{method}: {error}"
         for method, block in blocks.items()
-        for error in method_errors(method, block, blocks)
+        for error in method_errors(method, block, blocks, load=False)
     ]
 
 

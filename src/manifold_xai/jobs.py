@@ -19,8 +19,7 @@ import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from manifold_xai.provenance import records as provenance
 from manifold_xai.runtime import (
@@ -30,7 +29,11 @@ from manifold_xai.runtime import (
     seed_everything,
     set_threads,
 )
-from manifold_xai.training.resume import TrainingState, fingerprint
+
+if TYPE_CHECKING:  # figure and summary jobs never import torch (runtime.set_threads)
+    import torch
+
+    from manifold_xai.training.resume import TrainingState
 
 log = logging.getLogger("manifold_xai")
 
@@ -90,6 +93,8 @@ class Job:
     def training_state(self, extra=None) -> TrainingState:
         """The resumable-training state of this job, beside its ``model`` output (``.resume/``), keyed by
         the job's params and its inputs' provenance sidecars (see ``manifold_xai.training.resume``)."""
+        from manifold_xai.training.resume import TrainingState, fingerprint
+
         sidecars = [str(p) for p in self.input if provenance.is_sidecar(str(p))]
         return TrainingState(
             Path(self.output.model).parent / ".resume", fingerprint(self.params, sidecars), extra

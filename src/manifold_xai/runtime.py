@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import os
 import random
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -95,9 +96,13 @@ def describe_device(device: torch.device) -> str:
 
 
 def set_threads(n: int) -> None:
-    import torch
-
-    torch.set_num_threads(max(1, int(n)))
+    """torch's intra-op threads: ``n``. Set at once when torch is imported; otherwise through
+    ``OMP_NUM_THREADS``, which torch reads when a later import starts it (a job that needs no model,
+    such as a figure's, never imports torch)."""
+    n = max(1, int(n))
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
 
 
 @contextlib.contextmanager

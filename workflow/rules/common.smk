@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from manifold_xai.attribution.context import needs_manifold
+from manifold_xai.attribution.plugins import files_of
 from manifold_xai.attribution.registry import (
     computation_params,
     expand_projections,
@@ -28,7 +29,6 @@ from manifold_xai.config import (
     tangent_sources,
     validate_config,
 )
-from manifold_xai.models.external import files_of
 from manifold_xai.runtime import prepend_pythonpath
 from manifold_xai.tangent.registry import (
     SOURCES as TANGENT_SOURCES,

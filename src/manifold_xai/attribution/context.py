@@ -5,11 +5,14 @@ being explained and, when a method projects, their tangent spaces by the tangent
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from manifold_xai.attribution.manifold import ManifoldContext
 from manifold_xai.attribution.registry import method_needs
+
+if TYPE_CHECKING:  # torch is imported by the jobs that load a context, not by the Snakefile
+    from manifold_xai.attribution.manifold import ManifoldContext
 
 
 def needs_manifold(methods: dict[str, dict]) -> set[str]:
@@ -22,6 +25,7 @@ def load_context(manifold_path, data_path, rows, tangent: dict, device) -> Manif
     ``device``), the rows' latents and their tangent spaces, batch by batch, from ``tangent`` (a dataset's
     ``tangent:`` block: ``rank_rtol``, ``orthonormalisation``, ``rank_rule``, ``projection``,
     ``matrix_free_above``, ``matrix_free_dtype``)."""
+    from manifold_xai.attribution.manifold import ManifoldContext
     from manifold_xai.data.dataset_store import read_rows, store_attrs
     from manifold_xai.models.io import load_model
     from manifold_xai.tangent.bases import prepare_decoder

@@ -18,55 +18,74 @@ Figures, ROAR, the sanity checks, the study and the claims all name methods thro
 
 from __future__ import annotations
 
+import importlib
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+from manifold_xai.attribution import plugins
 
-from manifold_xai.attribution import builtin, manifold, plugins
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+# This module imports no torch: the Snakefile checks configs with it and the figure jobs read labels
+# and colours from it. Built-in functions are named ("module:function") and imported by `resolve`.
 
 # fn(model, x (b, c, h, w) requiring grad, target (b,) int64, params) -> attribution (b, c, h, w): the
 # signature of built-ins, Captum classes and a researcher's own functions; `resolve` returns every method
 # as fn(model, x, target, params, manifold) (manifold: a manifold.ManifoldBatch or None).
-AttributionFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, dict], torch.Tensor]
+AttributionFn = Callable[["nn.Module", "torch.Tensor", "torch.Tensor", dict], "torch.Tensor"]
 
 
 @dataclass(frozen=True)
 class MethodSpec:
     """A named method: its display ``label`` and ``colour`` (matplotlib), and for a built-in attribution
-    method its function and the defaults of its parameters (the config schema's defaults, which a test
-    holds equal)."""
+    method its function (``"module:name"``, imported by ``load``) and the defaults of its parameters
+    (the config schema's defaults, which a test holds equal)."""
 
     label: str
     colour: str | None
-    compute: AttributionFn | None = None
+    function: str | None = None
     defaults: tuple[tuple[str, object], ...] = ()
     needs: tuple[str, ...] = ()  # "decoder": called with a manifold.ManifoldBatch as 5th argument
+
+    def load(self) -> AttributionFn:
+        module, name = self.function.split(":")
+        return getattr(importlib.import_module(module), name)
+
+
+BUILTIN_MODULE = "manifold_xai.attribution.builtin"
+MANIFOLD_MODULE = "manifold_xai.attribution.manifold"
 
 
 IG_DEFAULTS = (("steps", 50), ("method", "gausslegendre"))
 BUILTIN: dict[str, MethodSpec] = {
     # The paper's hue order: Gradient blue, SmoothGrad orange, IG green, IxG red.
-    "gradient": MethodSpec("Gradient", "tab:blue", builtin.gradient),
+    "gradient": MethodSpec("Gradient", "tab:blue", f"{BUILTIN_MODULE}:gradient"),
     "integrated_gradients": MethodSpec(
-        "Integrated Gradients", "tab:green", builtin.integrated_gradients, IG_DEFAULTS
+        "Integrated Gradients", "tab:green", f"{BUILTIN_MODULE}:integrated_gradients", IG_DEFAULTS
     ),
     "path_averaged_gradient": MethodSpec(
         "Path-averaged gradient (IG without × input)",
         "tab:olive",
-        builtin.path_averaged_gradient,
+        f"{BUILTIN_MODULE}:path_averaged_gradient",
         IG_DEFAULTS,
     ),
-    "input_x_gradient": MethodSpec("Input × Gradient", "tab:red", builtin.input_x_gradient),
+    "input_x_gradient": MethodSpec(
+        "Input × Gradient", "tab:red", f"{BUILTIN_MODULE}:input_x_gradient"
+    ),
     "smoothgrad": MethodSpec(
-        "SmoothGrad", "tab:orange", builtin.smoothgrad, (("samples", 25), ("stdev", 0.02))
+        "SmoothGrad",
+        "tab:orange",
+        f"{BUILTIN_MODULE}:smoothgrad",
+        (("samples", 25), ("stdev", 0.02)),
     ),
     "manifold_integrated_gradients": MethodSpec(
         "Manifold-path IG",
         "tab:pink",
-        manifold.manifold_integrated_gradients,
+        f"{MANIFOLD_MODULE}:manifold_integrated_gradients",
         IG_DEFAULTS,
         needs=("decoder",),
     ),
@@ -137,14 +156,44 @@ def _block_errors(name: str, block: dict) -> list[str]:
     return []
 
 
-def method_errors(name: str, block: dict, others: dict[str, dict] | None = None) -> list[str]:
+def method_errors(
+    name: str, block: dict, others: dict[str, dict] | None = None, load: bool = True
+) -> list[str]:
     """What is wrong with the method block ``name: block`` among the dataset's ``others`` (the
-    methods a projection may name; empty when it can run)."""
+    methods a projection may name; empty when it can run). ``load=False`` checks a Captum class or a
+    researcher's function from source without importing it (``plugins.check_captum``,
+    ``plugins.check_function``): the config check, which imports no torch."""
     try:
-        resolve_methods({name: _expanded(name, block, {**(others or {}), name: block})})
+        expanded = _expanded(name, block, {**(others or {}), name: block})
+        if load:
+            resolve_methods({name: expanded})
+        else:
+            _check_statically(name, expanded)
     except ValueError as e:
         return [str(e).removeprefix("attribution method ")]
     return []
+
+
+def _check_statically(name: str, block: dict) -> None:
+    """``resolve_methods``'s checks of one (expanded) block, without importing what it names."""
+    errors = _block_errors(name, block)
+    if errors:
+        raise ValueError(f"attribution method {errors[0]}")
+    try:
+        _check_source(name, block)
+    except ValueError as e:
+        raise ValueError(f"attribution method {name!r}: {e}") from e
+
+
+def _check_source(name: str, block: dict) -> None:
+    """The Captum class or function a block (or a projection's base) names, checked from source."""
+    kind = _kind(name, block)
+    if kind == "captum":
+        plugins.check_captum(block["captum"])
+    elif kind == "function" and isinstance(block["function"], str):
+        plugins.check_function(block["function"])
+    elif kind == "projection":
+        _check_source(*_base(block))
 
 
 def expand_projections(methods: dict[str, dict]) -> dict[str, dict]:
@@ -232,7 +281,7 @@ def resolve(name: str, block: dict) -> AttributionFn:
         return _plain(plugins.custom_method(block["function"]))
     if kind == "builtin":
         spec = BUILTIN[name]
-        return spec.compute if spec.needs else _plain(spec.compute)
+        return spec.load() if spec.needs else _plain(spec.load())
     raise ValueError(f"unknown attribution method {name!r}; known: {sorted(BUILTIN)}")
 
 

@@ -17,7 +17,6 @@ import torch.nn.functional as F
 from manifold_xai.data.splits import TEST, TRAIN  # noqa: F401 (re-exported)
 
 # Image channels of each source kind with a fixed format (image folders say theirs in `color`).
-SOURCE_CHANNELS = {"digits": 1, "mnist": 1, "emnist": 1, "cifar10": 3, "torus": 1}
 
 
 @dataclass

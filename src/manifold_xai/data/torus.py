@@ -17,7 +17,9 @@ import numpy as np
 import torch
 from torch import nn
 
-N_PARAMS = 2  # (φ, θ): the manifold is a 2-torus
+from manifold_xai.shapes import TORUS_PARAMS
+
+N_PARAMS = TORUS_PARAMS  # (φ, θ): the manifold is a 2-torus
 
 
 def render(

@@ -24,11 +24,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from manifold_xai.attribution import attribute
 from manifold_xai.evaluation.reductions import RUN_DIMS, mean_ci, stack_runs
 from manifold_xai.tangent.bases import random_baseline
-from manifold_xai.training.checkpoints import load_checkpoint, read_index
-from manifold_xai.training.loops import accuracy, predict_logits
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +64,11 @@ def evaluate_checkpoints(
     at every step, so the curves do not jitter with the noise draw. ``manifold``: the images'
     ``attribution.manifold.ManifoldContext``, for methods that use the manifold.
     """
+    # the models' imports here: the summary and figure jobs use this module without torch
+    from manifold_xai.attribution import attribute
+    from manifold_xai.training.checkpoints import load_checkpoint, read_index
+    from manifold_xai.training.loops import accuracy, predict_logits
+
     index = read_index(checkpoints)
     steps, n, d = index["steps"], len(images), int(np.prod(images.shape[1:]))
     fraction = np.full((len(steps), len(methods), n), np.nan)

@@ -19,12 +19,16 @@ same directions and only the model changes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-import torch
 import xarray as xr
 
-from manifold_xai.tangent.space import TangentSpace
+if TYPE_CHECKING:  # torch only where the model runs: the summaries and figures read tables
+    import torch
+
+    from manifold_xai.tangent.space import TangentSpace
 
 DIRECTIONS = ("on", "off")
 
@@ -70,14 +74,16 @@ def noise_directions(
     return out
 
 
-@torch.no_grad()
 def output_change(
     model, clean: torch.Tensor, perturbed: torch.Tensor, target: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``|Δ logit_c|`` and ``|Δ softmax_c|`` between the clean images' logits ``clean (n, classes)`` and
     the model's logits on ``perturbed (m, n, ...)``, for class ``target (n,)``: two ``(m, n)`` tensors."""
+    import torch
+
     m, n = perturbed.shape[:2]
-    noisy = model(perturbed.reshape(m * n, *perturbed.shape[2:])).reshape(m, n, -1)
+    with torch.no_grad():
+        noisy = model(perturbed.reshape(m * n, *perturbed.shape[2:])).reshape(m, n, -1)
     index = target.view(1, n, 1).expand(m, n, 1)
     logit = (noisy.gather(2, index) - clean.gather(1, target.view(n, 1)).view(1, n, 1)).abs()
     prob = (
@@ -95,6 +101,8 @@ def manifold_robustness(
     ``{"logit_change", "prob_change"}``, each ``(norm, direction, sample) float64`` (direction:
     ``DIRECTIONS``), means over the draws; NaN where the tangent space is undefined. The model is used as
     given (eval mode, on ``device``)."""
+    import torch
+
     n, draws = len(images), directions.shape[1]
     out = {k: np.full((len(norms), 2, n), np.nan) for k in ("logit_change", "prob_change")}
     for start in range(0, n, batch_size):

@@ -20,6 +20,8 @@ import math
 import torch
 from torch import nn
 
+from manifold_xai.shapes import autoencoder_latent_shape
+
 
 class ResBlock(nn.Module):
     def __init__(self, channels: int, res_channels: int):
@@ -88,12 +90,7 @@ class ConvAutoEncoder(nn.Module):
             in_ch = half
         self.decoder = nn.Sequential(*dec)
 
-    @staticmethod
-    def latent_shape_for(
-        image_size: tuple[int, int], latent_channels: int, stride: int
-    ) -> tuple[int, int, int]:
-        """``(latent_channels, H / stride, W / stride)``: the latent of images of ``image_size``."""
-        return (latent_channels, image_size[0] // stride, image_size[1] // stride)
+    latent_shape_for = staticmethod(autoencoder_latent_shape)
 
     def constructor_kwargs(self) -> dict:
         return dict(self._kwargs)

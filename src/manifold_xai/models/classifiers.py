@@ -23,9 +23,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from manifold_xai.shapes import MIN_IMAGE_SIZE
+
 
 class LeNet(nn.Module):
-    min_image_size = 6  # two 3×3 convolutions and a 2×2 pool
+    min_image_size = MIN_IMAGE_SIZE["lenet"]
 
     def __init__(
         self, channels: int = 1, image_size: int = 32, n_classes: int = 10, dropout: bool = True
@@ -81,7 +83,7 @@ SIMPLENET_LAYOUT: list = [
 
 
 class SimpleNet(nn.Module):
-    min_image_size = 1  # padded convolutions, pools that keep at least one pixel
+    min_image_size = MIN_IMAGE_SIZE["simplenet"]
 
     def __init__(
         self, channels: int = 1, image_size: int = 32, n_classes: int = 10, width: float = 1.0
@@ -118,7 +120,7 @@ class SimpleNet(nn.Module):
 
 
 class VGG16(nn.Module):
-    min_image_size = 32  # five 2×2 pools
+    min_image_size = MIN_IMAGE_SIZE["vgg16"]
 
     def __init__(
         self, channels: int = 3, image_size: int = 32, n_classes: int = 10, width: float = 1.0
@@ -163,7 +165,7 @@ class VGG16(nn.Module):
 class ResNet18(nn.Module):
     """torchvision's ResNet18 for ``channels``-channel images and ``n_classes`` outputs."""
 
-    min_image_size = 32  # 32-fold downsampling
+    min_image_size = MIN_IMAGE_SIZE["resnet18"]
 
     def __init__(self, channels: int = 3, image_size: int = 224, n_classes: int = 2):
         super().__init__()

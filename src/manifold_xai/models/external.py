@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from manifold_xai.attribution.plugins import function_file, load_function
+from manifold_xai.attribution.plugins import load_function
 
 EXTERNAL, ARCHIVE = "external", "archive"
 
@@ -46,13 +46,6 @@ class ExportedModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.program(x)
-
-
-def files_of(spec: dict) -> list[str]:
-    """The files an external model spec reads (weights or archive, and a module given by path)."""
-    files = [spec["archive"]] if spec.get("archive") else [spec["weights"]]
-    module = function_file(spec["module"]) if spec.get("module") else None
-    return files + ([str(module)] if module is not None else [])
 
 
 def build_external(module: str, kwargs: dict, state_dict: dict, where: str) -> nn.Module:

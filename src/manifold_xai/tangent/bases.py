@@ -36,11 +36,14 @@ import logging
 import math
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from manifold_xai.store import atomic_path, create_array, create_store, write_array
+
+if TYPE_CHECKING:  # imported by the functions that run models: the fraction needs NumPy only
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,7 @@ def decoder_jacobian(
     (``torch.func.jacfwd``, vectorised over samples with ``vmap``). ``decode`` must treat batch rows
     independently (eval mode: no batch-norm statistics, no dropout).
     """
+    import torch
 
     def single(v: torch.Tensor) -> torch.Tensor:
         return decode(v.unsqueeze(0)).reshape(-1)
@@ -81,6 +85,8 @@ def orthonormal_basis(
     basis of ``col(J[i])`` and whose remaining rows are zero, ``singular_values (n, k) float64``
     (descending), and ``rank (n,) int64`` (0 for a zero Jacobian).
     """
+    import torch
+
     if not 0 < rtol < 1:
         raise ValueError(f"rank tolerance must lie in (0, 1), got {rtol}")
     if method not in METHODS:
@@ -124,6 +130,8 @@ def auto_batch_size(k: int, d: int, device: torch.device, budget_bytes: int | No
     CUDA: as many as fit in half the free memory at about ``8 · k · d · 4`` bytes per sample (Jacobian,
     jacfwd's tangent activations, QR factors). ``budget_bytes`` overrides the memory budget.
     """
+    import torch
+
     per_sample = 8 * k * d * 4
     if device.type == "cuda" and budget_bytes is None:
         budget_bytes = torch.cuda.mem_get_info(device)[0] // 2
@@ -136,6 +144,8 @@ def auto_batch_size(k: int, d: int, device: torch.device, budget_bytes: int | No
 def prepare_decoder(model: torch.nn.Module) -> torch.nn.Module:
     """Eval mode, frozen parameters and channels-last weights: the Jacobians are bit-identical and the
     transposed convolutions run ~15% faster on CPU (measured, Burgess decoder, 2 threads)."""
+    import torch
+
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
@@ -223,6 +233,8 @@ def decoder_bases(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(basis (n, k, d), singular_values (n, k), rank (n,))`` as NumPy arrays at ``latents (n, k)``: one
     batch of ``decoder_jacobian`` + ``orthonormal_basis``."""
+    import torch
+
     z = torch.from_numpy(np.ascontiguousarray(latents)).to(device)
     with torch.no_grad():  # forward-mode AD inside torch.func ignores the outer no_grad
         basis, s, rank = orthonormal_basis(decoder_jacobian(decode, z), rtol, method, rank_rule)

@@ -15,6 +15,7 @@ looks complete. Evaluating checkpoints is a separate rule: changing the evaluati
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 from collections.abc import Iterable, Iterator
@@ -24,9 +25,11 @@ from torch import nn
 
 from manifold_xai.models.io import load_model, save_model
 from manifold_xai.store import atomic_path, read_json, write_json
+from manifold_xai.training.resume import TrainingState
 
 FORMAT = "manifold-xai/checkpoints/1"
 INDEX = "index.json"
+log = logging.getLogger(__name__)
 
 
 class CheckpointWriter:
@@ -63,33 +66,51 @@ class CheckpointWriter:
         }
 
 
+def _missing(directory: Path, saved: dict) -> list[str]:
+    """The file names of ``saved`` (``{step: (epoch, name)}``) that ``directory`` lacks, sorted."""
+    return sorted(name for _, name in saved.values() if not (directory / name).is_file())
+
+
 @contextlib.contextmanager
 def checkpoint_directory(
     path: str | os.PathLike,
     model_class: str,
     kwargs: dict,
     steps: Iterable[int],
-    partial: str | os.PathLike | None = None,
+    resume: TrainingState | None = None,
 ) -> Iterator[CheckpointWriter]:
     """A ``CheckpointWriter`` into a temporary sibling of ``path``, renamed into place with its index
-    when the block ends without an exception. With ``partial`` (a resumable job's state directory) the
-    checkpoints go there instead and stay after a failure, so a resumed run keeps those already saved;
-    the finished directory gets hard links to them (copies where links cannot be made), so they stay in
-    ``partial`` until the job clears its state: a job killed after this point still finds them there."""
-    if partial is not None:
-        partial = Path(partial)
+    when the block ends without an exception.
+
+    With ``resume`` (the job's ``TrainingState``) the checkpoints go into its directory
+    (``.resume/checkpoints``) instead and stay after a failure; every state the job saves records them
+    (its ``checkpoints`` entry), and the writer starts with those of the state it resumes from. A state
+    whose checkpoint files are gone is discarded, so training starts over rather than leave a curve
+    with holes. The finished directory gets hard links to the files (copies where links cannot be
+    made), so they stay in the state until the job clears it: a job killed after this point still finds
+    them there."""
+    if resume is not None:
+        partial = resume.directory / "checkpoints"
+        saved = {int(k): tuple(v) for k, v in (resume.load() or {}).get("checkpoints", {}).items()}
+        if _missing(partial, saved):
+            log.warning("discarding %s: its checkpoints are missing", resume.path)
+            resume.clear()
+            saved = {}
         partial.mkdir(parents=True, exist_ok=True)
         writer = CheckpointWriter(partial, model_class, kwargs, steps)
+        writer.saved.update(saved)
+        own = resume.extra
+        resume.extra = lambda: {**own(), "checkpoints": dict(writer.saved)}
         yield writer
         if not writer.saved:
             raise RuntimeError(f"no checkpoint was saved into {path}")
-        names = sorted(name for _, name in writer.saved.values())
-        missing = [name for name in names if not (partial / name).is_file()]
+        missing = _missing(partial, writer.saved)
         if missing:
             raise RuntimeError(f"{partial}: saved checkpoints are missing: {missing[:5]}")
         with atomic_path(path) as tmp:
             tmp.mkdir()
-            for name in names:  # files saved after the last epoch state by a killed run stay out
+            for _, name in sorted(writer.saved.values()):
+                # files saved after the last epoch state by a killed run stay out
                 try:
                     os.link(partial / name, tmp / name)
                 except OSError:

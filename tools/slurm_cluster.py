@@ -23,7 +23,7 @@ DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol")
 # srun inside the job, SLURM_CONF included, so srun there reads the system path: the test cluster's
 # configuration is put there while it runs (never over a configuration it did not write).
 SYSTEM_CONF = Path("/etc/slurm/slurm.conf")
-MARK = "# written by manifold-xai's tests/slurm_cluster.py; removed when its cluster stops"
+MARK = "# written by manifold-xai's tools/slurm_cluster.py; removed when its cluster stops"
 
 
 def missing() -> str | None:

@@ -7,7 +7,7 @@ cluster of minutes-long jobs that is right; for the tiny pipeline's jobs of a fe
 30 s to each. Only the waiting between checks changes here: submission, the status query (``squeue``),
 the failure handling, retries and cancellation are the plugin's own.
 
-    python tests/slurm_snakemake.py <snakemake arguments>
+    python tools/slurm_snakemake.py <snakemake arguments>
 """
 
 from __future__ import annotations
