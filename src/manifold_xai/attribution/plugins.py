@@ -22,6 +22,7 @@ name before any job runs; what only an import can tell (a module that fails to i
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -56,6 +57,7 @@ def captum_class(name: str):
     return cls
 
 
+@functools.cache
 def captum_exports() -> frozenset[str]:
     """The names ``captum.attr`` exports (its ``__all__``), read from its source without importing it
     (importing Captum imports torch). Empty when Captum is not installed."""
@@ -125,16 +127,23 @@ def files_of(spec: dict) -> list[str]:
     return files + ([str(module)] if module is not None else [])
 
 
-def load_function(spec: str):
-    """The callable named by ``"package.module:name"`` or ``"path/to/file.py:name"``."""
+def _parse(spec: str) -> tuple[str, str, Path | None]:
+    """``(module or file, name, the file's path or None)`` of a function spec; ``ValueError`` for a
+    spec without a name or naming a file that does not exist."""
     if ":" not in spec:
         raise ValueError(f"function {spec!r}: expected 'module:name' or 'file.py:name'")
     where, attribute = spec.rsplit(":", 1)
     path = function_file(spec)
+    if path is not None and not path.is_file():
+        raise ValueError(f"function {spec!r}: no file {path}")
+    return where, attribute, path
+
+
+def load_function(spec: str):
+    """The callable named by ``"package.module:name"`` or ``"path/to/file.py:name"``."""
+    where, attribute, path = _parse(spec)
     try:
         if path is not None:
-            if not path.is_file():
-                raise ValueError(f"function {spec!r}: no file {path}")
             module_spec = importlib.util.spec_from_file_location(
                 f"manifold_xai_user_{path.stem}", path
             )
@@ -176,13 +185,8 @@ def check_function(spec: str) -> None:
     """``load_function``'s checks that need no import: the file or module exists, parses, and binds
     the name at top level (or may bind it: ``import *``, a module ``__getattr__``); ``ValueError``
     naming the problem."""
-    if ":" not in spec:
-        raise ValueError(f"function {spec!r}: expected 'module:name' or 'file.py:name'")
-    where, attribute = spec.rsplit(":", 1)
-    path = function_file(spec)
+    where, attribute, path = _parse(spec)
     if path is not None:
-        if not path.is_file():
-            raise ValueError(f"function {spec!r}: no file {path}")
         source = path
     else:
         try:

@@ -18,7 +18,6 @@ Figures, ROAR, the sanity checks, the study and the claims all name methods thro
 
 from __future__ import annotations
 
-import importlib
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,8 +51,7 @@ class MethodSpec:
     needs: tuple[str, ...] = ()  # "decoder": called with a manifold.ManifoldBatch as 5th argument
 
     def load(self) -> AttributionFn:
-        module, name = self.function.split(":")
-        return getattr(importlib.import_module(module), name)
+        return plugins.load_function(self.function)
 
 
 BUILTIN_MODULE = "manifold_xai.attribution.builtin"
