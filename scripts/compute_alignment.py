@@ -15,10 +15,10 @@ def main(job):
         job.input.tangent,
         job.input.attributions,
         labels=labels,
-        seed=job.seed(f"alignment/{job.wildcards['regime']}"),
+        seed=job.stage_seed(f"alignment/{job.wildcards['regime']}"),
         threads=job.threads,
         manifold=job.input.get("manifold"),
-        device=job.device,
+        device=job.device_request,
         dask=job.params["dask"],
     )
     ds.attrs.update(

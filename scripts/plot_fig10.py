@@ -10,7 +10,7 @@ from manifold_xai.jobs import run_job
 def main(job):
     use_styles(job.params["styles"])
     n = len(read_rows(job.input.data, "split"))
-    rng = np.random.default_rng(job.seed("fig10"))
+    rng = np.random.default_rng(job.stage_seed("fig10"))
     idx = np.sort(rng.choice(n, size=min(job.params["samples"], n), replace=False))
     images, labels = (
         read_rows(job.input.data, "images", idx),

@@ -22,7 +22,7 @@ def main(job):
     basis, rank = np.asarray(tangent["basis"][:n], np.float64), np.asarray(tangent["rank"][:n])
     images = read_rows(job.input.data, "images", np.asarray(tangent["sample_index"][:n]))
     d = basis.shape[2]
-    seed = job.seed("fig13")
+    seed = job.stage_seed("fig13")
     vectors = {
         RANDOM_GAUSSIAN: np.random.default_rng(seed).standard_normal((n, d)),
         RANDOM_TANGENT: random_tangent_attribution(basis, rank, seed).astype(np.float64),

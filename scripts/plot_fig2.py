@@ -15,9 +15,11 @@ def main(job):
     use_styles(job.params["styles"])
     align = xr.open_zarr(job.input.alignment, consolidated=False).load()
     attributions = open_store(job.input.attributions, required=("attribution", "sample_index"))
-    tangent = open_tangent_space(job.input.tangent, manifold=job.input.manifold, device=job.device)
+    tangent = open_tangent_space(
+        job.input.tangent, manifold=job.input.manifold, device=job.device_request
+    )
     methods = [str(m) for m in align["method_name"].values]
-    rng = np.random.default_rng(job.seed("fig2"))
+    rng = np.random.default_rng(job.stage_seed("fig2"))
     chooser = "gradient" if "gradient" in methods else methods[0]
     choice = choose_fig2_examples(
         align["fraction"].sel({"method_name": chooser}).values,

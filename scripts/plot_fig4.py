@@ -16,7 +16,7 @@ def main(job):
     store = open_store(job.input.attributions, required=("attribution", "sample_index"))
     correct = np.flatnonzero(align["label"].values == align["predicted"].values)
     pool = correct if len(correct) else np.arange(align.sizes["sample"])
-    rng = np.random.default_rng(job.seed("fig4"))
+    rng = np.random.default_rng(job.stage_seed("fig4"))
     choice = np.sort(rng.choice(pool, size=min(job.params["examples"], len(pool)), replace=False))
     images = read_rows(job.input.data, "images", np.asarray(store["sample_index"][...])[choice])
     methods = list(store.attrs["methods"])

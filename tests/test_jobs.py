@@ -56,3 +56,35 @@ def test_training_progress_is_rate_limited_and_estimates_the_time_left(caplog):
     assert lines[0] == "classifier epoch 1/2 batch 4/10, 0:00:16 spent, about 0:01:04 left"
     assert len(lines) == 4 and not any("batch 10/10" in line for line in lines)
     assert progress.summary() == ", 0:01:20 spent, about 0:00:00 left"
+
+
+def test_seeding_sets_deterministic_kernels_without_loading_the_compiler():
+    """``seed_everything`` asks for deterministic, warn-only kernels (what
+    ``torch.use_deterministic_algorithms(True, warn_only=True)`` sets) and repeats torch's draws, but
+    does not import TorchInductor/TorchDynamo (2.5 s per job); a figure job's ``stage_seed`` imports no
+    torch at all."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, types\n"
+        "from manifold_xai import jobs\n"
+        "smk = types.SimpleNamespace(rule='r', input=[], output=[], params={}, log=[], threads=1,\n"
+        "    scriptdir='scripts', wildcards={'dataset': 'digits', 'seed': '3'})\n"
+        "job = jobs.Job(smk)\n"
+        "s = job.stage_seed('fig2')\n"
+        "assert 'torch' not in sys.modules and job.seeds == {'fig2': s}\n"
+        "import torch\n"
+        "assert job.seed('fig2') == s\n"
+        "a = torch.rand(3)\n"
+        "job.seed('fig2')\n"
+        "assert torch.equal(a, torch.rand(3))\n"
+        "assert torch.are_deterministic_algorithms_enabled()\n"
+        "assert torch.is_deterministic_algorithms_warn_only_enabled()\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('torch._inductor', 'torch._dynamo'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "[]"

@@ -77,16 +77,30 @@ class Job:
         )
 
     def seed(self, stage: str) -> int:
-        """Seed every RNG for ``stage`` from the run's seed; recorded in provenance."""
-        value = derive_seed(self.base_seed, self.wildcards.get("dataset", ""), stage)
-        self.seeds[stage] = value
+        """Seed every RNG (Python, NumPy, torch) for ``stage`` from the run's seed; recorded in
+        provenance."""
+        value = self.stage_seed(stage)
         seed_everything(value)
         return value
+
+    def stage_seed(self, stage: str) -> int:
+        """The seed of ``stage``, derived from the run's seed and recorded in provenance, without
+        seeding any global RNG: for jobs that draw from their own ``np.random.default_rng(seed)`` and
+        run no model (figures, the alignment bootstrap), which then never import torch."""
+        value = derive_seed(self.base_seed, self.wildcards.get("dataset", ""), stage)
+        self.seeds[stage] = value
+        return value
+
+    @property
+    def device_request(self) -> str:
+        """``params.device`` as asked (``auto``, ``cpu``, ``cuda:N``), for steps that resolve it only
+        if they run a model (``tangent.space.open_tangent_space``)."""
+        return self.params.get("device", "auto")
 
     @property
     def device(self) -> torch.device:
         if self._device is None:
-            self._device = resolve_device(self.params.get("device", "auto"))
+            self._device = resolve_device(self.device_request)
             log.info("device: %s", describe_device(self._device))
         return self._device
 

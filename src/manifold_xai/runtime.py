@@ -35,9 +35,22 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002  (libraries may still draw from the legacy global RNG)
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    use_deterministic_kernels(torch)
     torch.backends.cudnn.benchmark = False
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+
+def use_deterministic_kernels(torch) -> None:
+    """``torch.use_deterministic_algorithms(True, warn_only=True)`` without its import of TorchInductor.
+
+    That call also sets the compiler's flag, and importing ``torch._inductor.config`` loads TorchDynamo:
+    2.5 s per job on a 2-core machine, as much as importing torch itself. No job compiles a model, so
+    unless the compiler is already loaded only the eager kernels' flag is set (the same flag
+    ``torch.are_deterministic_algorithms_enabled`` reads)."""
+    if "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch._C._set_deterministic_algorithms(True, warn_only=True)
 
 
 GPU_LOCK_DIR = Path(".snakemake") / "gpu-locks"

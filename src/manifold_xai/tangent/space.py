@@ -230,7 +230,9 @@ def open_tangent_space(path, *, manifold=None, device=None) -> TangentSpace:
     A store written with bases opens as ``BasisTangentSpace`` (bases read lazily from Zarr); one written
     for matrix-free projection (attrs ``projection: matrix_free``) needs the manifold model (a path to
     ``model.pt`` or a loaded model with ``decode``), whose decoder is run in the store's
-    ``matrix_free_dtype`` on ``device``.
+    ``matrix_free_dtype`` on ``device``: a ``torch.device``, or a request such as ``"auto"`` or
+    ``"cuda:1"`` (``runtime.resolve_device``) resolved only for such a store, so that opening a store
+    with bases (figures, the alignment reduction) never imports torch.
     """
     from manifold_xai.store import open_store
 
@@ -246,7 +248,11 @@ def open_tangent_space(path, *, manifold=None, device=None) -> TangentSpace:
         )
     import torch
 
+    from manifold_xai.runtime import resolve_device
     from manifold_xai.tangent.bases import prepare_decoder
+
+    if isinstance(device, str):
+        device = resolve_device(device)
 
     if not hasattr(manifold, "decode"):
         from manifold_xai.models.io import load_model
