@@ -68,7 +68,7 @@ def tiny_config(data):
                 "source": {"kind": "mnist", "root": str(data / "mnist"), "image_size": 32},
                 "manifold": {"latent_dim": 3, "epochs": 1, "reg_anneal_steps": 10},
                 "labeller": {"arch": "lenet", "epochs": 1},
-                "sampling": {"n_train": 60, "n_test": 12, "batch_size": 64},
+                "sampling": {"n_train": 60, "n_test": 12, "batch_size": 64, "rejection_power": 0.5},
                 **COMMON,
             },
             "mnist_up": {
