@@ -27,6 +27,25 @@ def code_blocks(path: Path, language: str, heading: str | None = None) -> list[s
     return [part.split("```", 1)[0] for part in text.split(f"```{language}\n")[1:]]
 
 
+# The files with the longest runs, longest first. pytest-xdist hands whole files to its two workers
+# (--dist loadfile) in collection order (--no-loadscope-reorder; its default order, most tests first,
+# started the two longest files last), so each worker starts on a long file and the short ones fill in
+# at the end: longest-processing-time-first scheduling.
+LONGEST_FIRST = (
+    "test_source_kinds_end_to_end.py",
+    "test_workflow.py",
+    "test_cluster.py",
+    "test_own_models_end_to_end.py",
+    "test_bad_input.py",
+    "test_resume.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 @pytest.fixture(autouse=True)
 def _torch_single_thread():
     torch.set_num_threads(1)
