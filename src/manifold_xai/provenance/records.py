@@ -11,6 +11,7 @@ scheduler job id.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -111,6 +112,13 @@ def git_state(repo_root: Path) -> dict:
 
 
 def software_versions() -> dict:
+    """Python's, the tracked packages' and torch's CUDA version; read once per process (every
+    output's record asks twice), a fresh dict each call."""
+    return dict(_software_versions())
+
+
+@functools.cache
+def _software_versions() -> dict:
     versions = {"python": platform.python_version()}
     for name in TRACKED_PACKAGES:
         try:
