@@ -40,7 +40,7 @@ wildcard_constraints:
 rule all:
     default_target: True
     input:
-        all_targets(),
+        plan_targets.all_targets(PLAN),
 
 
 onsuccess:

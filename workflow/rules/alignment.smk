@@ -28,8 +28,8 @@ rule compute_alignment:
 
 rule summarize_alignment:
     input:
-        stores=[f"results/{d}/seed{s}/alignment/{r}.zarr" for d, s, r in runs()],
-        provs=[prov(f"results/{d}/seed{s}/alignment/{r}.zarr") for d, s, r in runs()],
+        stores=[f"results/{d}/seed{s}/alignment/{r}.zarr" for d, s, r in PLAN.runs()],
+        provs=[prov(f"results/{d}/seed{s}/alignment/{r}.zarr") for d, s, r in PLAN.runs()],
     output:
         **with_prov(
             csv=report(
@@ -49,7 +49,7 @@ rule summarize_alignment:
         mem_mb=4000,
         runtime=30,
     params:
-        runs=[list(run) for run in runs()],
+        runs=[list(run) for run in PLAN.runs()],
         bootstrap_resamples=config["bootstrap_resamples"],
         correct_only={d: config["datasets"][d]["evaluation"]["correct_only"] for d in DATASETS},
     script:

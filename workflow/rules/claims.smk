@@ -3,7 +3,7 @@
 
 rule summarize_claims:
     input:
-        unpack(claims_inputs),
+        **plan_targets.claims_inputs(PLAN),
     output:
         **with_prov(
             claims=report(

@@ -45,7 +45,7 @@ rule import_classifier:
         mem_mb=4000,
         runtime=30,
     params:
-        external=lambda w: external_spec(w.dataset, "classifier"),
+        external=lambda w: PLAN.external_spec(w.dataset, "classifier"),
         device=config["device"],
     script:
         "../../scripts/import_classifier.py"

@@ -35,8 +35,8 @@ rule evaluate_checkpoints:
 
 rule summarize_curves:
     input:
-        stores=[f"results/{d}/seed{s}/curves/{r}.zarr" for d, s, r in trained_runs()],
-        provs=[prov(f"results/{d}/seed{s}/curves/{r}.zarr") for d, s, r in trained_runs()],
+        stores=[f"results/{d}/seed{s}/curves/{r}.zarr" for d, s, r in PLAN.trained_runs()],
+        provs=[prov(f"results/{d}/seed{s}/curves/{r}.zarr") for d, s, r in PLAN.trained_runs()],
     output:
         **with_prov(
             csv=report(
@@ -56,7 +56,7 @@ rule summarize_curves:
         mem_mb=4000,
         runtime=30,
     params:
-        runs=[list(run) for run in trained_runs()],
+        runs=[list(run) for run in PLAN.trained_runs()],
         dask=config["dask"],
     script:
         "../../scripts/summarize_curves.py"

@@ -10,7 +10,7 @@ rule prepare_source:
     log:
         f"{LOGS}/prepare_source/{{dataset}}.log",
     wildcard_constraints:
-        dataset=datasets_with("generative", "reconstructive", "analytic"),
+        dataset=PLAN.datasets_with("generative", "reconstructive", "analytic"),
     conda:
         PIPELINE_ENV
     threads: 1
@@ -38,7 +38,7 @@ rule train_labeller:
     benchmark:
         f"{BENCH}/train_labeller/{{dataset}}_seed{{seed}}.tsv"
     wildcard_constraints:
-        dataset=datasets_with("generative"),
+        dataset=PLAN.datasets_with("generative"),
     conda:
         PIPELINE_ENV
     threads: torch_threads()
@@ -64,7 +64,7 @@ rule sample_dataset:
     benchmark:
         f"{BENCH}/sample_dataset/{{dataset}}_seed{{seed}}.tsv"
     wildcard_constraints:
-        dataset=datasets_with("generative"),
+        dataset=PLAN.datasets_with("generative"),
     conda:
         PIPELINE_ENV
     threads: torch_threads()
@@ -90,7 +90,7 @@ rule reconstruct_dataset:
     benchmark:
         f"{BENCH}/reconstruct_dataset/{{dataset}}_seed{{seed}}.tsv"
     wildcard_constraints:
-        dataset=datasets_with("reconstructive"),
+        dataset=PLAN.datasets_with("reconstructive"),
     conda:
         PIPELINE_ENV
     threads: torch_threads()
@@ -112,7 +112,7 @@ rule upsample_dataset:
     log:
         f"{LOGS}/upsample_dataset/{{dataset}}_seed{{seed}}.log",
     wildcard_constraints:
-        dataset=datasets_with("upsampled"),
+        dataset=PLAN.datasets_with("upsampled"),
     conda:
         PIPELINE_ENV
     threads: 1
@@ -135,7 +135,7 @@ rule render_dataset:
     log:
         f"{LOGS}/render_dataset/{{dataset}}_seed{{seed}}.log",
     wildcard_constraints:
-        dataset=datasets_with("analytic"),
+        dataset=PLAN.datasets_with("analytic"),
     conda:
         PIPELINE_ENV
     threads: 1

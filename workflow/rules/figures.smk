@@ -194,7 +194,7 @@ rule plot_fig6:
     params:
         styles=METHOD_STYLES,
         runs=dataset_runs,
-        regimes=lambda wc: regimes(wc.dataset),
+        regimes=lambda wc: PLAN.regimes(wc.dataset),
         methods=fig6_methods,
         errors=False,
         dpi=config["figures"]["dpi"],
@@ -255,7 +255,7 @@ rule plot_fig4:
 
 rule plot_fig3_all:
     input:
-        **panel_inputs(fig3_panels()),
+        **plan_targets.panel_inputs(plan_targets.fig3_panels(PLAN)),
     output:
         **with_prov(
             figure=report(
@@ -276,7 +276,7 @@ rule plot_fig3_all:
         runtime=10,
     params:
         styles=METHOD_STYLES,
-        panels=fig3_panels(),
+        panels=plan_targets.fig3_panels(PLAN),
         method=None,
         title="Fraction of each attribution in tangent space",
         dpi=config["figures"]["dpi"],
@@ -286,7 +286,7 @@ rule plot_fig3_all:
 
 use rule plot_fig3_all as plot_fig7_all with:
     input:
-        **panel_inputs(fig7_panels()),
+        **plan_targets.panel_inputs(plan_targets.fig7_panels(PLAN)),
     output:
         **with_prov(
             figure=report(
@@ -300,6 +300,6 @@ use rule plot_fig3_all as plot_fig7_all with:
     log:
         f"{LOGS}/plot_fig7_all.log",
     params:
-        panels=fig7_panels(),
+        panels=plan_targets.fig7_panels(PLAN),
         method="gradient",
         title="Gradient: standard vs l2-robust training",

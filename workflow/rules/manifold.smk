@@ -16,7 +16,7 @@ rule train_manifold:
     benchmark:
         f"{BENCH}/train_manifold/{{dataset}}_seed{{seed}}.tsv"
     wildcard_constraints:
-        dataset=datasets_with("generative", "reconstructive", external_manifold=False),
+        dataset=PLAN.datasets_with("generative", "reconstructive", external_manifold=False),
     conda:
         PIPELINE_ENV
     threads: torch_threads()
@@ -41,7 +41,7 @@ rule import_manifold:
     log:
         f"{LOGS}/import_manifold/{{dataset}}_seed{{seed}}.log",
     wildcard_constraints:
-        dataset=datasets_with("generative", "reconstructive", external_manifold=True),
+        dataset=PLAN.datasets_with("generative", "reconstructive", external_manifold=True),
     conda:
         PIPELINE_ENV
     threads: 1
@@ -50,7 +50,7 @@ rule import_manifold:
         runtime=30,
     params:
         manifold=dataset_params("manifold"),
-        approach=lambda w: approach(w.dataset),
+        approach=lambda w: PLAN.approach(w.dataset),
         device=config["device"],
     script:
         "../../scripts/import_manifold.py"
@@ -65,7 +65,7 @@ rule upsample_manifold:
     log:
         f"{LOGS}/upsample_manifold/{{dataset}}_seed{{seed}}.log",
     wildcard_constraints:
-        dataset=datasets_with("upsampled"),
+        dataset=PLAN.datasets_with("upsampled"),
     conda:
         PIPELINE_ENV
     threads: 1
@@ -84,7 +84,7 @@ rule render_manifold:
     log:
         f"{LOGS}/render_manifold/{{dataset}}_seed{{seed}}.log",
     wildcard_constraints:
-        dataset=datasets_with("analytic"),
+        dataset=PLAN.datasets_with("analytic"),
     conda:
         PIPELINE_ENV
     threads: 1

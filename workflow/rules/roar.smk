@@ -97,10 +97,10 @@ rule road:
 
 rule summarize_roar:
     input:
-        results=[p for d in roar_datasets() for p in roar_results(d)],
-        results_provs=[prov(p) for d in roar_datasets() for p in roar_results(d)],
-        road=[p for d in roar_datasets() for p in road_tables(d)],
-        road_provs=[prov(p) for d in roar_datasets() for p in road_tables(d)],
+        results=[p for d in PLAN.roar_datasets() for p in PLAN.roar_results(d)],
+        results_provs=[prov(p) for d in PLAN.roar_datasets() for p in PLAN.roar_results(d)],
+        road=[p for d in PLAN.roar_datasets() for p in PLAN.road_tables(d)],
+        road_provs=[prov(p) for d in PLAN.roar_datasets() for p in PLAN.road_tables(d)],
     output:
         **with_prov(
             roar=report(
@@ -136,10 +136,10 @@ rule summarize_roar:
 
 rule plot_fig5:
     input:
-        results=lambda w: roar_results(w.dataset),
-        results_provs=lambda w: [prov(p) for p in roar_results(w.dataset)],
-        road=lambda w: road_tables(w.dataset),
-        road_provs=lambda w: [prov(p) for p in road_tables(w.dataset)],
+        results=lambda w: PLAN.roar_results(w.dataset),
+        results_provs=lambda w: [prov(p) for p in PLAN.roar_results(w.dataset)],
+        road=lambda w: PLAN.road_tables(w.dataset),
+        road_provs=lambda w: [prov(p) for p in PLAN.road_tables(w.dataset)],
     output:
         **with_prov(
             figure=report(

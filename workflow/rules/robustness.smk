@@ -33,9 +33,12 @@ rule evaluate_robustness:
 rule summarize_robustness:
     input:
         **with_prov(curves="results/summary/curves.csv"),
-        stores=[ROBUSTNESS.format(dataset=d, seed=s, regime=r) for d, s, r in robustness_runs()],
+        stores=[
+            ROBUSTNESS.format(dataset=d, seed=s, regime=r) for d, s, r in PLAN.robustness_runs()
+        ],
         provs=[
-            prov(ROBUSTNESS.format(dataset=d, seed=s, regime=r)) for d, s, r in robustness_runs()
+            prov(ROBUSTNESS.format(dataset=d, seed=s, regime=r))
+            for d, s, r in PLAN.robustness_runs()
         ],
     output:
         **with_prov(
@@ -55,7 +58,7 @@ rule summarize_robustness:
         mem_mb=2000,
         runtime=10,
     params:
-        runs=[list(run) for run in robustness_runs()],
+        runs=[list(run) for run in PLAN.robustness_runs()],
     script:
         "../../scripts/summarize_robustness.py"
 
@@ -82,7 +85,7 @@ rule plot_robustness:
         mem_mb=2000,
         runtime=10,
     params:
-        regimes=lambda wc: [r for r in regimes(wc.dataset) if r != "external"],
+        regimes=lambda wc: [r for r in PLAN.regimes(wc.dataset) if r != "external"],
         dpi=config["figures"]["dpi"],
     script:
         "../../scripts/plot_robustness.py"

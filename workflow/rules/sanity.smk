@@ -35,8 +35,8 @@ rule sanity_checks:
 
 rule summarize_sanity:
     input:
-        stores=[p for d in sanity_datasets() for p in sanity_stores(d)],
-        provs=[prov(p) for d in sanity_datasets() for p in sanity_stores(d)],
+        stores=[p for d in PLAN.sanity_datasets() for p in PLAN.sanity_stores(d)],
+        provs=[prov(p) for d in PLAN.sanity_datasets() for p in PLAN.sanity_stores(d)],
     output:
         **with_prov(
             table=report(
@@ -60,8 +60,8 @@ rule summarize_sanity:
 
 rule plot_sanity:
     input:
-        stores=lambda w: sanity_stores(w.dataset),
-        provs=lambda w: [prov(p) for p in sanity_stores(w.dataset)],
+        stores=lambda w: PLAN.sanity_stores(w.dataset),
+        provs=lambda w: [prov(p) for p in PLAN.sanity_stores(w.dataset)],
     output:
         **with_prov(
             figure=report(

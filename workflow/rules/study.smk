@@ -34,7 +34,7 @@ rule theorem1:
 
 rule study_stimuli:
     input:
-        **study_inputs(),
+        **plan_targets.study_inputs(PLAN),
     output:
         **with_prov(
             page=report(
@@ -59,7 +59,7 @@ rule study_stimuli:
         mem_mb=2000,
         runtime=10,
     params:
-        study=study_params(),
+        study=plan_params.study_params(PLAN),
     script:
         "../../scripts/study_stimuli.py"
 

@@ -16,7 +16,7 @@ use rule train_manifold as train_tangent_vae with:
     benchmark:
         f"{BENCH}/train_tangent_vae/{{dataset}}_seed{{seed}}.tsv"
     wildcard_constraints:
-        dataset=datasets_with("analytic"),
+        dataset=PLAN.datasets_with("analytic"),
 
 
 rule train_denoiser:
@@ -91,17 +91,17 @@ rule compare_tangent_sources:
     resources:
         **dataset_resources(mem_mb=4000, runtime=30),
     params:
-        sources=lambda w: tangent_sources(config, w.dataset)[1:],
+        sources=lambda w: PLAN.tangent_sources(w.dataset)[1:],
     script:
         "../../scripts/compare_tangent_sources.py"
 
 
 rule summarize_tangent_sources:
     input:
-        angles=[angles_path(d, s) for d, s in compared_runs()],
-        angles_provs=[prov(angles_path(d, s)) for d, s in compared_runs()],
-        stores=[alignment_path(*run) for run in source_runs()],
-        provs=[prov(alignment_path(*run)) for run in source_runs()],
+        angles=[ANGLES.format(dataset=d, seed=s) for d, s in PLAN.compared_runs()],
+        angles_provs=[prov(ANGLES.format(dataset=d, seed=s)) for d, s in PLAN.compared_runs()],
+        stores=[PLAN.alignment_path(*run) for run in PLAN.source_runs()],
+        provs=[prov(PLAN.alignment_path(*run)) for run in PLAN.source_runs()],
     output:
         **with_prov(
             accuracy=report(
@@ -132,8 +132,8 @@ rule summarize_tangent_sources:
         mem_mb=4000,
         runtime=30,
     params:
-        angle_runs=[list(run) for run in compared_runs()],
-        source_runs=[list(run) for run in source_runs()],
+        angle_runs=[list(run) for run in PLAN.compared_runs()],
+        source_runs=[list(run) for run in PLAN.source_runs()],
         bootstrap_resamples=config["bootstrap_resamples"],
     script:
         "../../scripts/summarize_tangent_sources.py"
@@ -162,8 +162,8 @@ rule plot_tangent_sources:
         runtime=10,
     params:
         styles=METHOD_STYLES,
-        sources=lambda w: tangent_sources(config, w.dataset),
-        regime=lambda w: source_figure_regime(w.dataset),
+        sources=lambda w: PLAN.tangent_sources(w.dataset),
+        regime=lambda w: PLAN.source_figure_regime(w.dataset),
         bootstrap_resamples=config["bootstrap_resamples"],
         dpi=config["figures"]["dpi"],
     script:
