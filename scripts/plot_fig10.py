@@ -3,7 +3,8 @@
 import numpy as np
 
 from manifold_xai.data.dataset_store import read_rows, store_attrs
-from manifold_xai.figures import fig10_samples, use_styles
+from manifold_xai.figures.dataset import fig10_samples
+from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
 
 

@@ -9,7 +9,8 @@ import numpy as np
 from manifold_xai.attribution.registry import RANDOM_GAUSSIAN, RANDOM_TANGENT
 from manifold_xai.data.dataset_store import read_rows
 from manifold_xai.evaluation.sanity import random_tangent_attribution
-from manifold_xai.figures import fig2_decomposition, use_styles
+from manifold_xai.figures.attribution import fig2_decomposition
+from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
 from manifold_xai.store import open_store
 from manifold_xai.tangent.bases import fraction_in_tangent_space, project

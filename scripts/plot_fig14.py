@@ -2,7 +2,8 @@
 
 import xarray as xr
 
-from manifold_xai.figures import fig14_replications, use_styles
+from manifold_xai.figures.alignment import fig14_replications
+from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
 
 

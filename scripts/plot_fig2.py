@@ -5,7 +5,8 @@ import numpy as np
 import xarray as xr
 
 from manifold_xai.data.dataset_store import read_rows, store_attrs
-from manifold_xai.figures import choose_fig2_examples, fig2_decomposition, use_styles
+from manifold_xai.figures.attribution import choose_fig2_examples, fig2_decomposition
+from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
 from manifold_xai.store import open_store
 from manifold_xai.tangent.space import open_tangent_space

@@ -3,7 +3,8 @@
 import numpy as np
 import xarray as xr
 
-from manifold_xai.figures import fig3_fraction_distributions, use_styles
+from manifold_xai.figures.alignment import fig3_fraction_distributions
+from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
 
 

@@ -5,7 +5,8 @@ import numpy as np
 import xarray as xr
 
 from manifold_xai.data.dataset_store import read_rows
-from manifold_xai.figures import fig4_examples, use_styles
+from manifold_xai.figures.attribution import fig4_examples
+from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
 from manifold_xai.store import open_store
 

@@ -5,7 +5,8 @@ dashed)."""
 import pandas as pd
 
 from manifold_xai.evaluation.roar import roar_rows
-from manifold_xai.figures import fig5_roar, use_styles
+from manifold_xai.figures.roar import fig5_roar
+from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
 from manifold_xai.store import read_json
 

@@ -4,7 +4,8 @@ over seeds, with the per-seed means and test errors in the note."""
 import numpy as np
 import xarray as xr
 
-from manifold_xai.figures import fig7_standard_vs_robust, use_styles
+from manifold_xai.figures.alignment import fig7_standard_vs_robust
+from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
 from manifold_xai.store import read_json
 

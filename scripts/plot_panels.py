@@ -5,7 +5,8 @@ per dataset (seeds pooled). ``params.panels``: ``[[dataset, {series: [alignment 
 import numpy as np
 import xarray as xr
 
-from manifold_xai.figures import density_panels, use_styles
+from manifold_xai.figures.alignment import density_panels
+from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
 
 SERIES = {

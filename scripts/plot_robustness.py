@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from manifold_xai.figures import robustness_figure
+from manifold_xai.figures.robustness import robustness_figure
 from manifold_xai.jobs import run_job
 
 

@@ -6,7 +6,8 @@ original model layer by layer from the output layer (mean over the test images o
 import numpy as np
 import xarray as xr
 
-from manifold_xai.figures import sanity_figure, use_styles
+from manifold_xai.figures.sanity import sanity_figure
+from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
 
 

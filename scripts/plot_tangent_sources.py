@@ -6,7 +6,8 @@ import numpy as np
 import xarray as xr
 
 from manifold_xai.evaluation.alignment import bootstrap_ci
-from manifold_xai.figures import tangent_sources_figure, use_styles
+from manifold_xai.figures.style import use_styles
+from manifold_xai.figures.tangent_sources import tangent_sources_figure
 from manifold_xai.jobs import run_job
 
 

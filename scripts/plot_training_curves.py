@@ -5,7 +5,8 @@ line and a row of errors."""
 import xarray as xr
 
 from manifold_xai.evaluation.curves import summarize_curves
-from manifold_xai.figures import training_curves, use_styles
+from manifold_xai.figures.curves import training_curves
+from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
 
 

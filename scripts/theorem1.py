@@ -3,7 +3,7 @@ points whose gradient lies in / is orthogonal to the tangent space, the test acc
 Figure 8."""
 
 from manifold_xai.evaluation.theorem1 import curve_vertices, simulate
-from manifold_xai.figures import fig8_simulation
+from manifold_xai.figures.theorem1 import fig8_simulation
 from manifold_xai.jobs import run_job
 from manifold_xai.store import write_json
 

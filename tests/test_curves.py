@@ -158,7 +158,7 @@ def test_the_curve_figure_averages_seeds_only_where_every_seed_has_a_checkpoint(
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    import manifold_xai.figures as figures
+    import manifold_xai.figures.curves as figures
 
     runs = {
         ("digits", 0, "random_labels"): fake_run([0, 1, 5, 9], 0),

@@ -200,7 +200,8 @@ def test_styles_label_a_method_by_config_registry_or_class_and_keep_its_colour()
 
 
 def test_a_figure_png_carries_the_labels_it_draws(tmp_path):
-    from manifold_xai.figures import fig3_fraction_distributions, use_styles
+    from manifold_xai.figures.alignment import fig3_fraction_distributions
+    from manifold_xai.figures.style import use_styles
 
     use_styles({"dl": {"label": "DeepLIFT (rescale)", "colour": "black"}})
     fractions = {"gradient": np.linspace(0.2, 0.4, 20), "dl": np.linspace(0.3, 0.6, 20)}
@@ -230,7 +231,7 @@ def test_the_registry_defaults_are_the_schemas():
 def test_densities_stay_in_the_unit_interval_and_a_point_mass_is_a_line(tmp_path):
     import matplotlib.pyplot as plt
 
-    from manifold_xai.figures import _density_panel, bounded_kde
+    from manifold_xai.figures.alignment import _density_panel, bounded_kde
 
     grid = np.linspace(0, 1, 4001)
     near_zero = np.random.default_rng(0).uniform(0, 0.05, 300)

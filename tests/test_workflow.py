@@ -560,7 +560,7 @@ def test_stale_finds_the_artifacts_an_edited_library_module_touched(tiny_run, tm
     workdir, _ = tiny_run
     code = tmp_path / "code"
     shutil.copytree(REPO / "src", code / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    figures = code / "src" / "manifold_xai" / "figures.py"
+    figures = code / "src" / "manifold_xai" / "figures" / "style.py"
     figures.write_text(figures.read_text() + "\n# an edit\n")
     result = manifold_xai("verify", "--code-root", str(code), "results/", cwd=workdir)
     assert result.returncode == 1

@@ -1,4 +1,5 @@
-"""Training curves: every checkpoint evaluated by its own rule (changing the evaluation never retrains)."""
+"""Training curves: every checkpoint evaluated by its own rule (changing the evaluation never retrains),
+their summary, and Figures 6 and 15 (figures: manifold_xai.figures.curves)."""
 
 
 rule evaluate_checkpoints:
@@ -60,3 +61,53 @@ rule summarize_curves:
         dask=config["dask"],
     script:
         "../../scripts/summarize_curves.py"
+
+
+rule plot_fig6:
+    input:
+        unpack(dataset_curves),
+    output:
+        **with_prov(
+            figure=report(
+                "results/figures/fig6_{dataset}.png",
+                caption="../report/fig6.rst",
+                category="Figure 06 and 15: training curves",
+                subcategory="{dataset}",
+                labels={"dataset": "{dataset}", "figure": "fig6"},
+            )
+        ),
+    log:
+        f"{LOGS}/plot_fig6/{{dataset}}.log",
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        styles=METHOD_STYLES,
+        runs=dataset_runs,
+        regimes=lambda wc: PLAN.regimes(wc.dataset),
+        methods=fig6_methods,
+        errors=False,
+        dpi=config["figures"]["dpi"],
+    script:
+        "../../scripts/plot_training_curves.py"
+
+
+use rule plot_fig6 as plot_fig15 with:
+    output:
+        **with_prov(
+            figure=report(
+                "results/figures/fig15_{dataset}.png",
+                caption="../report/fig15.rst",
+                category="Figure 06 and 15: training curves",
+                subcategory="{dataset}",
+                labels={"dataset": "{dataset}", "figure": "fig15"},
+            )
+        ),
+    log:
+        f"{LOGS}/plot_fig15/{{dataset}}.log",
+    params:
+        methods=[],  # every tracked method
+        errors=True,

@@ -1,7 +1,8 @@
 """Data: the source images and each run's dataset `data.zarr`, made by one rule per approach:
 sample_dataset (generative: labelling function + rejection sampling), reconstruct_dataset
 (reconstructive: D(E(x)) of the source), upsample_dataset (upsampled: the base dataset's samples,
-upsampled) and render_dataset (analytic: the torus source itself, its angles as latents)."""
+upsampled) and render_dataset (analytic: the torus source itself, its angles as latents); Figure 10
+shows samples of each (figures: manifold_xai.figures.dataset)."""
 
 
 rule prepare_source:
@@ -145,3 +146,32 @@ rule render_dataset:
         device=config["device"],
     script:
         "../../scripts/render_dataset.py"
+
+
+rule plot_fig10:
+    input:
+        **with_prov(data=DATA),
+    output:
+        **with_prov(
+            figure=report(
+                "results/figures/fig10_{dataset}_seed{seed}.png",
+                caption="../report/fig10.rst",
+                category="Figure 10: samples of the dataset",
+                subcategory="{dataset}",
+                labels={"dataset": "{dataset}", "figure": "fig10", "seed": "{seed}"},
+            )
+        ),
+    log:
+        f"{LOGS}/plot_fig10/{{dataset}}_seed{{seed}}.log",
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        styles=METHOD_STYLES,
+        dpi=config["figures"]["dpi"],
+        samples=config["figures"]["fig10_samples"],
+    script:
+        "../../scripts/plot_fig10.py"
