@@ -27,7 +27,7 @@ import numpy as np
 import manifold_xai as mx
 from manifold_xai.evaluation.alignment import alignment_dataset
 from manifold_xai.store import atomic_path, create_store, write_array, write_labels
-from manifold_xai.tangent.bases import write_basis_store
+from manifold_xai.tangent.basis_store import write_basis_store
 
 SHAPES = {"d1024": (2048, 10, (1, 32, 32)), "d65536": (192, 10, (1, 256, 256))}
 

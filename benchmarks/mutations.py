@@ -153,30 +153,30 @@ MUTATIONS = [
     # claims
     (
         "claim holds on the upper end",
-        M + "evaluation/claims.py",
+        M + "evaluation/verdicts.py",
         'return "holds" if low > 0 else',
         'return "holds" if high > 0 else',
         ["tests/test_claims.py"],
     ),
     (
         "equivalence margin ignored on one side",
-        M + "evaluation/claims.py",
+        M + "evaluation/verdicts.py",
         "if -margin < low and high < margin:",
         "if high < margin:",
         ["tests/test_claims.py"],
     ),
     (
         "ROAR competitor: the least harmful method",
-        M + "evaluation/claims.py",
+        M + "evaluation/claim_statistics.py",
         "closest = area[others].mean().idxmin()",
         "closest = area[others].mean().idxmax()",
         ["tests/test_claims.py"],
     ),
     (
         "Theorem 1 threshold 0.4",
-        M + "evaluation/claims.py",
-        '"value": p - 0.49,',
-        '"value": p - 0.4,',
+        M + "evaluation/claim_statistics.py",
+        "interval = (p - 0.49, ci.low",
+        "interval = (p - 0.4, ci.low",
         ["tests/test_claims.py"],
     ),
     # attributions

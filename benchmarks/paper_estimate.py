@@ -27,18 +27,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from manifold_xai.config import (
-    dataset_seeds,
-    image_shape,
-    latent_dim,
-    load_experiment,
-    validate_config,
-)
+from manifold_xai.config import load_experiment, validate_config
+from manifold_xai.config_facts import dataset_seeds, image_shape, latent_dim
 from manifold_xai.models.autoencoder import ConvAutoEncoder
 from manifold_xai.models.classifiers import build_classifier
 from manifold_xai.models.upsampled import UpsampledDecoder
 from manifold_xai.models.vae import BurgessVAE
-from manifold_xai.training.loops import tracking_steps
+from manifold_xai.training.tracking import tracking_steps
 
 REPO = Path(__file__).resolve().parents[1]
 SIZES = {  # (n_train, n_test) where the config does not say (image folders)
@@ -218,7 +213,7 @@ def evaluation_hours(cfg, name, shape, n_train, n_eval, step, backward, passes, 
     """ROAR (retrainings, importance maps, ROAD's imputation) and the sanity checks, where configured."""
     import numpy as np
 
-    from manifold_xai.config import evaluation_seeds
+    from manifold_xai.config_facts import evaluation_seeds
     from manifold_xai.evaluation.roar import noisy_linear_impute, removal_mask
     from manifold_xai.evaluation.sanity import parameter_layers
 

@@ -160,7 +160,7 @@ CHILD_STREAMING = (
 import resource, sys, time, json, tempfile, shutil, torch, numpy as np
 sys.path.insert(0, {bench!r})
 from tangent import mnist_decoders
-from manifold_xai.tangent.bases import write_tangent_store
+from manifold_xai.tangent.basis_store import write_tangent_store
 torch.set_num_threads({threads})
 device = torch.device({device!r})
 decode = mnist_decoders(device)[65536]
@@ -264,7 +264,7 @@ def fraction_throughput(threads: int, device) -> dict:
 
     from manifold_xai.evaluation.alignment import alignment_dataset
     from manifold_xai.store import atomic_path, create_store, write_array
-    from manifold_xai.tangent.bases import write_tangent_store
+    from manifold_xai.tangent.basis_store import write_tangent_store
 
     n, methods = 4096, 4
     decode = mnist_decoders(device)[1024]

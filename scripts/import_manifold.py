@@ -11,7 +11,7 @@ from manifold_xai.jobs import run_job
 from manifold_xai.models.external import import_external
 from manifold_xai.models.io import save_payload
 from manifold_xai.store import sha256_path, write_json
-from manifold_xai.training.loops import reconstruct
+from manifold_xai.training.inference import reconstruct
 
 
 def main(job):

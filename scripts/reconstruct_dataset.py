@@ -7,7 +7,7 @@ import numpy as np
 from manifold_xai.data.dataset_store import Dataset, read_dataset, write_dataset
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import MANIFOLD_CLASSES, load_model
-from manifold_xai.training.loops import reconstruct
+from manifold_xai.training.inference import reconstruct
 
 
 def main(job):

@@ -11,7 +11,7 @@ from manifold_xai.evaluation.roar import removal_mask, road_images
 from manifold_xai.jobs import run_job
 from manifold_xai.models.io import load_model
 from manifold_xai.store import write_csv
-from manifold_xai.training.loops import accuracy, predict_logits
+from manifold_xai.training.inference import accuracy, predict_logits
 
 
 def main(job):

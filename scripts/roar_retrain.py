@@ -11,7 +11,8 @@ from manifold_xai.evaluation.roar import removal_mask, remove, repeat_seeds
 from manifold_xai.jobs import run_job
 from manifold_xai.models.classifiers import build_classifier
 from manifold_xai.store import write_json
-from manifold_xai.training.loops import accuracy, predict_logits, train_classifier
+from manifold_xai.training.inference import accuracy, predict_logits
+from manifold_xai.training.loops import train_classifier
 
 
 def main(job):

@@ -10,15 +10,9 @@ from manifold_xai.models.classifiers import build_classifier, load_pretrained
 from manifold_xai.models.io import save_model
 from manifold_xai.store import write_json
 from manifold_xai.training.checkpoints import checkpoint_directory
-from manifold_xai.training.loops import (
-    accuracy,
-    predict_logits,
-    random_label_set,
-    steps_per_epoch,
-    tracking_steps,
-    train_adversarial,
-    train_classifier,
-)
+from manifold_xai.training.inference import accuracy, predict_logits
+from manifold_xai.training.loops import random_label_set, train_adversarial, train_classifier
+from manifold_xai.training.tracking import steps_per_epoch, tracking_steps
 
 
 def main(job):

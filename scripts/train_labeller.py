@@ -8,7 +8,8 @@ from manifold_xai.jobs import run_job
 from manifold_xai.models.classifiers import build_classifier
 from manifold_xai.models.io import GENERATIVE_CLASSES, load_model, save_model
 from manifold_xai.store import write_json
-from manifold_xai.training.loops import accuracy, predict_logits, reconstruct, train_classifier
+from manifold_xai.training.inference import accuracy, predict_logits, reconstruct
+from manifold_xai.training.loops import train_classifier
 
 
 def main(job):

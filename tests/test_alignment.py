@@ -13,7 +13,8 @@ from manifold_xai.evaluation.alignment import (
 )
 from manifold_xai.models.vae import BurgessVAE
 from manifold_xai.store import atomic_path, create_store, write_array
-from manifold_xai.tangent.bases import fraction_in_tangent_space, write_tangent_store
+from manifold_xai.tangent.bases import fraction_in_tangent_space
+from manifold_xai.tangent.basis_store import write_tangent_store
 
 
 @pytest.fixture
@@ -118,7 +119,7 @@ def test_first_n_fractions_projects_at_the_first_samples_only(run_stores):
 
 
 def _basis_store(path, basis: np.ndarray, rank: np.ndarray) -> None:
-    from manifold_xai.tangent.bases import write_basis_store
+    from manifold_xai.tangent.basis_store import write_basis_store
 
     n, k, d = basis.shape
     write_basis_store(

@@ -20,7 +20,7 @@ from manifold_xai.data.dataset_store import Dataset, write_dataset
 from manifold_xai.models.classifiers import LeNet, SimpleNet
 from manifold_xai.models.io import save_model
 from manifold_xai.store import create_store, write_array, write_json
-from manifold_xai.tangent.bases import write_tangent_store
+from manifold_xai.tangent.basis_store import write_tangent_store
 
 # ------------------------------------------------------------------ config: the Snakefile refuses to start
 

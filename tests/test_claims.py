@@ -216,3 +216,57 @@ def test_theorem1_claims_use_an_exact_binomial_interval():
     assert (inside["ci_low"], inside["ci_high"]) == pytest.approx((ci.low - 0.49, ci.high - 0.49))
     assert inside["verdict"] == "inconclusive"  # 0.5 ± 0.022 straddles 0.49
     assert rows["Theorem 1: gradient orthogonal on the other half"]["verdict"] == "fails"
+
+
+def test_every_declared_claim_is_complete_and_cites_a_row_of_the_paper_table():
+    from conftest import REPO
+    from manifold_xai.evaluation.claims import CLAIMS, TABLES
+    from manifold_xai.evaluation.verdicts import RULES
+
+    section = (REPO / "docs" / "paper.md").read_text().split("## 15.", 1)[1]
+    rows = {line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")}
+    assert len({c.id for c in CLAIMS}) == len(CLAIMS)
+    for claim in CLAIMS:
+        assert claim.table in TABLES and claim.kind in RULES, claim.id
+        cited = [r.strip() for r in claim.paper_row.split(",") if r.strip()]
+        assert all(r in rows for r in cited), (claim.id, cited)
+    beyond = {c.id for c in CLAIMS if not c.paper_row}
+    assert beyond == {
+        "ordering_survives_source",
+        "off_robustness_rises_with_alignment",
+        "robust_off_more_than_on",
+        "robust_relatively_off_robust",
+    }
+
+
+def test_a_claim_is_one_entry_and_goes_from_inconclusive_to_holds_with_seeds():
+    """A new entry (an existing statistic, another kind) yields its row; the evaluator decides it."""
+    from manifold_xai.evaluation import claim_statistics as s
+    from manifold_xai.evaluation.claims import CLAIMS, Claim, claims_for
+
+    entry = Claim(
+        "ig_above_gradient_again",
+        "a declared claim: {method} above the gradient",
+        "alignment",
+        lambda tables, dataset: [{"method": "integrated_gradients"}],
+        s.method_minus_gradient,
+        "mean fraction: {method} − gradient",
+        paper_row="15",
+    )
+    two = alignment_table(
+        {("standard", "gradient"): [0.30, 0.35], ("standard", "integrated_gradients"): [0.40, 0.41]}
+    )
+    (row,) = [
+        r for r in claims_for({"alignment": two}, CLAIMS + (entry,)) if "declared" in r["claim"]
+    ]
+    assert row["claim"] == "a declared claim: integrated_gradients above the gradient"
+    assert row["statistic"] == "mean fraction: integrated_gradients − gradient"
+    assert row["verdict"] == "inconclusive"  # t with 1 degree of freedom: 0.08 ± 0.51
+    five = alignment_table(
+        {
+            ("standard", "gradient"): [0.30, 0.35, 0.31, 0.33, 0.29],
+            ("standard", "integrated_gradients"): [0.40, 0.41, 0.39, 0.44, 0.38],
+        }
+    )
+    (row,) = claims_for({"alignment": five}, (entry,))
+    assert row["verdict"] == "holds" and row["n"] == 5 and row["value"] == pytest.approx(0.088)

@@ -297,7 +297,7 @@ def test_an_mnist_source_gets_its_defaults():
 
 
 def test_tangent_sources_put_the_dataset_own_source_first():
-    from manifold_xai.config import local_pca_k, tangent_sources
+    from manifold_xai.config_facts import local_pca_k, tangent_sources
 
     torus = {
         "source": {"kind": "torus"},

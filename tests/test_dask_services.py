@@ -20,7 +20,7 @@ import pytest
 
 from manifold_xai.evaluation.alignment import alignment_dataset
 from manifold_xai.store import atomic_path, create_store, write_array
-from manifold_xai.tangent.bases import write_basis_store
+from manifold_xai.tangent.basis_store import write_basis_store
 
 DASK = Path(sys.executable).with_name("dask")  # the CLI of the project's environment
 N, K, SIDE = 1200, 16, 32  # 300 chunks of 4 samples: the reduction outlasts the kill by far

@@ -13,7 +13,7 @@ import torch
 from rule_harness import run_rule
 from scipy.linalg import subspace_angles
 
-from manifold_xai.evaluation.claims import tangent_source_claims
+from manifold_xai.evaluation.claims import claims_for
 from manifold_xai.models.denoiser import Denoiser
 from manifold_xai.tangent.denoiser import (
     denoiser_bases,
@@ -233,10 +233,10 @@ def _fractions(orderings):
 def test_the_ordering_claim_follows_the_orderings_both_ways():
     same = ["input_x_gradient", "integrated_gradients", "gradient", "smoothgrad"]
     swapped = ["integrated_gradients", "input_x_gradient", "gradient", "smoothgrad"]
-    (holds,) = tangent_source_claims(_fractions([(same, same), (same, same)]))
+    (holds,) = claims_for({"tangent_fractions": _fractions([(same, same), (same, same)])})
     assert holds["verdict"] == "holds" and holds["value"] == 1.0
     assert "denoiser" in holds["claim"] and holds["dataset"] == "digits"
-    (fails,) = tangent_source_claims(_fractions([(same, swapped), (same, swapped)]))
+    (fails,) = claims_for({"tangent_fractions": _fractions([(same, swapped), (same, swapped)])})
     assert fails["verdict"] == "fails" and fails["value"] < 1
-    (mixed,) = tangent_source_claims(_fractions([(same, same), (same, swapped)]))
+    (mixed,) = claims_for({"tangent_fractions": _fractions([(same, same), (same, swapped)])})
     assert mixed["verdict"] == "inconclusive"

@@ -10,7 +10,7 @@ import manifold_xai as mx
 from manifold_xai.attribution.compute import attribute, attribute_each
 from manifold_xai.attribution.manifold import ManifoldContext, manifold_path
 from manifold_xai.attribution.registry import expand_projections, method_errors
-from manifold_xai.evaluation.claims import robustness_claims
+from manifold_xai.evaluation.claims import claims_for
 from manifold_xai.evaluation.robustness import manifold_robustness, noise_directions, split_noise
 from manifold_xai.tangent.space import BasisTangentSpace
 
@@ -217,7 +217,7 @@ def _robustness_table(slope):
 
 
 def test_robustness_claims_follow_the_measured_relation():
-    holds = {r["claim"]: r for r in robustness_claims(_robustness_table(slope=0.5))}
+    holds = {r["claim"]: r for r in claims_for({"robustness": _robustness_table(slope=0.5)})}
     assert holds["off-manifold robustness rises with alignment"]["verdict"] == "holds"
     assert holds["off-manifold robustness rises with alignment"]["value"] > 0.99
     assert holds["robust models more robust off-manifold than on"]["verdict"] == "holds"
@@ -225,7 +225,7 @@ def test_robustness_claims_follow_the_measured_relation():
         holds["robust models relatively more off-manifold robust than standard"]["verdict"]
         == "holds"
     )
-    fails = {r["claim"]: r for r in robustness_claims(_robustness_table(slope=-0.5))}
+    fails = {r["claim"]: r for r in claims_for({"robustness": _robustness_table(slope=-0.5)})}
     assert fails["off-manifold robustness rises with alignment"]["verdict"] == "fails"
     assert fails["robust models more robust off-manifold than on"]["verdict"] == "fails"
 

@@ -284,10 +284,10 @@ def test_torus_tangent_sources_are_compared_with_the_exact_tangent_space(sources
     assert denoiser.attrs["sigma"] == 0.1 and denoiser["singular_values"].shape == (10, 4)
     history = json.loads((results / "torus" / "seed0" / "denoiser" / "metrics.json").read_text())
     assert [h["epoch"] for h in history["history"]] == [0, 1, 2]
-    from manifold_xai.evaluation.claims import tangent_source_claims
+    from manifold_xai.evaluation.claims import claims_for
 
     # the run's table feeds the ordering claim (claims.csv is not a target of this run)
-    ordering = pd.DataFrame(tangent_source_claims(fractions))
+    ordering = pd.DataFrame(claims_for({"tangent_fractions": fractions}))
     assert sorted(ordering["claim"].str.split(" the ").str[1]) == [
         "denoiser tangent source",
         "local_pca tangent source",

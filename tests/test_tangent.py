@@ -12,8 +12,8 @@ from manifold_xai.tangent.bases import (
     orthonormal_basis,
     project,
     random_baseline,
-    write_tangent_store,
 )
+from manifold_xai.tangent.basis_store import write_tangent_store
 
 
 def linear_decoder(a: torch.Tensor, shape=(1, 8, 8)):

@@ -7,7 +7,7 @@ import torch
 from manifold_xai.data.sources import load_source
 from manifold_xai.data.torus import TorusRenderer
 from manifold_xai.store import open_store
-from manifold_xai.tangent.bases import write_tangent_store
+from manifold_xai.tangent.basis_store import write_tangent_store
 from manifold_xai.tangent.sources import accuracy_rows, angles_to_reference, local_pca_store
 
 

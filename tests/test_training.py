@@ -12,10 +12,10 @@ from manifold_xai.training.checkpoints import checkpoint_directory, load_checkpo
 from manifold_xai.training.loops import (
     permuted_labels,
     random_label_set,
-    tracking_steps,
     train_adversarial,
     train_classifier,
 )
+from manifold_xai.training.tracking import tracking_steps
 
 
 class Linear(nn.Sequential):

@@ -67,7 +67,7 @@ def evaluate_checkpoints(
     # the models' imports here: the summary and figure jobs use this module without torch
     from manifold_xai.attribution import attribute
     from manifold_xai.training.checkpoints import load_checkpoint, read_index
-    from manifold_xai.training.loops import accuracy, predict_logits
+    from manifold_xai.training.inference import accuracy, predict_logits
 
     index = read_index(checkpoints)
     steps, n, d = index["steps"], len(images), int(np.prod(images.shape[1:]))

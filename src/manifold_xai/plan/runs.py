@@ -12,15 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from manifold_xai.config import (
-    ConfigError,
-    canonical,
+from manifold_xai.config import ConfigError, canonical, load_experiment, validate_config
+from manifold_xai.config_facts import (
     dataset_seeds,
     evaluation_seeds,
-    load_experiment,
     own_tangent_source,
     tangent_sources,
-    validate_config,
 )
 from manifold_xai.plan import paths
 

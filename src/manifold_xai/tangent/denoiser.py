@@ -30,7 +30,7 @@ import torch
 from torch.func import jvp, vjp
 
 from manifold_xai.store import open_store
-from manifold_xai.tangent.bases import write_basis_store
+from manifold_xai.tangent.basis_store import write_basis_store
 
 K_RULES = ("threshold", "gap")
 

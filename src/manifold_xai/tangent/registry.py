@@ -40,8 +40,9 @@ class TangentSource:
 def _write_vae(path, *, data, model, index, settings, device) -> dict:
     """A β-TCVAE trained on the dataset's images, its decoder's tangent spaces at the encoder mean."""
     from manifold_xai.models.io import load_model
-    from manifold_xai.tangent.bases import prepare_decoder, store_options, write_tangent_store
-    from manifold_xai.training.loops import reconstruct
+    from manifold_xai.tangent.bases import prepare_decoder
+    from manifold_xai.tangent.basis_store import store_options, write_tangent_store
+    from manifold_xai.training.inference import reconstruct
 
     images = read_rows(data, "images", index)
     vae = load_model(model, device, expect="burgess_vae")
@@ -79,7 +80,7 @@ def _write_local_pca(path, *, data, model, index, settings, device) -> dict:
 
 
 def _local_pca_settings(config: dict, dataset: str) -> dict:
-    from manifold_xai.config import local_pca_k
+    from manifold_xai.config_facts import local_pca_k
 
     p = config["datasets"][dataset]["tangent_sources"]["local_pca"]
     return {

@@ -25,7 +25,7 @@ import xarray as xr
 
 from manifold_xai.evaluation.alignment import bootstrap_ci
 from manifold_xai.store import open_store
-from manifold_xai.tangent.bases import write_basis_store
+from manifold_xai.tangent.basis_store import write_basis_store
 from manifold_xai.tangent.geometry import local_pca_bases, principal_angles_deg
 
 ACCURACY_COLUMNS = [

@@ -306,7 +306,7 @@ def decoder_tangent_space(
 
     import torch
 
-    from manifold_xai.tangent.bases import decoder_bases
+    from manifold_xai.tangent.basis_store import decoder_bases
 
     latents = np.asarray(latents, dtype=np.float32)
     decode = decoder.decode if hasattr(decoder, "decode") else decoder

@@ -5,7 +5,8 @@
   the paper's notebook, eps drawn per step from a configured set.
 - ``random_labels``: labels permuted once per seed, no dropout, trained until it fits the training set.
 
-``tracking_steps`` is the paper's checkpoint schedule for following the alignment over training.
+The checkpoint schedule is ``manifold_xai.training.tracking``; inference with the trained models
+``manifold_xai.training.inference``.
 
 Every loop draws its minibatch order from an explicit ``torch.Generator`` so the same seed gives the
 same model on CPU. Images are ``(n, c, h, w) float32`` in [0, 1]; labels ``(n,) int64``.
@@ -14,8 +15,7 @@ same model on CPU. Images are ``(n, c, h, w) float32`` in [0, 1]; labels ``(n,) 
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -25,17 +25,11 @@ from torch import nn
 from manifold_xai.models.losses import btcvae_loss
 from manifold_xai.training.progress import Progress
 from manifold_xai.training.resume import TrainingState
+from manifold_xai.training.tracking import steps_per_epoch
 
 log = logging.getLogger(__name__)
 
 OnStep = Callable[[int, int, nn.Module], None]
-# docs/paper.md §7: every step to 20, every 25 to 600, every 100 to 2000, every 1000 after.
-PAPER_TRACKING_SCHEDULE = (
-    {"until": 20, "every": 1},
-    {"until": 600, "every": 25},
-    {"until": 2000, "every": 100},
-    {"until": None, "every": 1000},
-)
 
 
 def minibatches(
@@ -318,27 +312,6 @@ def train_autoencoder(
     return history
 
 
-def tracking_steps(total_steps: int, schedule: Sequence[dict] | None = None) -> list[int]:
-    """Gradient-step counts at which to checkpoint (docs/paper.md §7): every step to 20, every 25 to 600,
-    every 100 to 2000, every 1000 after, up to ``total_steps``. ``schedule`` overrides it as a list of
-    ``{"until": step, "every": k}`` segments (``until: None``: to the end); ``[]`` keeps only the first
-    and last step."""
-    if schedule is None:
-        schedule = PAPER_TRACKING_SCHEDULE
-    steps, start = {0}, 0
-    for segment in schedule:
-        until = total_steps if segment["until"] is None else min(segment["until"], total_steps)
-        every = segment["every"]
-        steps.update(range((start // every + 1) * every, until + 1, every))  # multiples of `every`
-        start = max(start, until)
-    steps.add(total_steps)
-    return sorted(s for s in steps if 0 <= s <= total_steps)
-
-
-def steps_per_epoch(n: int, batch_size: int) -> int:
-    return math.ceil(n / batch_size)
-
-
 def random_label_set(
     images: np.ndarray, labels: np.ndarray, n_train: int | None, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -397,34 +370,3 @@ def train_adversarial(
         on_step=on_step,
         resume=resume,
     )
-
-
-@torch.no_grad()
-def predict_logits(
-    model: nn.Module, images: np.ndarray, device: torch.device, batch_size: int = 512
-) -> np.ndarray:
-    """``(n, n_classes) float32`` logits in eval mode."""
-    model.eval()
-    out = [
-        model(torch.from_numpy(images[i : i + batch_size]).to(device)).cpu()
-        for i in range(0, len(images), batch_size)
-    ]
-    return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
-
-
-@torch.no_grad()
-def reconstruct(
-    vae: nn.Module, images: np.ndarray, device: torch.device, batch_size: int = 512
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(latents (n, k), reconstructions (n, c, h, w))`` with the encoder mean: x ↦ D(E(x))."""
-    vae.eval()
-    zs, xs = [], []
-    for i in range(0, len(images), batch_size):
-        z = vae.encode(torch.from_numpy(images[i : i + batch_size]).to(device))
-        zs.append(z.cpu())
-        xs.append(vae.decode(z).cpu())
-    return torch.cat(zs).numpy(), torch.cat(xs).numpy()
-
-
-def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
-    return float((logits.argmax(1) == labels).mean()) if len(labels) else math.nan
