@@ -1,7 +1,7 @@
 """The tangent sources, registered in one place (docs/extending.md).
 
 A tangent source computes, at the test images of a run, the tangent space the fractions are measured
-in, and writes it in the layout of ``tangent.zarr`` (``tangent.bases.write_basis_store``), so that
+in, and writes it in the layout of ``tangent.zarr`` (``tangent.basis_store.write_basis_store``), so that
 ``tangent.space.open_tangent_space``, the alignment, the principal angles and the figures need nothing
 new. The dataset's own source (``exact`` for an analytic dataset, ``vae`` otherwise) is written by rule
 ``compute_tangent``; every other listed source by rule ``compute_tangent_source`` through ``write``.

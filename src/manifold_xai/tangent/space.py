@@ -7,7 +7,7 @@ differences) whose singular value exceeds ``rtol · s_max`` at that sample, so i
 at most ``k``.
 
 - ``BasisTangentSpace``: stored orthonormal bases ``(n, k, d)`` (decoder Jacobians by QR/SVD, the exact
-  torus renderer, local PCA: ``tangent.bases.write_basis_store``), rows past the rank zero.
+  torus renderer, local PCA: ``tangent.basis_store.write_basis_store``), rows past the rank zero.
 - ``MatrixFreeTangentSpace``: a decoder and its latents ``(n, k)``; the same subspace from the decoder's
   JVPs and VJPs alone (``manifold_xai.tangent.matrix_free``), for images where a ``k × d`` basis would not fit.
 
