@@ -15,11 +15,12 @@ def main(job):
         "n_classes": src.n_classes,
         "image_shape": list(src.images.shape[1:]),
         "source": job.params["source"],
+        "files": src.files,  # the digests of the packaged files the images were read from
     }
     # Real images have no latents; a known manifold's source (torus) keeps each image's coordinates.
     latents = np.zeros((len(src.images), 0), np.float32) if src.latents is None else src.latents
     write_dataset(job.output.store, Dataset(src.images, src.labels, latents, src.split, attrs))
-    job.metrics = {"n": len(src.images), "n_test": int((src.split == 1).sum())}
+    job.metrics = {"n": len(src.images), "n_test": int((src.split == 1).sum()), "files": src.files}
 
 
 run_job(snakemake, main)

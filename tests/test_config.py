@@ -1,6 +1,7 @@
 """Config validation: defaults filled, every bad key named."""
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -386,3 +387,66 @@ def test_one_bad_dataset_name_is_the_only_one_reported():
     message = str(err.value)
     assert "invalid name 'bad-name'" in message
     assert "'torus'" not in message and "'digits'" not in message, message
+
+
+@pytest.mark.parametrize(
+    ("dataset", "message"),
+    [
+        # generative: the generated test samples (sampling.n_test, default 10000)
+        ({"evaluation": {"n_test": 10**9}}, "evaluation.n_test: 1000000000 exceeds the 10000 test"),
+        # reconstructive packaged MNIST: ceil(5000 * 0.2) = 1000 test digits, 4000 for training
+        (
+            {
+                "source": {"kind": "mnist_packaged"},
+                "approach": "reconstructive",
+                "manifold": {"model": "autoencoder", "stride": 4},
+                "evaluation": {"n_test": 1001},
+            },
+            "evaluation.n_test: 1001 exceeds the 1000 test samples digits holds",
+        ),
+        (
+            {
+                "source": {"kind": "mnist_packaged"},
+                "approach": "reconstructive",
+                "manifold": {"model": "autoencoder", "stride": 4},
+                "roar": {"n_train": 4001, "methods": ["gradient"], "fractions": [0.5]},
+            },
+            "roar.n_train: 4001 exceeds the 4000 training samples digits holds",
+        ),
+        (
+            {
+                "sampling": {"n_train": 100},
+                "classifier": {
+                    "regimes": ["standard", "random_labels"],
+                    "random_labels": {"n_train": 200},
+                },
+            },
+            "classifier.random_labels.n_train: 200 exceeds the 100 training samples",
+        ),
+    ],
+)
+def test_a_sample_size_above_what_the_dataset_holds_is_refused(dataset, message):
+    cfg = copy.deepcopy(MINIMAL)
+    cfg["datasets"]["digits"].update(dataset)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        validate_config(cfg, SCHEMA)
+
+
+def test_a_size_only_the_files_know_is_not_checked_here():
+    cfg = copy.deepcopy(MINIMAL)
+    cfg["datasets"]["digits"].update(
+        {
+            "source": {"kind": "mnist", "root": "data"},
+            "approach": "reconstructive",
+            "manifold": {"model": "autoencoder", "stride": 4},
+            "evaluation": {"n_test": 10000},
+        }
+    )
+    validate_config(cfg, SCHEMA)  # MNIST's 10000 test images: at the limit, accepted
+    cfg["datasets"]["digits"]["source"] = {
+        "kind": "image_folder",
+        "root": "x",
+        "image_size": [32, 32],
+    }
+    cfg["datasets"]["digits"]["evaluation"]["n_test"] = 10**9
+    validate_config(cfg, SCHEMA)  # an image folder's size is known only from its files

@@ -12,6 +12,7 @@ from manifold_xai.config_facts import (
     image_shape,
     latent_dim,
     local_pca_k,
+    split_sizes,
     tangent_sources,
 )
 from manifold_xai.shapes import (
@@ -116,7 +117,7 @@ def cross_field_errors(config: dict) -> list[str]:
         else:
             errors += _manifold_errors(config, name)
         errors += _tangent_source_errors(config, name) + _evaluation_errors(config, name)
-        errors += _attribution_errors(config, name)
+        errors += _attribution_errors(config, name) + _sample_size_errors(config, name)
         shape, k = image_shape(config, name), latent_dim(config, name)
         d = None if shape is None else shape[0] * shape[1] * shape[2]
         if d is not None and k is not None and k >= d:
@@ -275,3 +276,38 @@ def _upsample_errors(config: dict, name: str) -> list[str]:
             f"{at}.upsample.image_size: {ds['upsample']['image_size']} must exceed {base!r}'s {base_side}"
         ]
     return []
+
+
+def _sample_size_errors(config: dict, name: str) -> list[str]:
+    """Sample sizes above what the dataset holds, where the config fixes its size (``split_sizes``):
+    refused here rather than clamped in a job."""
+    sizes = split_sizes(config, name)
+    if sizes is None:
+        return []
+    ds, at = config["datasets"][name], f"datasets.{name}"
+    n_train, n_test = sizes
+    asked = [("evaluation.n_test", ds["evaluation"]["n_test"], n_test, "test")]
+    if ds["evaluation"]["robustness"] is not None:
+        asked.append(
+            (
+                "evaluation.robustness.n_test",
+                ds["evaluation"]["robustness"]["n_test"],
+                n_test,
+                "test",
+            )
+        )
+    for block in ("roar", "sanity"):
+        if ds[block] is not None:
+            asked.append((f"{block}.n_test", ds[block].get("n_test"), n_test, "test"))
+    if ds["roar"] is not None:
+        asked.append(("roar.n_train", ds["roar"].get("n_train"), n_train, "training"))
+    random_labels = ds["classifier"].get("random_labels") or {}
+    if "random_labels" in ds["classifier"]["regimes"]:
+        asked.append(
+            ("classifier.random_labels.n_train", random_labels.get("n_train"), n_train, "training")
+        )
+    return [
+        f"{at}.{key}: {value} exceeds the {held} {what} samples {name} holds"
+        for key, value, held, what in asked
+        if value is not None and value > held
+    ]

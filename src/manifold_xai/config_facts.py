@@ -5,6 +5,8 @@ sanity blocks. Plain functions of the config dict; they import nothing heavy.
 
 from __future__ import annotations
 
+import math
+
 from manifold_xai.shapes import (
     SOURCE_CHANNELS,
     TORUS_PARAMS,
@@ -70,3 +72,44 @@ def local_pca_k(config: dict, name: str) -> int | None:
 def evaluation_seeds(config: dict, name: str, block: str) -> list[int]:
     """The seeds of dataset ``name`` that run the ``roar`` or ``sanity`` block (default: the first)."""
     return config["datasets"][name][block]["seeds"] or dataset_seeds(config, name)[:1]
+
+
+# Images per split of the source kinds whose size the config alone fixes: (n images, or (train, test)).
+SOURCE_SIZES = {
+    "digits": 1797,
+    "mnist_packaged": 5000,
+    "mnist": (60000, 10000),
+    "cifar10": (50000, 10000),
+}
+
+
+def split_sizes(config: dict, name: str) -> tuple[int, int] | None:
+    """``(n_train, n_test)`` samples of dataset ``name``'s data, or None when only the files tell: the
+    generated samples of a generative dataset, the rendered ones of an analytic dataset, the source's
+    split otherwise (a stratified ``test_fraction`` takes ceil(n · fraction) test images)."""
+    ds = config["datasets"][name]
+    if ds["approach"] == "upsampled":
+        return split_sizes(config, ds["upsample"]["base"])
+    if ds["approach"] == "generative":
+        return ds["sampling"]["n_train"], ds["sampling"]["n_test"]
+    source = ds["source"]
+    if source["kind"] == "torus":
+        return source["n_train"], source["n_test"]
+    size = SOURCE_SIZES.get(source["kind"])
+    if size is None:
+        return None
+    if isinstance(size, tuple):
+        return size
+    n_test = math.ceil(size * source["test_fraction"])
+    return size - n_test, n_test
+
+
+def paper_dataset(config: dict, name: str) -> bool:
+    """Whether dataset ``name`` runs the paper's MNIST32 protocol (generated from real MNIST digits at
+    32×32), so that the paper's numbers apply to it."""
+    ds = config["datasets"][name]
+    return (
+        ds["approach"] == "generative"
+        and ds["source"]["kind"] in ("mnist", "mnist_packaged")
+        and ds["source"]["image_size"] == 32
+    )

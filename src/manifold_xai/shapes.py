@@ -5,7 +5,14 @@ read their values from here, so each number has this one home."""
 from __future__ import annotations
 
 # channels of each built-in image source (an image folder's come from its ``color``)
-SOURCE_CHANNELS = {"digits": 1, "mnist": 1, "emnist": 1, "cifar10": 3, "torus": 1}
+SOURCE_CHANNELS = {
+    "digits": 1,
+    "mnist": 1,
+    "mnist_packaged": 1,
+    "emnist": 1,
+    "cifar10": 3,
+    "torus": 1,
+}
 TORUS_PARAMS = 2  # (φ, θ): the torus's manifold is 2-dimensional
 # the smallest image side each classifier architecture accepts
 MIN_IMAGE_SIZE = {

@@ -226,5 +226,6 @@ def print_summary_table():
         Path("results/summary/alignment.csv"),
         Path("results/summary/claims.csv"),
         started=RUN_STARTED,
+        comparison=Path("results/summary/paper_comparison.csv"),
         given_classifiers=[d for d in DATASETS if PLAN.external_spec(d, "classifier") is not None],
     )

@@ -26,6 +26,9 @@ class SourceData:
     # ``(n, k) float32`` coordinates of each image on a known manifold (the torus's angles); None for
     # real images, whose manifold is unknown.
     latents: np.ndarray | None = None
+    # The files the images were read from whose digest is recorded (path -> sha256), for provenance;
+    # None where the loader has no fixed copy to check against.
+    files: dict[str, str] | None = None
 
     def __post_init__(self):
         n = len(self.images)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from manifold_xai.data.image_folder import load_image_folder_source
+from manifold_xai.data.packaged import load_packaged_mnist_source
 from manifold_xai.data.source_data import SourceData, resize_images, stratified_split
 from manifold_xai.data.splits import TEST, TRAIN  # noqa: F401 (re-exported)
 
@@ -233,6 +234,7 @@ SOURCES: dict[str, Callable[..., SourceData]] = {
     "torus": load_torus_source,
     "digits": load_digits_source,
     "mnist": load_mnist_source,
+    "mnist_packaged": load_packaged_mnist_source,
     "emnist": load_emnist_source,
     "cifar10": load_cifar10_source,
     "image_folder": load_image_folder_source,

@@ -292,5 +292,6 @@ def theorem1_share(tables, dataset, key):
     result = tables["theorem1"]
     n, p = int(result["n_test"]), float(result[key])
     ci = stats.binomtest(round(p * n), n).proportion_ci(0.95, method="exact")
-    interval = (p - 0.49, ci.low - 0.49, ci.high - 0.49, n, f"Clopper-Pearson over {n} test points")
+    over = f"Clopper-Pearson over {n} test points"
+    interval = (p - 0.49, ci.low - 0.49, ci.high - 0.49, n, over, math.sqrt(p * (1 - p)))
     return Measured([p - 0.49], interval=interval)

@@ -36,6 +36,11 @@ CLAIM_COLUMNS = [
     "paper_value",
     "verdict",
     "rule",
+    "half_width",
+    "mde",
+    "n_needed",
+    "reason",
+    "paper_row",
 ]
 # The summary tables claims read, in the order their rows appear.
 TABLES = ("alignment", "tangent_fractions", "curves", "roar_repeats", "robustness", "theorem1")
@@ -269,6 +274,7 @@ def evaluate(claim: Claim, tables: dict, dataset: str) -> list[dict]:
                 "dataset": dataset,
                 "statistic": claim.describes.format(**names),
                 "paper_value": claim.paper_value,
+                "paper_row": claim.paper_row,
                 **estimate(measured, claim.kind, claim.margin),
             }
         )

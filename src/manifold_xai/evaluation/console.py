@@ -13,14 +13,39 @@ ALIGNMENT_COLUMNS = [
     "seed_ci_low",
     "seed_ci_high",
 ]
-CLAIM_COLUMNS = ["claim", "dataset", "value", "ci_low", "ci_high", "interval", "verdict"]
+CLAIM_COLUMNS = [
+    "claim",
+    "dataset",
+    "value",
+    "ci_low",
+    "ci_high",
+    "interval",
+    "verdict",
+    "n_needed",
+]
+COMPARISON_COLUMNS = [
+    "paper_row",
+    "dataset",
+    "quantity",
+    "value",
+    "ci_low",
+    "ci_high",
+    "paper_value",
+    "inside",
+]
 
 
 def print_run_summary(
-    alignment: Path, claims: Path, *, started: float, given_classifiers: list[str]
+    alignment: Path,
+    claims: Path,
+    *,
+    started: float,
+    given_classifiers: list[str],
+    comparison: Path | None = None,
 ) -> None:
     """Print both tables when the claims table was (re)written since ``started`` (a ``time.time()``):
-    a run that only redrew a figure prints nothing. ``given_classifiers``: the datasets whose
+    a run that only redrew a figure prints nothing; then the paper comparison, where it exists.
+    ``given_classifiers``: the datasets whose
     classifier the researcher gave (``classifier.external``), each named with what is absent."""
     import pandas as pd
 
@@ -49,3 +74,14 @@ def print_run_summary(
             print("random-label classifiers, their training curves and ROAR.")
         else:
             print(table[CLAIM_COLUMNS].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        if comparison is not None and comparison.exists():
+            table = pd.read_csv(comparison, keep_default_na=False, na_values=[""])
+            print("\nThe paper, side by side (results/summary/paper_comparison.csv):")
+            if table.empty:
+                print("no dataset runs the paper's MNIST32 protocol (real MNIST digits at 32x32).")
+            else:
+                print(
+                    table[COMPARISON_COLUMNS].to_string(
+                        index=False, float_format=lambda v: f"{v:.4f}"
+                    )
+                )

@@ -17,6 +17,7 @@ from manifold_xai.config_facts import (
     dataset_seeds,
     evaluation_seeds,
     own_tangent_source,
+    paper_dataset,
     tangent_sources,
 )
 from manifold_xai.plan import paths
@@ -119,6 +120,16 @@ class RunPlan:
 
     def robustness_datasets(self) -> list[str]:
         return [d for d in self.datasets if self.robustness_runs(d)]
+
+    def paper_datasets(self) -> list[str]:
+        """The datasets that run the paper's MNIST32 protocol: the paper's numbers apply to them."""
+        return [d for d in self.datasets if paper_dataset(self.config, d)]
+
+    def labeller_runs(self) -> list[tuple[str, int]]:
+        """(dataset, seed) of every run with a labelling network (the generative datasets)."""
+        return [
+            (d, s) for d in self.datasets if self.approach(d) == "generative" for s in self.seeds(d)
+        ]
 
     def roar_datasets(self) -> list[str]:
         return [d for d in self.datasets if self.block(d, "roar") is not None]

@@ -32,7 +32,8 @@ def all_targets(plan: RunPlan) -> list[str]:
     """Summary tables and every figure, then their sidecars; figures of a regime pair only where both
     regimes run."""
     config, figure, summary = plan.config, paths.figure, paths.summary
-    targets = [summary("alignment.csv"), summary("claims.csv")]
+    targets = [summary("alignment.csv"), summary("claims.csv"), summary("models.csv")]
+    targets += [summary("paper_comparison.csv"), figure("paper_comparison")]
     if plan.trained_runs():  # training curves of the classifiers the pipeline trained
         targets.append(summary("curves.csv"))
     if plan.compared_datasets():
@@ -163,4 +164,15 @@ def tangent_source_figure_inputs(plan: RunPlan, dataset: str) -> dict[str, list[
         "provs": [prov(p) for p in stores],
         "angles": angles,
         "angles_provs": [prov(p) for p in angles],
+    }
+
+
+def models_inputs(plan: RunPlan) -> dict[str, list[str]]:
+    """The metrics of every labelling network and classifier (``models.csv``), and their sidecars."""
+    labellers = [paths.LABELLER_METRICS.format(dataset=d, seed=s) for d, s in plan.labeller_runs()]
+    classifiers = [paths.METRICS.format(dataset=d, seed=s, regime=r) for d, s, r in plan.runs()]
+    return {
+        "labellers": labellers,
+        "classifiers": classifiers,
+        "provs": [prov(p) for p in labellers + classifiers],
     }
