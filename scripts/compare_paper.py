@@ -1,10 +1,9 @@
 """Rule compare_paper: every number of docs/paper.md §15 the run measures beside the paper's value, in
-summary/paper_comparison.csv, and its figure (``manifold_xai.evaluation.paper_comparison``)."""
+summary/paper_comparison.csv (``manifold_xai.evaluation.paper_comparison``)."""
 
 import pandas as pd
 
 from manifold_xai.evaluation.paper_comparison import comparison
-from manifold_xai.figures.claims import paper_comparison_figure
 from manifold_xai.jobs import run_job
 from manifold_xai.store import write_csv
 
@@ -17,7 +16,6 @@ def main(job):
         job.params["paper_datasets"],
     )
     write_csv(job.output.csv, table)
-    paper_comparison_figure(table, job.output.figure, dpi=job.params["dpi"])
     job.metrics = {"rows": len(table), "inside": table["inside"].value_counts().to_dict()}
 
 

@@ -108,6 +108,7 @@ def _cluster_config(tmp_path):
                     "checkpoints": [],
                 },
                 "attributions": {"gradient": {}, "smoothgrad": {"samples": 4}},
+                "evaluation": {"robustness": {"n_test": 10}},  # the torus holds 10 test images
             }
         }
         config["device"] = "cpu"

@@ -85,3 +85,12 @@ def test_a_spread_that_more_seeds_would_settle_gets_its_count_and_then_holds():
 def test_each_kind_states_its_reason(kind, values, start):
     row = estimate(Measured(values), kind, 0.02)
     assert row["verdict"] == "inconclusive" and row["reason"].startswith(start), row["reason"]
+
+
+def test_equivalence_distance_is_measured_from_the_nearer_margin_on_either_side():
+    # the same spread below zero as above it: the distance to ±0.02 is the same, and so is the count
+    above = estimate(Measured([0.015, 0.03]), "equivalent", 0.02)
+    below = estimate(Measured([-0.015, -0.03]), "equivalent", 0.02)
+    assert below["verdict"] == above["verdict"] == "inconclusive"
+    assert "distance -0.0025" in below["reason"] and "distance -0.0025" in above["reason"]
+    assert below["n_needed"] == above["n_needed"]

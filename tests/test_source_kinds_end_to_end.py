@@ -35,7 +35,10 @@ COMMON = {
         "projected_gradient": {"project": "gradient"},  # on every kind of manifold, matrix-free too
         "manifold_integrated_gradients": {"steps": 4},
     },
-    "evaluation": {"curves": {"n_test": 6, "n_train_error": 20, "methods": ["gradient"]}},
+    "evaluation": {
+        "curves": {"n_test": 6, "n_train_error": 20, "methods": ["gradient"]},
+        "robustness": {"n_test": 6},  # the smallest test split holds 8
+    },
 }
 AUTOENCODER = {
     "model": "autoencoder",

@@ -186,6 +186,8 @@ SMOOTHGRAD_SAMPLES_REACH = {
     "summarize_robustness",  # robustness.csv carries the curves' gradient fraction
     "plot_robustness",
     "summarize_claims",
+    "compare_paper",
+    "plot_paper_comparison",
     "all",
 }
 
@@ -283,6 +285,8 @@ def test_matrix_free_projection_in_the_pipeline_matches_the_basis_path(tiny_run,
         "summarize_robustness",
         "plot_robustness",
         "summarize_claims",
+        "compare_paper",
+        "plot_paper_comparison",
         "all",
     }
     compared = [
@@ -361,6 +365,8 @@ def test_changing_the_curve_evaluation_never_retrains(tiny_run, tmp_path):
         "summarize_robustness": 1,  # joins the curves' gradient fraction
         "plot_robustness": 1,
         "summarize_claims": 1,
+        "compare_paper": 1,
+        "plot_paper_comparison": 1,
         "plot_fig6": 1,
         "plot_fig15": 1,
         "all": 1,
@@ -384,8 +390,11 @@ def test_changing_one_regime_reruns_only_that_regimes_jobs(tiny_run, tmp_path):
         "summarize_robustness": 1,
         "plot_robustness": 1,
         "summarize_claims": 1,
+        "compare_paper": 1,
+        "plot_paper_comparison": 1,
         "plot_fig6": 1,
         "plot_fig15": 1,
+        "summarize_models": 1,
         "all": 1,
     }
     per_run = [p for p in outputs if "/seed0/" in p]
@@ -423,6 +432,9 @@ def test_adding_a_seed_reruns_only_that_seeds_jobs_and_the_summaries(tiny_run, t
         "summarize_robustness": 1,
         "plot_robustness": 1,
         "summarize_claims": 1,
+        "compare_paper": 1,
+        "plot_paper_comparison": 1,
+        "summarize_models": 1,
         "all": 1,
     }
     assert jobs == {**per_seed, **summaries}
@@ -636,6 +648,8 @@ def test_adding_an_attribution_method_reruns_only_attribution_alignment_and_figu
         "plot_fig3_all",
         "plot_fig7_all",
         "summarize_claims",
+        "compare_paper",
+        "plot_paper_comparison",
         "all",
     }
 
