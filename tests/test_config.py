@@ -333,10 +333,10 @@ def test_a_one_key_file_changes_exactly_that_key_of_the_default_experiment():
     from manifold_xai.config import load_experiment
 
     default = validate_config(load_experiment({}, REPO / "config.yaml"), SCHEMA)
-    one_key = {"datasets": {"digits": {"attributions": {"smoothgrad": {"samples": 50}}}}}
+    one_key = {"datasets": {"mnist32": {"attributions": {"smoothgrad": {"samples": 50}}}}}
     changed = validate_config(load_experiment(one_key, REPO / "config.yaml"), SCHEMA)
-    assert set(changed["datasets"]) == set(default["datasets"]) == {"digits", "torus"}
-    assert _leaf_paths(default, changed) == ["datasets.digits.attributions.smoothgrad.samples"]
+    assert set(changed["datasets"]) == set(default["datasets"]) == {"mnist32", "torus"}
+    assert _leaf_paths(default, changed) == ["datasets.mnist32.attributions.smoothgrad.samples"]
 
 
 def test_a_standalone_config_is_the_whole_experiment():

@@ -39,27 +39,27 @@ def paper():
 
 
 def test_default_runs_and_sources(default):
-    # digits: seeds 0, 1 x standard, adversarial, random labels; torus: seed 0, standard
-    assert default.datasets == ["digits", "torus"]
-    assert len(default.runs()) == 2 * 3 + 1
-    assert default.runs("torus") == [("torus", 0, "standard")]
-    assert default.runs(regime="adversarial") == [
-        ("digits", 0, "adversarial"),
-        ("digits", 1, "adversarial"),
-    ]
-    # digits has vae + local_pca + denoiser, the torus exact + vae + local_pca + denoiser
+    # mnist32: seeds 0 to 4 x standard, adversarial, random labels; torus: its own seeds, standard
+    assert default.datasets == ["mnist32", "torus"]
+    torus_seeds = default.seeds("torus")
+    assert default.seeds("mnist32") == [0, 1, 2, 3, 4]
+    assert len(default.runs()) == 5 * 3 + len(torus_seeds)
+    assert default.runs("torus") == [("torus", s, "standard") for s in torus_seeds]
+    assert default.runs(regime="adversarial") == [("mnist32", s, "adversarial") for s in range(5)]
+    # mnist32 has its decoder's tangent spaces only; the torus exact + vae + local_pca + denoiser
+    assert default.tangent_sources("mnist32") == ["vae"]
     assert default.tangent_sources("torus") == ["exact", "vae", "local_pca", "denoiser"]
-    assert len(default.source_runs()) == 6 * 3 + 1 * 4
-    assert default.compared_runs() == [("digits", 0), ("digits", 1), ("torus", 0)]
+    assert len(default.source_runs()) == len(torus_seeds) * 4
+    assert default.compared_runs() == [("torus", s) for s in torus_seeds]
 
 
 def test_default_paths(default):
     assert default.tangent_path("torus", 0, "exact") == "results/torus/seed0/tangent.zarr"
     assert default.tangent_path("torus", 0, "vae") == "results/torus/seed0/tangent_vae.zarr"
-    assert default.tangent_path("digits", 1, "vae") == "results/digits/seed1/tangent.zarr"
+    assert default.tangent_path("mnist32", 1, "vae") == "results/mnist32/seed1/tangent.zarr"
     assert (
-        default.alignment_path("digits", 1, "adversarial", "local_pca")
-        == "results/digits/seed1/alignment_local_pca/adversarial.zarr"
+        default.alignment_path("torus", 0, "standard", "local_pca")
+        == "results/torus/seed0/alignment_local_pca/standard.zarr"
     )
     assert paths.ALIGNMENT.format(dataset="torus", seed=0, regime="standard") == (
         "results/torus/seed0/alignment/standard.zarr"
@@ -68,20 +68,22 @@ def test_default_paths(default):
 
 
 def test_default_roar_leaves_out_the_torus(default):
-    assert default.roar_datasets() == ["digits"]
-    assert default.sanity_datasets() == ["digits"]
-    results = default.roar_results("digits")
+    assert default.roar_datasets() == ["mnist32"]
+    assert default.sanity_datasets() == ["mnist32"]
+    results = default.roar_results("mnist32")
     # seed 0 only: the unmodified baseline, then 7 methods x 3 fractions
     assert len(results) == 1 + 7 * 3
-    assert results[0] == "results/digits/seed0/roar/none/0.json"
-    assert "results/digits/seed0/roar/tangent/0.6.json" in results
+    assert results[0] == "results/mnist32/seed0/roar/none/0.json"
+    assert "results/mnist32/seed0/roar/tangent/0.6.json" in results
     all_ = targets.all_targets(default)
-    assert "results/figures/fig5_digits.png" in all_
+    assert "results/figures/fig5_mnist32.png" in all_
     assert not any("fig5_torus" in t or "sanity_torus" in t for t in all_)
-    assert "results/figures/fig7_digits.png" in all_  # digits runs standard and adversarial
+    assert "results/figures/fig7_mnist32.png" in all_  # mnist32 runs standard and adversarial
     assert "results/figures/fig7_torus.png" not in all_
     assert not any("fig11" in t for t in all_)  # no upsampled dataset
     assert all_[len(all_) // 2 :] == [paths.prov(t) for t in all_[: len(all_) // 2]]
+    assert "results/summary/paper_comparison.csv" in all_  # mnist32 runs the paper's protocol
+    assert default.paper_datasets() == ["mnist32"]
 
 
 def test_tiny_has_one_dataset_and_no_second_source(tiny):
@@ -111,12 +113,12 @@ def test_paper_runs_and_evaluations(paper):
 
 
 def test_params_slices(default):
-    adversarial = params.classifier_params(default, "digits", "adversarial")
+    adversarial = params.classifier_params(default, "mnist32", "adversarial")
     assert "adversarial" in adversarial and "random_labels" not in adversarial
     assert "regimes" not in adversarial
-    assert params.random_labels_n_train(default, "digits", "standard") is None
-    assert params.tracked_attributions(default, "digits").keys() == {"gradient"}
-    assert params.dataset_runtime(default, "digits", 0) == 1  # never below a minute
+    assert params.random_labels_n_train(default, "mnist32", "standard") is None
+    assert params.tracked_attributions(default, "mnist32").keys() == {"gradient"}
+    assert params.dataset_runtime(default, "mnist32", 0) == 1  # never below a minute
 
 
 def test_study_responses_without_files_is_a_config_error(tmp_path, default):

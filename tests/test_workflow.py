@@ -748,12 +748,12 @@ def _outputs(workdir, *args, configfile=None) -> set[str]:
 
 
 def test_seeds_from_the_command_line_add_exactly_that_seeds_jobs(tmp_path):
-    base = _outputs(tmp_path / "a")  # the default experiment: seeds [0, 1]
-    more = _outputs(tmp_path / "b", "--config", "seeds=[0,1,2]")
+    base = _outputs(tmp_path / "a")  # the default experiment: seeds 0 to 4
+    more = _outputs(tmp_path / "b", "--config", "seeds=[0,1,2,3,4,5]")
     assert base and base <= more
     added = more - base
-    assert added and all("seed2" in p for p in added)
-    assert {p for p in more if "seed2" in p} == added
+    assert added and all("seed5" in p for p in added)
+    assert {p for p in more if "seed5" in p} == added
 
 
 def test_the_tangent_source_figure_is_a_target_without_a_study(tmp_path):
