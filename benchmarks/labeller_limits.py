@@ -3,12 +3,12 @@
 The labeller of a generative dataset is trained on the VAE's reconstructions of the source digits
 (docs/paper.md §1.1). When its accuracy falls short of the paper's 96.8 %, either the reconstructions
 have lost the digit's identity or the labeller itself is too small or too briefly trained. This script
-separates the two on one run (``results/{dataset}/seed{seed}``): it retrains the run's labeller with the
-run's settings (a) on the reconstructions, as the pipeline does, (b) on the original digits, and
-(c) on the reconstructions with ``--epochs-factor`` times the epochs; and it measures each on the held-out
-originals and reconstructions.
+separates the two on one run (``results/{dataset}/seed{seed}``): with the run's labeller block and stage
+seed (read from its provenance sidecar) it retrains the labeller (a) on the reconstructions, as the
+pipeline does, (b) on the original digits, and (c) on the reconstructions with ``--epochs-factor`` times
+the epochs; and it measures each on the held-out originals and reconstructions.
 
-    uv run python benchmarks/labeller_limits.py results mnist32 0 --width 0.25 --epochs 5
+    uv run python benchmarks/labeller_limits.py results mnist32 0
 """
 
 from __future__ import annotations
@@ -18,59 +18,36 @@ import json
 import time
 from pathlib import Path
 
-import torch
-
 from manifold_xai.data.dataset_store import read_dataset
 from manifold_xai.data.splits import TEST, TRAIN
-from manifold_xai.models.classifiers import build_classifier
 from manifold_xai.models.io import GENERATIVE_CLASSES, load_model
+from manifold_xai.runtime import seed_everything
 from manifold_xai.training.inference import accuracy, predict_logits, reconstruct
-from manifold_xai.training.loops import train_classifier
+from manifold_xai.training.labeller import fit_labeller, labeller_kwargs
 
 
-def trained(train_x, train_y, kwargs, width, epochs, seed):
-    model = build_classifier("simplenet", width=width, **kwargs)
-    train_classifier(
-        model,
-        train_x,
-        train_y,
-        epochs=epochs,
-        lr=1e-3,
-        batch_size=64,
-        lr_step_epochs=epochs,
-        lr_gamma=1.0,
-        generator=torch.Generator().manual_seed(seed),
-        device="cpu",
-    )
-    return model
-
-
-def main(results: Path, dataset: str, seed: int, width: float, epochs: int, factor: int) -> dict:
-    torch.manual_seed(seed)
+def main(results: Path, dataset: str, seed: int, factor: int) -> dict:
+    run = results / dataset / f"seed{seed}"
+    record = json.loads((run / "labeller" / "metrics.json.prov.json").read_text())
+    labeller, stage_seed = record["params"]["labeller"], record["seeds"]["labeller"]
     source = read_dataset(results / dataset / "source.zarr")
-    vae = load_model(
-        results / dataset / f"seed{seed}" / "manifold" / "model.pt",
-        "cpu",
-        expect=GENERATIVE_CLASSES,
-    )
+    vae = load_model(run / "manifold" / "model.pt", "cpu", expect=GENERATIVE_CLASSES)
     train_x, train_y, _ = source.part(TRAIN)
     test_x, test_y, _ = source.part(TEST)
     _, train_rec = reconstruct(vae, train_x, "cpu")
     _, test_rec = reconstruct(vae, test_x, "cpu")
-    kwargs = {
-        "channels": train_x.shape[1],
-        "image_size": train_x.shape[-1],
-        "n_classes": source.attrs["n_classes"],
-    }
+    kwargs = labeller_kwargs(labeller, train_x, source.attrs["n_classes"])
+    epochs = labeller["epochs"]
     cases = {
         "reconstructions": (train_rec, epochs),
         "originals": (train_x, epochs),
         f"reconstructions, {factor}x epochs": (train_rec, epochs * factor),
     }
-    out = {"run": f"{dataset}/seed{seed}", "width": width, "epochs": epochs, "cases": {}}
+    out = {"run": f"{dataset}/seed{seed}", "labeller": labeller, "cases": {}}
     for name, (x, n_epochs) in cases.items():
         start = time.perf_counter()
-        model = trained(x, train_y, kwargs, width, n_epochs, seed)
+        seed_everything(stage_seed)
+        model, _ = fit_labeller(labeller, kwargs, x, train_y, stage_seed, "cpu", epochs=n_epochs)
         out["cases"][name] = {
             "epochs": n_epochs,
             "train_accuracy": accuracy(predict_logits(model, x, "cpu"), train_y),
@@ -88,11 +65,6 @@ if __name__ == "__main__":
     parser.add_argument("results", type=Path)
     parser.add_argument("dataset")
     parser.add_argument("seed", type=int)
-    parser.add_argument("--width", type=float, default=0.25)
-    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--epochs-factor", type=int, default=4)
     args = parser.parse_args()
-    result = main(
-        args.results, args.dataset, args.seed, args.width, args.epochs, args.epochs_factor
-    )
-    print(json.dumps(result, indent=2))
+    print(json.dumps(main(args.results, args.dataset, args.seed, args.epochs_factor), indent=2))
