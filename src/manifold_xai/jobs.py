@@ -25,6 +25,7 @@ from manifold_xai.provenance import records as provenance
 from manifold_xai.runtime import (
     derive_seed,
     describe_device,
+    process_start_time,
     resolve_device,
     seed_everything,
     set_threads,
@@ -124,7 +125,7 @@ class Job:
             )
         return artifacts
 
-    def write_provenance(self, started: str) -> None:
+    def write_provenance(self, started: str, process_started: str | None = None) -> None:
         device = describe_device(self._device) if self._device is not None else "cpu"
         for artifact in self.declared_artifacts():
             record = provenance.build_record(
@@ -140,6 +141,7 @@ class Job:
                 started=started,
                 metrics=self.metrics,
                 log=self.log_files,
+                process_started=process_started,
             )
             provenance.write_sidecar(artifact, record)
 
@@ -184,11 +186,13 @@ def run_job(smk, main: Callable[[Job], None]) -> None:
     job = Job(smk)
     _configure_logging(job.log_files, job_tag(job.rule, job.wildcards))
     set_threads(job.threads)
+    spawned = process_start_time()
+    process_started = provenance.now_iso(spawned) if spawned is not None else None
     started = provenance.now_iso()
     log.info("rule %s %s params=%s threads=%d", job.rule, job.wildcards, job.params, job.threads)
     try:
         main(job)
-        job.write_provenance(started)
+        job.write_provenance(started, process_started)
     except Exception as e:
         log.error("rule %s failed", job.rule, exc_info=True)
         sys.stderr.write(error_line(job, e) + "\n")

@@ -56,8 +56,10 @@ def is_sidecar(path: str | os.PathLike) -> bool:
     return os.fspath(path).endswith(SIDECAR_SUFFIX)
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def now_iso(epoch: float | None = None) -> str:
+    """UTC time as ISO 8601 to the millisecond: now, or at ``epoch`` (seconds since 1970)."""
+    when = datetime.now(UTC) if epoch is None else datetime.fromtimestamp(epoch, UTC)
+    return when.isoformat(timespec="milliseconds")
 
 
 def code_digest(repo_root: Path) -> str:
@@ -177,6 +179,7 @@ def build_record(
     started: str,
     metrics: Mapping | None = None,
     log: Iterable[str] = (),
+    process_started: str | None = None,
 ) -> dict:
     artifact = Path(artifact)
     return {
@@ -206,6 +209,7 @@ def build_record(
             "scheduler_job_id": next(
                 (os.environ[k] for k in SCHEDULER_ENV if k in os.environ), None
             ),
+            "process_started": process_started,
             "started": started,
             "finished": now_iso(),
             "log": list(log),
