@@ -43,5 +43,14 @@ rule all:
         plan_targets.all_targets(PLAN),
 
 
+onstart:
+    start_warm_worker()
+
+
 onsuccess:
+    stop_warm_worker()
     print_summary_table()
+
+
+onerror:
+    stop_warm_worker()

@@ -35,6 +35,8 @@ def main(results: Path) -> dict:
                 "seconds": seconds,
                 "start": ex["started"],
                 "end": ex["finished"],
+                "cpu_s": ex.get("cpu_s"),
+                "max_rss_mb": ex.get("max_rss_mb"),
             }
         )
     peak = {}
@@ -65,12 +67,15 @@ def main(results: Path) -> dict:
                 "jobs": len(jobs),
                 "mean_s": sum(j["seconds"] for j in jobs) / len(jobs),
                 "max_s": max(j["seconds"] for j in jobs),
+                "max_rss_mb": max((j["max_rss_mb"] or 0) for j in jobs) or None,
                 "snakemake_benchmark": peak.get(rule, []),
             }
             for rule, jobs in sorted(by_rule.items())
         },
         "note": "job seconds are from provenance start/finish (inside the script, after imports); "
-        "snakemake_benchmark 's' includes interpreter start-up",
+        "snakemake_benchmark 's' includes interpreter start-up; max_rss_mb is the job's own peak "
+        "(provenance): with the warm worker the benchmark files' max_rss and cpu_time measure only the "
+        "interpreter that waited for the worker's child",
     }
 
 

@@ -2,14 +2,15 @@
 preference, the mean fraction in tangent space of the presented A and B images, and one-sided tests that B
 is chosen over A (exact sign test; the paper's t-test)."""
 
-import pandas as pd
-
-from manifold_xai.evaluation.study import analyze
 from manifold_xai.jobs import run_job
-from manifold_xai.store import read_json, write_csv
 
 
 def main(job):
+    import pandas as pd
+
+    from manifold_xai.evaluation.study import analyze
+    from manifold_xai.store import read_json, write_csv
+
     responses = [read_json(p) for p in job.input.responses]
     stimuli = read_json(job.input.stimuli)
     cases = {(t["name"], c["id"]) for t in stimuli["tasks"] for c in t["cases"]}

@@ -1,14 +1,15 @@
 """Rule compare_paper: every number of docs/paper.md §15 the run measures beside the paper's value, in
 summary/paper_comparison.csv (``manifold_xai.evaluation.paper_comparison``)."""
 
-import pandas as pd
-
-from manifold_xai.evaluation.paper_comparison import comparison
 from manifold_xai.jobs import run_job
-from manifold_xai.store import write_csv
 
 
 def main(job):
+    import pandas as pd
+
+    from manifold_xai.evaluation.paper_comparison import comparison
+    from manifold_xai.store import write_csv
+
     table = comparison(
         pd.read_csv(job.input.alignment),
         pd.read_csv(job.input.models),

@@ -2,11 +2,12 @@
 tangent space at every test point (``tangent_angles.zarr``)."""
 
 from manifold_xai.jobs import run_job
-from manifold_xai.store import write_xarray
-from manifold_xai.tangent.sources import angles_to_reference
 
 
 def main(job):
+    from manifold_xai.store import write_xarray
+    from manifold_xai.tangent.sources import angles_to_reference
+
     ds = angles_to_reference(
         job.input.reference, dict(zip(job.params["sources"], job.input.others, strict=True))
     )

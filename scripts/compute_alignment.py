@@ -1,14 +1,15 @@
 """Rule compute_alignment: fraction in tangent space per method and sample (Dask over the Zarr chunks)."""
 
-import numpy as np
-
-from manifold_xai.data.dataset_store import read_rows, test_rows
-from manifold_xai.evaluation.alignment import alignment_dataset, defined_samples
 from manifold_xai.jobs import run_job
-from manifold_xai.store import open_store, write_xarray
 
 
 def main(job):
+    import numpy as np
+
+    from manifold_xai.data.dataset_store import read_rows, test_rows
+    from manifold_xai.evaluation.alignment import alignment_dataset, defined_samples
+    from manifold_xai.store import open_store, write_xarray
+
     labels = read_rows(job.input.data, "labels", test_rows(job.input.data, job.params["n_test"]))
     tangent_attrs = open_store(job.input.tangent).attrs
     ds = alignment_dataset(

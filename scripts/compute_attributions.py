@@ -1,15 +1,16 @@
 """Rule compute_attributions: every configured method on the test samples, stored in attributions/{regime}.zarr."""
 
-import numpy as np
-
-from manifold_xai.attribution import attribute_each
-from manifold_xai.data.dataset_store import read_rows, test_rows
 from manifold_xai.jobs import run_job
-from manifold_xai.models.io import load_model
-from manifold_xai.store import atomic_path, create_store, write_array, write_labels
 
 
 def main(job):
+    import numpy as np
+
+    from manifold_xai.attribution import attribute_each
+    from manifold_xai.data.dataset_store import read_rows, test_rows
+    from manifold_xai.models.io import load_model
+    from manifold_xai.store import atomic_path, create_store, write_array, write_labels
+
     methods = job.params["attributions"]
     index = test_rows(job.input.data, job.params["n_test"])
     images = read_rows(job.input.data, "images", index)

@@ -4,18 +4,19 @@
 import logging
 import math
 
-from manifold_xai.data.dataset_store import read_rows, store_attrs, test_rows
-from manifold_xai.data.torus import TorusRenderer
 from manifold_xai.jobs import run_job
-from manifold_xai.models.io import load_model
-from manifold_xai.tangent.bases import prepare_decoder
-from manifold_xai.tangent.basis_store import store_options, write_tangent_store
-from manifold_xai.tangent.space import uses_matrix_free
 
 log = logging.getLogger("manifold_xai")
 
 
 def main(job):
+    from manifold_xai.data.dataset_store import read_rows, store_attrs, test_rows
+    from manifold_xai.data.torus import TorusRenderer
+    from manifold_xai.models.io import load_model
+    from manifold_xai.tangent.bases import prepare_decoder
+    from manifold_xai.tangent.basis_store import store_options, write_tangent_store
+    from manifold_xai.tangent.space import uses_matrix_free
+
     p = job.params["tangent"]
     index = test_rows(job.input.data, job.params["n_test"])
     latents = read_rows(job.input.data, "latents", index)

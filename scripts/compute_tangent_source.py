@@ -2,12 +2,13 @@
 another source of the registry (``manifold_xai.tangent.registry``: ``vae``, a β-TCVAE trained on an
 analytic dataset's images, or ``local_pca``, PCA of the differences to the nearest training images)."""
 
-from manifold_xai.data.dataset_store import test_rows
 from manifold_xai.jobs import run_job
-from manifold_xai.tangent.registry import SOURCES
 
 
 def main(job):
+    from manifold_xai.data.dataset_store import test_rows
+    from manifold_xai.tangent.registry import SOURCES
+
     source = SOURCES[job.wildcards["source"]]
     job.metrics = source.write(
         job.output.store,

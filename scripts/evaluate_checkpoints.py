@@ -1,16 +1,17 @@
 """Rule evaluate_checkpoints: the training curve of one run, from its saved checkpoints (no retraining):
 fraction in tangent space of the tracked attributions on the first n test images, train and test error."""
 
-from manifold_xai.data.dataset_store import read_dataset
-from manifold_xai.data.splits import TEST, TRAIN
-from manifold_xai.evaluation.alignment import first_n_fractions
-from manifold_xai.evaluation.curves import evaluate_checkpoints
 from manifold_xai.jobs import run_job
-from manifold_xai.store import open_store, write_xarray
-from manifold_xai.training.loops import random_label_set
 
 
 def main(job):
+    from manifold_xai.data.dataset_store import read_dataset
+    from manifold_xai.data.splits import TEST, TRAIN
+    from manifold_xai.evaluation.alignment import first_n_fractions
+    from manifold_xai.evaluation.curves import evaluate_checkpoints
+    from manifold_xai.store import open_store, write_xarray
+    from manifold_xai.training.loops import random_label_set
+
     curves, regime = job.params["curves"], job.wildcards["regime"]
     data = read_dataset(job.input.data)
     train_x, train_y, _ = data.part(TRAIN)

@@ -3,24 +3,25 @@ checkpoint, on the first n test images and their tangent spaces (tangent.zarr)."
 
 import logging
 
-import numpy as np
-
-from manifold_xai.data.dataset_store import read_dataset
-from manifold_xai.data.splits import TEST
-from manifold_xai.evaluation.alignment import first_n_space
-from manifold_xai.evaluation.robustness import (
-    manifold_robustness,
-    noise_directions,
-    robustness_dataset,
-)
 from manifold_xai.jobs import run_job
-from manifold_xai.store import open_store, write_xarray
-from manifold_xai.training.checkpoints import load_checkpoint, read_index
 
 log = logging.getLogger("manifold_xai")
 
 
 def main(job):
+    import numpy as np
+
+    from manifold_xai.data.dataset_store import read_dataset
+    from manifold_xai.data.splits import TEST
+    from manifold_xai.evaluation.alignment import first_n_space
+    from manifold_xai.evaluation.robustness import (
+        manifold_robustness,
+        noise_directions,
+        robustness_dataset,
+    )
+    from manifold_xai.store import open_store, write_xarray
+    from manifold_xai.training.checkpoints import load_checkpoint, read_index
+
     p, regime = job.params["robustness"], job.wildcards["regime"]
     test_x, _, _ = read_dataset(job.input.data).part(TEST)
     n = min(p["n_test"], open_store(job.input.tangent)["sample_index"].shape[0], len(test_x))

@@ -2,14 +2,7 @@
 data and written as the run's ``external`` classifier; nothing is trained, so the training regimes,
 curves, ROAR and sanity checks are absent (stated in ``metrics.json``)."""
 
-from manifold_xai.attribution.plugins import files_of
-from manifold_xai.data.dataset_store import read_dataset
-from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.jobs import run_job
-from manifold_xai.models.external import import_external
-from manifold_xai.models.io import save_payload
-from manifold_xai.store import sha256_path, write_json
-from manifold_xai.training.inference import accuracy, predict_logits
 
 ABSENT = (
     "the classifier was given (classifier.external), not trained: the standard, adversarial and "
@@ -18,6 +11,14 @@ ABSENT = (
 
 
 def main(job):
+    from manifold_xai.attribution.plugins import files_of
+    from manifold_xai.data.dataset_store import read_dataset
+    from manifold_xai.data.splits import TEST, TRAIN
+    from manifold_xai.models.external import import_external
+    from manifold_xai.models.io import save_payload
+    from manifold_xai.store import sha256_path, write_json
+    from manifold_xai.training.inference import accuracy, predict_logits
+
     spec = job.params["external"]
     data = read_dataset(job.input.data)
     test_x, test_y, _ = data.part(TEST)

@@ -2,19 +2,20 @@
 checked on the source images (decode maps ``(b, latent_dim)`` latents to images of their shape, encode
 back) and written as the run's manifold model; nothing is trained."""
 
-import numpy as np
-
-from manifold_xai.attribution.plugins import files_of
-from manifold_xai.data.dataset_store import read_dataset
-from manifold_xai.data.splits import TEST
 from manifold_xai.jobs import run_job
-from manifold_xai.models.external import import_external
-from manifold_xai.models.io import save_payload
-from manifold_xai.store import sha256_path, write_json
-from manifold_xai.training.inference import reconstruct
 
 
 def main(job):
+    import numpy as np
+
+    from manifold_xai.attribution.plugins import files_of
+    from manifold_xai.data.dataset_store import read_dataset
+    from manifold_xai.data.splits import TEST
+    from manifold_xai.models.external import import_external
+    from manifold_xai.models.io import save_payload
+    from manifold_xai.store import sha256_path, write_json
+    from manifold_xai.training.inference import reconstruct
+
     spec = job.params["manifold"]
     source = read_dataset(job.input.source)
     test_x, _, _ = source.part(TEST)

@@ -1,14 +1,15 @@
 """Rule plot_fig10: Figure 10 for one run: random samples of the generated dataset with their labels."""
 
-import numpy as np
-
-from manifold_xai.data.dataset_store import read_rows, store_attrs
-from manifold_xai.figures.dataset import fig10_samples
-from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
 
 
 def main(job):
+    import numpy as np
+
+    from manifold_xai.data.dataset_store import read_rows, store_attrs
+    from manifold_xai.figures.dataset import fig10_samples
+    from manifold_xai.figures.style import use_styles
+
     use_styles(job.params["styles"])
     n = len(read_rows(job.input.data, "split"))
     rng = np.random.default_rng(job.stage_seed("fig10"))

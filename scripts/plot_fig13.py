@@ -4,19 +4,20 @@ the tangent space (fraction 1, passes the manifold criterion, unrelated to the m
 standard classifier's attributions by the methods that use the manifold (a tangent projection also has
 fraction 1, but depends on the model)."""
 
-import numpy as np
-
-from manifold_xai.attribution.registry import RANDOM_GAUSSIAN, RANDOM_TANGENT
-from manifold_xai.data.dataset_store import read_rows
-from manifold_xai.evaluation.sanity import random_tangent_attribution
-from manifold_xai.figures.attribution import fig2_decomposition
-from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
-from manifold_xai.store import open_store
-from manifold_xai.tangent.bases import fraction_in_tangent_space, project
 
 
 def main(job):
+    import numpy as np
+
+    from manifold_xai.attribution.registry import RANDOM_GAUSSIAN, RANDOM_TANGENT
+    from manifold_xai.data.dataset_store import read_rows
+    from manifold_xai.evaluation.sanity import random_tangent_attribution
+    from manifold_xai.figures.attribution import fig2_decomposition
+    from manifold_xai.figures.style import use_styles
+    from manifold_xai.store import open_store
+    from manifold_xai.tangent.bases import fraction_in_tangent_space, project
+
     use_styles(job.params["styles"])
     tangent = open_store(job.input.tangent, required=("basis", "rank", "sample_index"))
     n = min(job.params["columns"], tangent["basis"].shape[0])

@@ -1,13 +1,14 @@
 """Rule plot_fig14: replications, the density of the fraction per method for each seed (standard regime)."""
 
-import xarray as xr
-
-from manifold_xai.figures.alignment import fig14_replications
-from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
 
 
 def main(job):
+    import xarray as xr
+
+    from manifold_xai.figures.alignment import fig14_replications
+    from manifold_xai.figures.style import use_styles
+
     use_styles(job.params["styles"])
     per_seed, baseline = {}, {}
     for path in job.input.stores:

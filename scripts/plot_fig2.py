@@ -1,18 +1,19 @@
 """Rules plot_fig2 and plot_fig11: Figure 2 (Figure 11 for MNIST256) for one run: test images and each
 attribution's tangent and orthogonal parts."""
 
-import numpy as np
-import xarray as xr
-
-from manifold_xai.data.dataset_store import read_rows, store_attrs
-from manifold_xai.figures.attribution import choose_fig2_examples, fig2_decomposition
-from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
-from manifold_xai.store import open_store
-from manifold_xai.tangent.space import open_tangent_space
 
 
 def main(job):
+    import numpy as np
+    import xarray as xr
+
+    from manifold_xai.data.dataset_store import read_rows, store_attrs
+    from manifold_xai.figures.attribution import choose_fig2_examples, fig2_decomposition
+    from manifold_xai.figures.style import use_styles
+    from manifold_xai.store import open_store
+    from manifold_xai.tangent.space import open_tangent_space
+
     use_styles(job.params["styles"])
     align = xr.open_zarr(job.input.alignment, consolidated=False).load()
     attributions = open_store(job.input.attributions, required=("attribution", "sample_index"))

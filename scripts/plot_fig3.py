@@ -1,14 +1,15 @@
 """Rule plot_fig3: Figure 3 for one dataset: density of the fraction per method, pooled over seeds."""
 
-import numpy as np
-import xarray as xr
-
-from manifold_xai.figures.alignment import fig3_fraction_distributions
-from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
 
 
 def main(job):
+    import numpy as np
+    import xarray as xr
+
+    from manifold_xai.figures.alignment import fig3_fraction_distributions
+    from manifold_xai.figures.style import use_styles
+
     use_styles(job.params["styles"])
     runs = [xr.open_zarr(p, consolidated=False).load() for p in job.input.stores]
     methods = [str(m) for m in runs[0]["method_name"].values]

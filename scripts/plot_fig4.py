@@ -1,17 +1,18 @@
 """Rule plot_fig4: Figure 4 for one run: correctly classified test images with each method's attribution
 and its fraction in tangent space."""
 
-import numpy as np
-import xarray as xr
-
-from manifold_xai.data.dataset_store import read_rows
-from manifold_xai.figures.attribution import fig4_examples
-from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
-from manifold_xai.store import open_store
 
 
 def main(job):
+    import numpy as np
+    import xarray as xr
+
+    from manifold_xai.data.dataset_store import read_rows
+    from manifold_xai.figures.attribution import fig4_examples
+    from manifold_xai.figures.style import use_styles
+    from manifold_xai.store import open_store
+
     use_styles(job.params["styles"])
     align = xr.open_zarr(job.input.alignment, consolidated=False).load()
     store = open_store(job.input.attributions, required=("attribution", "sample_index"))

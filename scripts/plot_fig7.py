@@ -1,21 +1,23 @@
 """Rule plot_fig7: the gradient's fraction in tangent space, standard vs l2-robust classifier, pooled
 over seeds, with the per-seed means and test errors in the note."""
 
-import numpy as np
-import xarray as xr
-
-from manifold_xai.figures.alignment import fig7_standard_vs_robust
-from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
-from manifold_xai.store import read_json
 
 
 def _gradient(paths):
+    import xarray as xr
+
     runs = [xr.open_zarr(p, consolidated=False).load() for p in paths]
     return runs, [r["fraction"].sel({"method_name": "gradient"}).values for r in runs]
 
 
 def main(job):
+    import numpy as np
+
+    from manifold_xai.figures.alignment import fig7_standard_vs_robust
+    from manifold_xai.figures.style import use_styles
+    from manifold_xai.store import read_json
+
     use_styles(job.params["styles"])
     standard_runs, standard = _gradient(job.input.standard)
     _, robust = _gradient(job.input.robust)

@@ -2,11 +2,6 @@
 per dataset (seeds pooled). ``params.panels``: ``[[dataset, {series: [alignment store, ...]}], ...]``;
 ``params.method``: the method shown (None: every method, one series each)."""
 
-import numpy as np
-import xarray as xr
-
-from manifold_xai.figures.alignment import density_panels
-from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
 
 SERIES = {
@@ -16,6 +11,12 @@ SERIES = {
 
 
 def main(job):
+    import numpy as np
+    import xarray as xr
+
+    from manifold_xai.figures.alignment import density_panels
+    from manifold_xai.figures.style import use_styles
+
     use_styles(job.params["styles"])
     panels, metrics = [], {}
     for dataset, series in job.params["panels"]:

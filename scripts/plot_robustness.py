@@ -1,12 +1,13 @@
 """Rule plot_robustness: one dataset's on- and off-manifold robustness (figures.robustness_figure)."""
 
-import pandas as pd
-
-from manifold_xai.figures.robustness import robustness_figure
 from manifold_xai.jobs import run_job
 
 
 def main(job):
+    import pandas as pd
+
+    from manifold_xai.figures.robustness import robustness_figure
+
     dataset = job.wildcards["dataset"]
     table = pd.read_csv(job.input.csv)
     table = table[table["dataset"] == dataset]

@@ -3,15 +3,16 @@ correlation (|a|), SSIM and fraction in tangent space of each method's randomise
 original model layer by layer from the output layer (mean over the test images of every seed, with its
 95% interval)."""
 
-import numpy as np
-import xarray as xr
-
-from manifold_xai.figures.sanity import sanity_figure
-from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
 
 
 def main(job):
+    import numpy as np
+    import xarray as xr
+
+    from manifold_xai.figures.sanity import sanity_figure
+    from manifold_xai.figures.style import use_styles
+
     use_styles(job.params["styles"])
     runs = [xr.open_zarr(p, consolidated=False).load() for p in job.input.stores]
     keys = ["spearman_abs", "ssim", "fraction", "original_fraction"]

@@ -2,16 +2,17 @@
 tangent source, the histogram of principal angles to the dataset's own tangent space and the dimension
 of each source's tangent space per image, pooled over seeds."""
 
-import numpy as np
-import xarray as xr
-
-from manifold_xai.evaluation.alignment import bootstrap_ci
-from manifold_xai.figures.style import use_styles
-from manifold_xai.figures.tangent_sources import tangent_sources_figure
 from manifold_xai.jobs import run_job
 
 
 def main(job):
+    import numpy as np
+    import xarray as xr
+
+    from manifold_xai.evaluation.alignment import bootstrap_ci
+    from manifold_xai.figures.style import use_styles
+    from manifold_xai.figures.tangent_sources import tangent_sources_figure
+
     use_styles(job.params["styles"])
     sources, n_resamples = job.params["sources"], job.params["bootstrap_resamples"]
     stores = [xr.open_zarr(p, consolidated=False).load() for p in job.input.stores]

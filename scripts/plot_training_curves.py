@@ -2,15 +2,16 @@
 across three or more seeds), one panel per regime; Figure 15 adds every tracked method, the random-vector
 line and a row of errors."""
 
-import xarray as xr
-
-from manifold_xai.evaluation.curves import summarize_curves
-from manifold_xai.figures.curves import training_curves
-from manifold_xai.figures.style import use_styles
 from manifold_xai.jobs import run_job
 
 
 def main(job):
+    import xarray as xr
+
+    from manifold_xai.evaluation.curves import summarize_curves
+    from manifold_xai.figures.curves import training_curves
+    from manifold_xai.figures.style import use_styles
+
     use_styles(job.params["styles"])
     runs = {
         tuple(run): xr.open_zarr(path, consolidated=False)

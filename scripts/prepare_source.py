@@ -1,14 +1,15 @@
 """Rule prepare_source: load the dataset's source images into ``source.zarr`` (images, labels, split; and
 latents for a source on a known manifold)."""
 
-import numpy as np
-
-from manifold_xai.data.dataset_store import Dataset, write_dataset
-from manifold_xai.data.sources import load_source
 from manifold_xai.jobs import run_job
 
 
 def main(job):
+    import numpy as np
+
+    from manifold_xai.data.dataset_store import Dataset, write_dataset
+    from manifold_xai.data.sources import load_source
+
     src = load_source(job.params["source"])
     attrs = {
         "description": src.description,

@@ -2,15 +2,16 @@
 passed through the autoencoder, D(E(x)) with the true labels and split; the latents E(x) are where the
 tangent spaces are taken, so every evaluated image lies exactly on the decoder manifold."""
 
-import numpy as np
-
-from manifold_xai.data.dataset_store import Dataset, read_dataset, write_dataset
 from manifold_xai.jobs import run_job
-from manifold_xai.models.io import MANIFOLD_CLASSES, load_model
-from manifold_xai.training.inference import reconstruct
 
 
 def main(job):
+    import numpy as np
+
+    from manifold_xai.data.dataset_store import Dataset, read_dataset, write_dataset
+    from manifold_xai.models.io import MANIFOLD_CLASSES, load_model
+    from manifold_xai.training.inference import reconstruct
+
     source = read_dataset(job.input.source)
     model = load_model(job.input.manifold, job.device, expect=MANIFOLD_CLASSES)
     latents, images = reconstruct(

@@ -2,17 +2,18 @@
 angles as its latents; the images are checked against the saved renderer, so the exact tangent spaces are
 taken at the points the images really are."""
 
-import numpy as np
-import torch
-
-from manifold_xai.data.dataset_store import Dataset, read_dataset, write_dataset
 from manifold_xai.jobs import run_job
-from manifold_xai.models.io import load_model
 
 TOLERANCE = 1e-5  # float32 rendering on another device or torch version differs by ~1e-7
 
 
 def main(job):
+    import numpy as np
+    import torch
+
+    from manifold_xai.data.dataset_store import Dataset, read_dataset, write_dataset
+    from manifold_xai.models.io import load_model
+
     source = read_dataset(job.input.source)
     renderer = load_model(job.input.manifold, job.device, expect="torus_renderer")
     if source.latents.shape[1] != renderer.latent_dim:

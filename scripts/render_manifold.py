@@ -1,12 +1,13 @@
 """Rule render_manifold (analytic approach): the torus renderer saved as the run's manifold model, so that
 the tangent rule takes its exact Jacobian like a decoder's. Nothing is trained."""
 
-from manifold_xai.data.torus import TorusRenderer
 from manifold_xai.jobs import run_job
-from manifold_xai.models.io import save_model
 
 
 def main(job):
+    from manifold_xai.data.torus import TorusRenderer
+    from manifold_xai.models.io import save_model
+
     p = job.params["renderer"]
     renderer = TorusRenderer(
         size=p["image_size"], orbit=p["orbit"], axes=p["axes"], sharpness=p["sharpness"]

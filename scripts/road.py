@@ -2,19 +2,20 @@
 least (lerf) important first, impute them by noisy linear imputation and measure the trained standard
 classifier's accuracy; no retraining."""
 
-import pandas as pd
-import xarray as xr
-
-from manifold_xai.data.dataset_store import read_rows
-from manifold_xai.data.splits import TEST
-from manifold_xai.evaluation.roar import removal_mask, road_images
 from manifold_xai.jobs import run_job
-from manifold_xai.models.io import load_model
-from manifold_xai.store import write_csv
-from manifold_xai.training.inference import accuracy, predict_logits
 
 
 def main(job):
+    import pandas as pd
+    import xarray as xr
+
+    from manifold_xai.data.dataset_store import read_rows
+    from manifold_xai.data.splits import TEST
+    from manifold_xai.evaluation.roar import removal_mask, road_images
+    from manifold_xai.models.io import load_model
+    from manifold_xai.store import write_csv
+    from manifold_xai.training.inference import accuracy, predict_logits
+
     p = job.params["road"]
     ds = xr.open_zarr(job.input.importance, consolidated=False)
     test = ds["split"].values == TEST

@@ -3,26 +3,15 @@ images) for every ROAR method: |attribution| of the standard classifier (its pre
 images' stored attributions are reused), the tangent space's leverage, the Gaussian-blurred |gradient| and
 random scores."""
 
-import numpy as np
-import xarray as xr
-
-from manifold_xai.attribution import attribute_each
-from manifold_xai.attribution.context import load_context
-from manifold_xai.data.dataset_store import read_rows, store_attrs
-from manifold_xai.data.splits import TEST, TRAIN
-from manifold_xai.evaluation.roar import (
-    blurred,
-    pixel_importance,
-    random_importance,
-    tangent_importance,
-)
 from manifold_xai.jobs import run_job
-from manifold_xai.models.io import load_model
-from manifold_xai.store import open_store, write_xarray
-from manifold_xai.tangent.space import BasisTangentSpace
 
 
 def roar_rows(data_path, n_train, n_test) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
+    from manifold_xai.data.dataset_store import read_rows
+    from manifold_xai.data.splits import TEST, TRAIN
+
     split = read_rows(data_path, "split")
     train, test = np.flatnonzero(split == TRAIN)[:n_train], np.flatnonzero(split == TEST)[:n_test]
     return np.concatenate([train, test]), np.r_[
@@ -33,6 +22,12 @@ def roar_rows(data_path, n_train, n_test) -> tuple[np.ndarray, np.ndarray]:
 def leverage(job, rows, image_shape) -> np.ndarray:
     """Tangent leverage at the rows, 64 at a time (the bases are not stored): the tangent spaces of the
     attribution context (``attribution.context.load_context``), the stores' definition."""
+    import numpy as np
+
+    from manifold_xai.attribution.context import load_context
+    from manifold_xai.evaluation.roar import tangent_importance
+    from manifold_xai.tangent.space import BasisTangentSpace
+
     context = load_context(
         job.input.manifold, job.input.data, rows, job.params["tangent"], job.device
     )
@@ -52,6 +47,12 @@ def attribution_maps(job, rows, images, methods) -> dict[str, np.ndarray]:
     """``{method: (n, c, h, w)}`` at ``rows``: the standard classifier's stored test attributions where they
     cover a row (same model, methods and parameters: computed once, as Captum's and Quantus's metric practice asks), the
     rest computed here."""
+    import numpy as np
+
+    from manifold_xai.attribution import attribute_each
+    from manifold_xai.models.io import load_model
+    from manifold_xai.store import open_store
+
     stored = open_store(job.input.attributions, required=("attribution", "sample_index"))
     position = {int(r): i for i, r in enumerate(np.asarray(stored["sample_index"][...]))}
     stored_methods = list(stored.attrs["methods"])
@@ -93,6 +94,14 @@ def attribution_maps(job, rows, images, methods) -> dict[str, np.ndarray]:
 
 
 def main(job):
+    import numpy as np
+    import xarray as xr
+
+    from manifold_xai.data.dataset_store import read_rows, store_attrs
+    from manifold_xai.data.splits import TEST, TRAIN
+    from manifold_xai.evaluation.roar import blurred, pixel_importance, random_importance
+    from manifold_xai.store import write_xarray
+
     p = job.params["roar"]
     rows, split = roar_rows(job.input.data, p["n_train"], p["n_test"])
     images = read_rows(job.input.data, "images", rows)

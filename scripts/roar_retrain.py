@@ -2,20 +2,21 @@
 retrain a fresh classifier on the modified training images ``repeats`` times (distinct seeds), and test
 each on the equally modified test images (ROAR). Method ``none`` at fraction 0 is the unmodified baseline."""
 
-import torch
-import xarray as xr
-
-from manifold_xai.data.dataset_store import read_rows, store_attrs
-from manifold_xai.data.splits import TEST, TRAIN
-from manifold_xai.evaluation.roar import removal_mask, remove, repeat_seeds
 from manifold_xai.jobs import run_job
-from manifold_xai.models.classifiers import build_classifier
-from manifold_xai.store import write_json
-from manifold_xai.training.inference import accuracy, predict_logits
-from manifold_xai.training.loops import train_classifier
 
 
 def main(job):
+    import torch
+    import xarray as xr
+
+    from manifold_xai.data.dataset_store import read_rows, store_attrs
+    from manifold_xai.data.splits import TEST, TRAIN
+    from manifold_xai.evaluation.roar import removal_mask, remove, repeat_seeds
+    from manifold_xai.models.classifiers import build_classifier
+    from manifold_xai.store import write_json
+    from manifold_xai.training.inference import accuracy, predict_logits
+    from manifold_xai.training.loops import train_classifier
+
     p, clf = job.params["roar"], job.params["classifier"]
     method, fraction = job.wildcards["method"], float(job.wildcards["fraction"])
     ds = xr.open_zarr(job.input.importance, consolidated=False)

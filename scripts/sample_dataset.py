@@ -1,16 +1,17 @@
 """Rule sample_dataset: draw train and test sets from the VAE prior with rejection sampling (Algorithm 1)."""
 
-import numpy as np
-import torch
-
-from manifold_xai.data.dataset_store import Dataset, write_dataset
-from manifold_xai.data.generative import rejection_sample
-from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.jobs import run_job
-from manifold_xai.models.io import GENERATIVE_CLASSES, load_model
 
 
 def main(job):
+    import numpy as np
+    import torch
+
+    from manifold_xai.data.dataset_store import Dataset, write_dataset
+    from manifold_xai.data.generative import rejection_sample
+    from manifold_xai.data.splits import TEST, TRAIN
+    from manifold_xai.models.io import GENERATIVE_CLASSES, load_model
+
     p = job.params["sampling"]
     vae = load_model(job.input.manifold, job.device, expect=GENERATIVE_CLASSES)
     labeller = load_model(job.input.labeller, job.device)

@@ -4,28 +4,29 @@ layer and one layer at a time, in execution order). For every state and method: 
 tangent space; ``random_tangent`` (a random vector in the tangent space) is the attribution that passes the
 manifold criterion and fails this check by construction."""
 
-import numpy as np
-import torch
-import xarray as xr
-
-from manifold_xai.attribution import attribute_each
-from manifold_xai.attribution.registry import RANDOM_TANGENT
-from manifold_xai.data.dataset_store import read_rows
-from manifold_xai.evaluation.sanity import (
-    describe_layer,
-    parameter_layers,
-    random_tangent_attribution,
-    randomisation_states,
-    spearman,
-    ssim,
-)
 from manifold_xai.jobs import run_job
-from manifold_xai.models.io import load_model
-from manifold_xai.store import open_store, write_xarray
-from manifold_xai.tangent.bases import fraction_in_tangent_space
 
 
 def main(job):
+    import numpy as np
+    import torch
+    import xarray as xr
+
+    from manifold_xai.attribution import attribute_each
+    from manifold_xai.attribution.registry import RANDOM_TANGENT
+    from manifold_xai.data.dataset_store import read_rows
+    from manifold_xai.evaluation.sanity import (
+        describe_layer,
+        parameter_layers,
+        random_tangent_attribution,
+        randomisation_states,
+        spearman,
+        ssim,
+    )
+    from manifold_xai.models.io import load_model
+    from manifold_xai.store import open_store, write_xarray
+    from manifold_xai.tangent.bases import fraction_in_tangent_space
+
     p, methods = job.params["sanity"], job.params["attributions"]
     tangent = open_store(job.input.tangent, required=("basis", "rank", "sample_index"))
     n = min(p["n_test"], tangent["basis"].shape[0])

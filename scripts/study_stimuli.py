@@ -2,25 +2,24 @@
 standard classifier), the self-contained page ``results/study/index.html`` and ``stimuli.json`` (every
 case with its samples, methods and the fractions in tangent space of its A and B images)."""
 
-import numpy as np
-import xarray as xr
-
-from manifold_xai.data.dataset_store import read_rows, store_attrs
-from manifold_xai.evaluation.study import (
-    SHOWS_IMAGE,
-    method_pair_cases,
-    render_image,
-    render_map,
-    study_page,
-    tangent_vs_orthogonal_cases,
-)
 from manifold_xai.jobs import run_job
-from manifold_xai.runtime import derive_seed
-from manifold_xai.store import open_store, write_json
-from manifold_xai.tangent.bases import project
 
 
 def task_cases(task: dict, paths: dict, seed: int, clip: float) -> list[dict]:
+    import numpy as np
+    import xarray as xr
+
+    from manifold_xai.data.dataset_store import read_rows, store_attrs
+    from manifold_xai.evaluation.study import (
+        SHOWS_IMAGE,
+        method_pair_cases,
+        render_image,
+        render_map,
+        tangent_vs_orthogonal_cases,
+    )
+    from manifold_xai.store import open_store
+    from manifold_xai.tangent.bases import project
+
     alignment = xr.open_zarr(paths["alignment"], consolidated=False).load()
     attributions = open_store(paths["attributions"], required=("attribution",))
     methods = list(attributions.attrs["methods"])
@@ -91,6 +90,12 @@ def task_cases(task: dict, paths: dict, seed: int, clip: float) -> list[dict]:
 
 
 def main(job):
+    import numpy as np
+
+    from manifold_xai.evaluation.study import study_page
+    from manifold_xai.runtime import derive_seed
+    from manifold_xai.store import write_json
+
     study = job.params["study"]
     tasks = []
     for k, task in enumerate(study["tasks"]):

@@ -1,15 +1,16 @@
 """Rule summarize_alignment: stack every run into summary/alignment.zarr and write summary/alignment.csv."""
 
-import pandas as pd
-import xarray as xr
-
-from manifold_xai.evaluation.alignment import SUMMARY_COLUMNS, summary_rows
-from manifold_xai.evaluation.reductions import stack_runs, with_seed_columns
 from manifold_xai.jobs import run_job
-from manifold_xai.store import write_csv, write_xarray
 
 
 def main(job):
+    import pandas as pd
+    import xarray as xr
+
+    from manifold_xai.evaluation.alignment import SUMMARY_COLUMNS, summary_rows
+    from manifold_xai.evaluation.reductions import stack_runs, with_seed_columns
+    from manifold_xai.store import write_csv, write_xarray
+
     runs, rows = {}, []
     for path, (dataset, seed, regime) in zip(job.input.stores, job.params["runs"], strict=True):
         ds = xr.open_zarr(path, consolidated=False).load()

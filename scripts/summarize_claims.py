@@ -2,14 +2,15 @@
 95% interval (across seeds where the dataset has several), the paper's value and a verdict
 (``manifold_xai.evaluation.claims``)."""
 
-import pandas as pd
-
-from manifold_xai.evaluation.claims import claims_table
 from manifold_xai.jobs import run_job
-from manifold_xai.store import read_json, write_csv
 
 
 def main(job):
+    import pandas as pd
+
+    from manifold_xai.evaluation.claims import claims_table
+    from manifold_xai.store import read_json, write_csv
+
     table = claims_table(
         pd.read_csv(job.input.alignment),
         curves=pd.read_csv(job.input.curves) if "curves" in job.input.keys() else None,

@@ -1,16 +1,17 @@
 """Rule summarize_curves: stack every run's training curve into summary/curves.zarr (dims dataset, seed,
 regime, method_name, step) and write summary/curves.csv (one row per run, method and checkpoint)."""
 
-import xarray as xr
-
-from manifold_xai.evaluation.curves import curve_rows, summarize_curves
-from manifold_xai.evaluation.reductions import with_seed_columns
 from manifold_xai.jobs import run_job
-from manifold_xai.runtime import dask_scheduler
-from manifold_xai.store import write_csv, write_xarray
 
 
 def main(job):
+    import xarray as xr
+
+    from manifold_xai.evaluation.curves import curve_rows, summarize_curves
+    from manifold_xai.evaluation.reductions import with_seed_columns
+    from manifold_xai.runtime import dask_scheduler
+    from manifold_xai.store import write_csv, write_xarray
+
     runs = {
         tuple(run): xr.open_zarr(path, consolidated=False)
         for path, run in zip(job.input.stores, job.params["runs"], strict=True)

@@ -2,12 +2,13 @@
 digits and on their reconstructions, each classifier's test error), across seeds and beside the paper's
 values, in summary/models.csv (``manifold_xai.evaluation.paper_comparison``)."""
 
-from manifold_xai.evaluation.paper_comparison import model_quality
 from manifold_xai.jobs import run_job
-from manifold_xai.store import read_json, write_csv
 
 
 def main(job):
+    from manifold_xai.evaluation.paper_comparison import model_quality
+    from manifold_xai.store import read_json, write_csv
+
     labellers = {
         tuple(run): read_json(path)
         for path, run in zip(job.input.labellers, job.params["labeller_runs"], strict=True)

@@ -3,11 +3,7 @@ the repeated retrainings with its t-interval over repeats, and the across-seed c
 the unmodified baseline at fraction 0), ``summary/roar_repeats.csv`` (one row per retraining) and
 ``summary/road.csv`` (dataset, seed, method, order, fraction, accuracy)."""
 
-import pandas as pd
-
-from manifold_xai.evaluation.roar import roar_rows
 from manifold_xai.jobs import run_job
-from manifold_xai.store import read_json, write_csv
 
 REPEAT_COLUMNS = [
     "dataset",
@@ -22,6 +18,11 @@ REPEAT_COLUMNS = [
 
 
 def main(job):
+    import pandas as pd
+
+    from manifold_xai.evaluation.roar import roar_rows
+    from manifold_xai.store import read_json, write_csv
+
     results = [read_json(p) for p in job.input.results]
     repeats = pd.DataFrame(
         [

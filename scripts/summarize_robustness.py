@@ -2,15 +2,16 @@
 beside the gradient's mean fraction in tangent space at the same checkpoint (summary/curves.csv), in
 summary/robustness.csv."""
 
-import pandas as pd
-import xarray as xr
-
-from manifold_xai.evaluation.robustness import robustness_table
 from manifold_xai.jobs import run_job
-from manifold_xai.store import write_csv
 
 
 def main(job):
+    import pandas as pd
+    import xarray as xr
+
+    from manifold_xai.evaluation.robustness import robustness_table
+    from manifold_xai.store import write_csv
+
     runs = {
         tuple(run): xr.open_zarr(path, consolidated=False).load()
         for path, run in zip(job.input.stores, job.params["runs"], strict=True)

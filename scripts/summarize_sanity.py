@@ -2,11 +2,7 @@
 mean over test images of the Spearman correlation (|a| and a) and SSIM between the original and the
 randomised attribution, the randomised attribution's mean fraction in tangent space and the original's."""
 
-import pandas as pd
-import xarray as xr
-
 from manifold_xai.jobs import run_job
-from manifold_xai.store import write_csv
 
 
 def sanity_rows(ds: xr.Dataset) -> list[dict]:
@@ -36,6 +32,11 @@ def sanity_rows(ds: xr.Dataset) -> list[dict]:
 
 
 def main(job):
+    import pandas as pd
+    import xarray as xr
+
+    from manifold_xai.store import write_csv
+
     rows = [
         row
         for p in job.input.stores

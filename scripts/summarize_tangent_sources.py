@@ -3,22 +3,23 @@ source to the dataset's own, per run) and ``summary/tangent_fractions.csv`` (the
 attribution method under every tangent source, per run and regime) and ``summary/intrinsic_dimension.csv``
 (the per-image dimension of every source's tangent spaces, per run)."""
 
-import pandas as pd
-import xarray as xr
-
-from manifold_xai.evaluation.alignment import SUMMARY_COLUMNS, summary_rows
-from manifold_xai.evaluation.reductions import with_seed_columns
 from manifold_xai.jobs import run_job
-from manifold_xai.store import write_csv
-from manifold_xai.tangent.sources import (
-    ACCURACY_COLUMNS,
-    DIMENSION_COLUMNS,
-    accuracy_rows,
-    dimension_rows,
-)
 
 
 def main(job):
+    import pandas as pd
+    import xarray as xr
+
+    from manifold_xai.evaluation.alignment import SUMMARY_COLUMNS, summary_rows
+    from manifold_xai.evaluation.reductions import with_seed_columns
+    from manifold_xai.store import write_csv
+    from manifold_xai.tangent.sources import (
+        ACCURACY_COLUMNS,
+        DIMENSION_COLUMNS,
+        accuracy_rows,
+        dimension_rows,
+    )
+
     n_resamples = job.params["bootstrap_resamples"]
     accuracy, dimensions, own = [], [], {}
     for path, (dataset, seed) in zip(job.input.angles, job.params["angle_runs"], strict=True):

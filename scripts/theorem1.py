@@ -2,13 +2,14 @@
 points whose gradient lies in / is orthogonal to the tangent space, the test accuracy, d, n_test, ...) and
 Figure 8."""
 
-from manifold_xai.evaluation.theorem1 import curve_vertices, simulate
-from manifold_xai.figures.theorem1 import fig8_simulation
 from manifold_xai.jobs import run_job
-from manifold_xai.store import write_json
 
 
 def main(job):
+    from manifold_xai.evaluation.theorem1 import curve_vertices, simulate
+    from manifold_xai.figures.theorem1 import fig8_simulation
+    from manifold_xai.store import write_json
+
     p = job.params["theorem1"]
     result = simulate(**p)
     arrays = {k: result.pop(k) for k in ("test_points", "test_tangents", "fractions")}

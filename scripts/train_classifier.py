@@ -1,21 +1,22 @@
 """Rule train_classifier: train a classifier on the generated training set in one regime
 (standard, adversarial or random_labels), saving checkpoints on the tracking schedule."""
 
-import torch
-
-from manifold_xai.data.dataset_store import read_dataset
-from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.jobs import run_job
-from manifold_xai.models.classifiers import build_classifier, load_pretrained
-from manifold_xai.models.io import save_model
-from manifold_xai.store import write_json
-from manifold_xai.training.checkpoints import checkpoint_directory
-from manifold_xai.training.inference import accuracy, predict_logits
-from manifold_xai.training.loops import random_label_set, train_adversarial, train_classifier
-from manifold_xai.training.tracking import steps_per_epoch, tracking_steps
 
 
 def main(job):
+    import torch
+
+    from manifold_xai.data.dataset_store import read_dataset
+    from manifold_xai.data.splits import TEST, TRAIN
+    from manifold_xai.models.classifiers import build_classifier, load_pretrained
+    from manifold_xai.models.io import save_model
+    from manifold_xai.store import write_json
+    from manifold_xai.training.checkpoints import checkpoint_directory
+    from manifold_xai.training.inference import accuracy, predict_logits
+    from manifold_xai.training.loops import random_label_set, train_adversarial, train_classifier
+    from manifold_xai.training.tracking import steps_per_epoch, tracking_steps
+
     p, regime = job.params["classifier"], job.wildcards["regime"]
     data = read_dataset(job.input.data)
     train_x, train_y, _ = data.part(TRAIN)

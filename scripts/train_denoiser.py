@@ -4,18 +4,19 @@ images the tangent spaces are computed at. Killed mid-training, it resumes from 
 
 import math
 
-import torch
-
-from manifold_xai.data.dataset_store import read_dataset, test_rows
-from manifold_xai.data.splits import TRAIN
 from manifold_xai.jobs import run_job
-from manifold_xai.models.denoiser import Denoiser
-from manifold_xai.models.io import save_model
-from manifold_xai.store import write_json
-from manifold_xai.training.denoising import train_denoiser
 
 
 def main(job):
+    import torch
+
+    from manifold_xai.data.dataset_store import read_dataset, test_rows
+    from manifold_xai.data.splits import TRAIN
+    from manifold_xai.models.denoiser import Denoiser
+    from manifold_xai.models.io import save_model
+    from manifold_xai.store import write_json
+    from manifold_xai.training.denoising import train_denoiser
+
     p = job.params["denoiser"]
     dataset = read_dataset(job.input.data)
     images, _, _ = dataset.part(TRAIN)

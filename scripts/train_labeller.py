@@ -1,15 +1,16 @@
 """Rule train_labeller: the labelling function c(x), trained on VAE reconstructions of the source images."""
 
-from manifold_xai.data.dataset_store import read_dataset
-from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.jobs import run_job
-from manifold_xai.models.io import GENERATIVE_CLASSES, load_model, save_model
-from manifold_xai.store import write_json
-from manifold_xai.training.inference import accuracy, predict_logits, reconstruct
-from manifold_xai.training.labeller import fit_labeller, labeller_kwargs
 
 
 def main(job):
+    from manifold_xai.data.dataset_store import read_dataset
+    from manifold_xai.data.splits import TEST, TRAIN
+    from manifold_xai.models.io import GENERATIVE_CLASSES, load_model, save_model
+    from manifold_xai.store import write_json
+    from manifold_xai.training.inference import accuracy, predict_logits, reconstruct
+    from manifold_xai.training.labeller import fit_labeller, labeller_kwargs
+
     p = job.params["labeller"]
     source = read_dataset(job.input.source)
     vae = load_model(job.input.manifold, job.device, expect=GENERATIVE_CLASSES)

@@ -1,19 +1,20 @@
 """Rule train_manifold: fit the manifold model on the source's training images: the β-TCVAE
 (``model: btcvae``) or the deterministic conv autoencoder (``model: autoencoder``, reconstructive)."""
 
-import torch
-
-from manifold_xai.data.dataset_store import read_dataset
-from manifold_xai.data.splits import TRAIN
 from manifold_xai.jobs import run_job
-from manifold_xai.models.autoencoder import ConvAutoEncoder
-from manifold_xai.models.io import save_model
-from manifold_xai.models.vae import BurgessVAE
-from manifold_xai.store import write_json
-from manifold_xai.training.loops import train_autoencoder, train_btcvae
 
 
 def main(job):
+    import torch
+
+    from manifold_xai.data.dataset_store import read_dataset
+    from manifold_xai.data.splits import TRAIN
+    from manifold_xai.models.autoencoder import ConvAutoEncoder
+    from manifold_xai.models.io import save_model
+    from manifold_xai.models.vae import BurgessVAE
+    from manifold_xai.store import write_json
+    from manifold_xai.training.loops import train_autoencoder, train_btcvae
+
     p = job.params["manifold"]
     images, _, _ = read_dataset(job.input.source).part(TRAIN)
     generator = torch.Generator().manual_seed(job.seed("manifold"))

@@ -1,15 +1,16 @@
 """Rule upsample_dataset: the base dataset's samples (same latents, labels and split) with each image
 bilinearly upsampled, i.e. decoded by the upsampled decoder (docs/paper.md §1.2, MNIST256)."""
 
-import numpy as np
-import torch
-
-from manifold_xai.data.dataset_store import Dataset, read_dataset, write_dataset
 from manifold_xai.jobs import run_job
-from manifold_xai.models.upsampled import upsample
 
 
 def main(job):
+    import numpy as np
+    import torch
+
+    from manifold_xai.data.dataset_store import Dataset, read_dataset, write_dataset
+    from manifold_xai.models.upsampled import upsample
+
     base = read_dataset(job.input.data)
     size = job.params["upsample"]["image_size"]
     batch = 256

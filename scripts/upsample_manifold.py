@@ -1,11 +1,12 @@
 """Rule upsample_manifold: the base dataset's decoder followed by bilinear upsampling (MNIST256)."""
 
 from manifold_xai.jobs import run_job
-from manifold_xai.models.io import load_model, save_model
-from manifold_xai.models.upsampled import UpsampledDecoder
 
 
 def main(job):
+    from manifold_xai.models.io import load_model, save_model
+    from manifold_xai.models.upsampled import UpsampledDecoder
+
     base = load_model(job.input.base, expect="burgess_vae")
     kwargs = {
         "base_class": "burgess_vae",

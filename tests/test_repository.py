@@ -146,12 +146,12 @@ def test_a_dry_run_checks_the_config_without_importing_torch(tmp_path):
 
 
 def test_figure_and_summary_scripts_import_no_torch(tmp_path):
-    """The modules each such script imports load without torch (its models' code is imported only by
-    the functions that run them)."""
+    """The modules each such script imports (at its top or inside its functions) load without torch
+    (its models' code is imported only by the functions that run them)."""
     code = (
         "import ast, importlib, sys\n"
         "for path in sys.argv[1:]:\n"
-        "    for node in ast.parse(open(path).read()).body:\n"
+        "    for node in ast.walk(ast.parse(open(path).read())):\n"
         "        if isinstance(node, ast.Import):\n"
         "            [importlib.import_module(a.name) for a in node.names]\n"
         "        elif isinstance(node, ast.ImportFrom):\n"
@@ -167,3 +167,36 @@ def test_figure_and_summary_scripts_import_no_torch(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_a_jobs_interpreter_imports_only_the_standard_library_before_it_hands_over(tmp_path):
+    """A rule script's top level imports the standard library and ``manifold_xai.jobs`` only, and that
+    module loads neither NumPy nor Zarr: a job handed to the warm worker (manifold_xai.worker) starts
+    without paying for them twice. Everything else is imported inside the script's functions."""
+    stdlib = set(sys.stdlib_module_names)
+    heavy = []
+    for path in sorted((REPO / "scripts").glob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module not in (
+                "manifold_xai.jobs",
+                "__future__",
+            ):
+                names = [node.module]
+            else:
+                continue
+            heavy += [f"{path.name}: {n}" for n in names if n.split(".")[0] not in stdlib]
+    assert not heavy, heavy
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, manifold_xai.jobs; "
+            "print(sorted(m for m in ('numpy', 'zarr', 'torch', 'xarray', 'pandas') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == "[]"

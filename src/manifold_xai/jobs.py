@@ -15,21 +15,18 @@ Usage in a rule script::
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from manifold_xai.provenance import records as provenance
-from manifold_xai.runtime import (
-    derive_seed,
-    describe_device,
-    process_start_time,
-    resolve_device,
-    seed_everything,
-    set_threads,
-)
+from manifold_xai import worker
+
+# The library (provenance, runtime: numpy and zarr) is imported where it is used: a job's interpreter
+# that hands itself over to the warm worker imports nothing more than this module and the standard
+# library.
 
 if TYPE_CHECKING:  # figure and summary jobs never import torch (runtime.set_threads)
     import torch
@@ -80,6 +77,8 @@ class Job:
     def seed(self, stage: str) -> int:
         """Seed every RNG (Python, NumPy, torch) for ``stage`` from the run's seed; recorded in
         provenance."""
+        from manifold_xai.runtime import seed_everything
+
         value = self.stage_seed(stage)
         seed_everything(value)
         return value
@@ -88,6 +87,8 @@ class Job:
         """The seed of ``stage``, derived from the run's seed and recorded in provenance, without
         seeding any global RNG: for jobs that draw from their own ``np.random.default_rng(seed)`` and
         run no model (figures, the alignment bootstrap), which then never import torch."""
+        from manifold_xai.runtime import derive_seed
+
         value = derive_seed(self.base_seed, self.wildcards.get("dataset", ""), stage)
         self.seeds[stage] = value
         return value
@@ -101,6 +102,8 @@ class Job:
     @property
     def device(self) -> torch.device:
         if self._device is None:
+            from manifold_xai.runtime import describe_device, resolve_device
+
             self._device = resolve_device(self.device_request)
             log.info("device: %s", describe_device(self._device))
         return self._device
@@ -108,6 +111,7 @@ class Job:
     def training_state(self, extra=None) -> TrainingState:
         """The resumable-training state of this job, beside its ``model`` output (``.resume/``), keyed by
         the job's params and its inputs' provenance sidecars (see ``manifold_xai.training.resume``)."""
+        from manifold_xai.provenance import records as provenance
         from manifold_xai.training.resume import TrainingState, fingerprint
 
         sidecars = [str(p) for p in self.input if provenance.is_sidecar(str(p))]
@@ -116,6 +120,8 @@ class Job:
         )
 
     def declared_artifacts(self) -> list[str]:
+        from manifold_xai.provenance import records as provenance
+
         outputs = [str(p) for p in self.output]
         artifacts = [p for p in outputs if not provenance.is_sidecar(p)]
         missing = [p for p in artifacts if str(provenance.sidecar_path(p)) not in outputs]
@@ -126,6 +132,9 @@ class Job:
         return artifacts
 
     def write_provenance(self, started: str, process_started: str | None = None) -> None:
+        from manifold_xai.provenance import records as provenance
+        from manifold_xai.runtime import describe_device
+
         device = describe_device(self._device) if self._device is not None else "cpu"
         for artifact in self.declared_artifacts():
             record = provenance.build_record(
@@ -182,11 +191,20 @@ QUIET_WARNINGS = (
 
 
 def run_job(smk, main: Callable[[Job], None]) -> None:
-    """Run ``main(job)`` for a Snakemake job and write the provenance of its outputs."""
+    """Run ``main(job)`` for a Snakemake job and write the provenance of its outputs.
+
+    Where the run has a warm worker (``manifold_xai.worker``), this interpreter hands the whole script
+    over to it first and exits with the status of the child that ran it there."""
+    spawned = _process_started()
+    handed = worker.hand_over(sys.argv, spawned)
+    if handed is not None:
+        sys.exit(handed)
+    from manifold_xai.provenance import records as provenance
+    from manifold_xai.runtime import set_threads
+
     job = Job(smk)
     _configure_logging(job.log_files, job_tag(job.rule, job.wildcards))
     set_threads(job.threads)
-    spawned = process_start_time()
     process_started = provenance.now_iso(spawned) if spawned is not None else None
     started = provenance.now_iso()
     log.info("rule %s %s params=%s threads=%d", job.rule, job.wildcards, job.params, job.threads)
@@ -198,6 +216,15 @@ def run_job(smk, main: Callable[[Job], None]) -> None:
         sys.stderr.write(error_line(job, e) + "\n")
         sys.exit(1)
     log.info("rule %s done", job.rule)
+
+
+def _process_started() -> float | None:
+    """When this job's process started (seconds since 1970): the client's start when a warm worker's
+    child runs the job, else this process's own."""
+    handed = (
+        os.environ.get(worker.ENV_PROCESS_STARTED) if os.environ.get(worker.ENV_CHILD) else None
+    )
+    return float(handed) if handed else worker.process_start_time()
 
 
 def error_line(job: Job, error: BaseException) -> str:

@@ -22,22 +22,6 @@ if TYPE_CHECKING:
     import torch
 
 
-def process_start_time(pid: int | str = "self") -> float | None:
-    """When process ``pid`` started, in seconds since 1970 (10 ms resolution; Linux ``/proc``, else None).
-
-    Read as now minus the process's age (``/proc/uptime`` less the start tick in ``/proc/PID/stat``), so
-    the result is as precise as the kernel's clock ticks rather than the whole second of the boot time."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-    except OSError:
-        return None
-    start_ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22, after the parenthesised name
-    import time
-
-    return time.time() - (uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
-
-
 def derive_seed(base_seed: int, *keys: str | int) -> int:
     """A 31-bit seed derived from ``base_seed`` and a stage name, stable across Python processes."""
     text = ":".join([str(base_seed), *map(str, keys)])

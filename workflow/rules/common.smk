@@ -7,6 +7,7 @@ each job's config slice) is the library's `manifold_xai.plan`, tested on its own
 depends on, so Snakemake's params trigger re-runs exactly the jobs a config change touches.
 """
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -36,6 +37,7 @@ from manifold_xai.plan.paths import (
     prov,
 )
 from manifold_xai.plan.runs import RunPlan, validated_config
+from manifold_xai import worker
 from manifold_xai.runtime import prepend_pythonpath
 from manifold_xai.tangent.registry import (
     SOURCES as TANGENT_SOURCES,
@@ -218,6 +220,39 @@ def torch_resources(mem_mb, runtime):
 
 
 RUN_STARTED = time.time()
+
+# What the warm worker imports once for all the jobs of a local run (manifold_xai.worker): the
+# libraries that cost a job seconds to import, and what the job's interpreter needs to unpickle its
+# `snakemake` object. manifold_xai's own modules are imported by each job, so that its provenance lists
+# exactly the library modules it used.
+WORKER_PRELOAD = [
+    "snakemake.iocontainers",
+    "snakemake.logging",
+    "numpy",
+    "scipy.linalg",
+    "scipy.stats",
+    "pandas",
+    "torch",
+    "captum.attr",
+    "xarray",
+    "dask.array",
+    "zarr",
+    "matplotlib.pyplot",
+]
+
+
+def start_warm_worker():
+    """On a local run (not a cluster's, not with MANIFOLD_XAI_WARM_WORKER=0), start the warm worker
+    and let every job this process starts hand itself over to it."""
+    if not workflow.local_exec or os.environ.get("MANIFOLD_XAI_WARM_WORKER", "1") == "0":
+        return
+    path = worker.start(os.getpid(), WORKER_PRELOAD, Path(".snakemake/log/worker.log"))
+    if path:
+        os.environ[worker.ENV_SOCKET] = path
+
+
+def stop_warm_worker():
+    worker.stop(os.environ.pop(worker.ENV_SOCKET, None))
 
 
 def print_summary_table():

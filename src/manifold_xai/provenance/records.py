@@ -212,10 +212,24 @@ def build_record(
             "process_started": process_started,
             "started": started,
             "finished": now_iso(),
+            **own_resources(),
             "log": list(log),
         },
         "seeds": dict(seeds),
         "metrics": dict(metrics or {}),
+    }
+
+
+def own_resources() -> dict:
+    """This process's CPU seconds and peak resident memory (MB) so far: the job's own, also when a warm
+    worker's child ran it and Snakemake's ``benchmark:`` file measured only the waiting interpreter."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss_unit = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return {
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "max_rss_mb": round(usage.ru_maxrss * rss_unit / 2**20, 1),
     }
 
 
