@@ -34,7 +34,7 @@ CLIENT = textwrap.dedent(
 def warm(tmp_path):
     """A worker owned by this test process, preloading one light module; its socket path."""
     path = worker.start(os.getpid(), ["json"], tmp_path / "worker.log")
-    assert path and os.path.exists(path)
+    assert path and worker.wait_ready(path)
     yield path
     worker.stop(path)
     deadline = time.monotonic() + 10
@@ -130,7 +130,8 @@ def test_the_worker_ends_with_its_owner(tmp_path):
         f"""
         import os
         from manifold_xai import worker
-        print(worker.start(os.getpid(), [], {str(tmp_path / "w.log")!r}), flush=True)
+        path = worker.start(os.getpid(), [], {str(tmp_path / "w.log")!r})
+        print(path if worker.wait_ready(path) else "never ready", flush=True)
         """
     )
     out = subprocess.run(

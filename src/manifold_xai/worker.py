@@ -114,28 +114,35 @@ def _kill(pid: int, sig: int) -> None:
 
 
 def start(owner_pid: int, preload: list[str], log_file: str | os.PathLike) -> str | None:
-    """Start a worker for the run of process ``owner_pid`` that imports ``preload`` first; return its
-    socket path once it accepts jobs (None if it could not start within 60 s)."""
+    """Start a worker for the run of process ``owner_pid`` that imports ``preload`` first; return the
+    socket path it will listen on (None off Linux). It does not wait: the socket appears once the
+    imports are done, and the jobs that start before then run in their own interpreters, so the
+    worker's start-up overlaps the first jobs instead of delaying them."""
     if not supported():
         return None
     path = socket_path(owner_pid)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)  # a stale socket of an earlier process with this pid
     Path(log_file).parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "w") as log:
-        process = subprocess.Popen(
+        subprocess.Popen(
             [sys.executable, "-m", "manifold_xai.worker", path, str(owner_pid), *preload],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
             start_new_session=True,  # a Ctrl-C to the run reaches the jobs, and the worker by its parent
         )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        if os.path.exists(path):
-            return path
+    return path
+
+
+def wait_ready(path: str, timeout: float = 60) -> bool:
+    """Whether the worker at ``path`` accepts jobs within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        process.terminate()
-    return None
+    return True
 
 
 def stop(path: str | None) -> None:
