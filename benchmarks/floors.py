@@ -119,9 +119,17 @@ COUNTED = {
 }
 
 
+# Batch sizes timed besides the rules' own, for the floor at the best batch this machine has.
+REFERENCE_BATCHES = (32, 100, 250, 1000)
+
+
 def rule_floors(jobs: list[dict]) -> dict:
-    """Per counted rule: job-seconds, FLOPs, floor seconds and their ratio, over all its jobs."""
+    """Per counted rule, over all its jobs: job-seconds, FLOPs, the floor at the rule's own batch sizes
+    and its ratio, and the floor at the fastest batch size measured (``floor_s_best_batch``: what the
+    same FLOPs would take batched the way this machine does them fastest)."""
     out = {}
+    for batch in REFERENCE_BATCHES:
+        pass_cost(batch)
     for rule, count in COUNTED.items():
         seconds = flops = floor = 0.0
         counted = 0
@@ -136,12 +144,15 @@ def rule_floors(jobs: list[dict]) -> dict:
                 flops += n * per_image
                 floor += n * per_image / throughput
         if counted:
+            best = flops / max(pass_cost(b)[1] for b in pass_cost_batches())
             out[rule] = {
                 "jobs": counted,
                 "job_seconds": round(seconds, 1),
                 "gflop": round(flops / 1e9, 1),
                 "floor_s": round(floor, 2),
                 "ratio": round(seconds / floor, 2),
+                "floor_s_best_batch": round(best, 2),
+                "ratio_best_batch": round(seconds / best, 2),
             }
     out["throughput_gflops_by_batch"] = {
         str(b): round(pass_cost(b)[1] / 1e9, 2) for b in sorted(pass_cost_batches())

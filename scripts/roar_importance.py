@@ -3,6 +3,8 @@ images) for every ROAR method: |attribution| of the standard classifier (its pre
 images' stored attributions are reused), the tangent space's leverage, the Gaussian-blurred |gradient| and
 random scores."""
 
+from __future__ import annotations
+
 from manifold_xai.jobs import run_job
 
 

@@ -2,6 +2,8 @@
 standard classifier), the self-contained page ``results/study/index.html`` and ``stimuli.json`` (every
 case with its samples, methods and the fractions in tangent space of its A and B images)."""
 
+from __future__ import annotations
+
 from manifold_xai.jobs import run_job
 
 

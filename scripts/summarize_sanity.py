@@ -2,6 +2,8 @@
 mean over test images of the Spearman correlation (|a| and a) and SSIM between the original and the
 randomised attribution, the randomised attribution's mean fraction in tangent space and the original's."""
 
+from __future__ import annotations
+
 from manifold_xai.jobs import run_job
 
 

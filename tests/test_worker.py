@@ -43,12 +43,13 @@ def warm(tmp_path):
     assert not os.path.exists(path), "the worker did not stop"
 
 
-def client(tmp_path, script: str, socket: str | None, **kwargs) -> subprocess.Popen:
+def client(tmp_path, script: str, socket: str | None, env_extra=None) -> subprocess.Popen:
     (tmp_path / "client.py").write_text(CLIENT)
     (tmp_path / "job.py").write_text(textwrap.dedent(script))
     env = {k: v for k, v in os.environ.items() if not k.startswith("MANIFOLD_XAI_WORKER")}
     if socket:
         env[worker.ENV_SOCKET] = socket
+    env.update(env_extra or {})
     return subprocess.Popen(
         [sys.executable, str(tmp_path / "client.py"), str(tmp_path / "job.py"), "an-arg"],
         cwd=tmp_path,
@@ -56,7 +57,6 @@ def client(tmp_path, script: str, socket: str | None, **kwargs) -> subprocess.Po
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        **kwargs,
     )
 
 
@@ -160,3 +160,21 @@ def test_process_start_time_is_this_processes_start():
         check=True,
     )
     assert 0 <= float(probe.stdout) < 5  # a fresh interpreter's age, not the machine's uptime
+
+
+def test_the_childs_blas_threads_are_the_jobs_not_the_workers(tmp_path):
+    """NumPy's BLAS, loaded by the worker with the run's environment, is sized in the child as the job's
+    environment says (Snakemake gives a 1-thread job OPENBLAS_NUM_THREADS=1), as a new interpreter is."""
+    path = worker.start(os.getpid(), ["numpy"], tmp_path / "worker.log")
+    try:
+        assert worker.wait_ready(path)
+        job = (
+            "from threadpoolctl import threadpool_info\n"
+            "print(sorted({p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas'}))\n"
+        )
+        proc = client(tmp_path, job, path, env_extra={"OPENBLAS_NUM_THREADS": "1"})
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert "[1]" in out
+    finally:
+        worker.stop(path)

@@ -259,6 +259,7 @@ class Worker:
             os.environ.clear()
             os.environ.update(request["env"])
             os.environ[ENV_CHILD] = "1"
+            _limits = _thread_limits()  # held until the child exits
             sys.argv = list(request["argv"])
             code = _run_script(sys.argv[0])
         except BaseException:
@@ -269,6 +270,20 @@ class Worker:
                 sys.stderr.flush()
                 logging.shutdown()
             os._exit(code)
+
+
+def _thread_limits():
+    """The thread pools the worker's libraries opened at import (BLAS, OpenMP) sized as the job's own
+    environment asks (Snakemake sets ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ... to the job's
+    threads), as they would be in a new interpreter that read it at import."""
+    from threadpoolctl import threadpool_limits
+
+    limits = {
+        api: int(os.environ[var])
+        for api, var in (("blas", "OPENBLAS_NUM_THREADS"), ("openmp", "OMP_NUM_THREADS"))
+        if os.environ.get(var, "").isdigit()
+    }
+    return threadpool_limits(limits=limits) if limits else None
 
 
 def _run_script(path: str) -> int:
