@@ -3,12 +3,10 @@ images) for every ROAR method: |attribution| of the standard classifier (its pre
 images' stored attributions are reused), the tangent space's leverage, the Gaussian-blurred |gradient| and
 random scores."""
 
-from __future__ import annotations
-
 from manifold_xai.jobs import run_job
 
 
-def roar_rows(data_path, n_train, n_test) -> tuple[np.ndarray, np.ndarray]:
+def roar_rows(data_path, n_train, n_test) -> "tuple[np.ndarray, np.ndarray]":
     import numpy as np
 
     from manifold_xai.data.dataset_store import read_rows
@@ -21,7 +19,7 @@ def roar_rows(data_path, n_train, n_test) -> tuple[np.ndarray, np.ndarray]:
     ].astype(np.int8)
 
 
-def leverage(job, rows, image_shape) -> np.ndarray:
+def leverage(job, rows, image_shape) -> "np.ndarray":
     """Tangent leverage at the rows, 64 at a time (the bases are not stored): the tangent spaces of the
     attribution context (``attribution.context.load_context``), the stores' definition."""
     import numpy as np
@@ -45,7 +43,7 @@ def leverage(job, rows, image_shape) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def attribution_maps(job, rows, images, methods) -> dict[str, np.ndarray]:
+def attribution_maps(job, rows, images, methods) -> "dict[str, np.ndarray]":
     """``{method: (n, c, h, w)}`` at ``rows``: the standard classifier's stored test attributions where they
     cover a row (same model, methods and parameters: computed once, as Captum's and Quantus's metric practice asks), the
     rest computed here."""

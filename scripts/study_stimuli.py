@@ -2,8 +2,6 @@
 standard classifier), the self-contained page ``results/study/index.html`` and ``stimuli.json`` (every
 case with its samples, methods and the fractions in tangent space of its A and B images)."""
 
-from __future__ import annotations
-
 from manifold_xai.jobs import run_job
 
 
@@ -31,7 +29,7 @@ def task_cases(task: dict, paths: dict, seed: int, clip: float) -> list[dict]:
     }
     rows = np.asarray(open_store(paths["tangent"], required=("sample_index",))["sample_index"][...])
 
-    def attribution(method: str, i: int) -> np.ndarray:
+    def attribution(method: str, i: int) -> "np.ndarray":
         return np.asarray(attributions["attribution"][methods.index(method), i], np.float64)
 
     cases = []

@@ -2,12 +2,10 @@
 mean over test images of the Spearman correlation (|a| and a) and SSIM between the original and the
 randomised attribution, the randomised attribution's mean fraction in tangent space and the original's."""
 
-from __future__ import annotations
-
 from manifold_xai.jobs import run_job
 
 
-def sanity_rows(ds: xr.Dataset) -> list[dict]:
+def sanity_rows(ds: "xr.Dataset") -> list[dict]:
     rows = []
     for mode in ds["mode"].values:
         for step, layer in enumerate(ds["layer"].values):

@@ -191,10 +191,11 @@ def test_a_jobs_interpreter_imports_only_the_standard_library_before_it_hands_ov
     # ... and with the rest moved into functions, each script still defines itself: its top level runs
     # (annotations and defaults included) with run_job as a no-op
     defines = (
-        "import runpy, sys, manifold_xai.jobs as jobs\n"
+        "import sys, manifold_xai.jobs as jobs\n"
         "jobs.run_job = lambda smk, main: None\n"
         "for path in sys.argv[1:]:\n"
-        "    runpy.run_path(path, init_globals={'snakemake': None}, run_name='__main__')\n"
+        "    source = 'import sys\\n' + open(path).read()  # after a preamble, as Snakemake runs it\n"
+        "    exec(compile(source, path, 'exec'), {'__name__': '__main__', 'snakemake': None})\n"
     )
     scripts = sorted(str(p) for p in (REPO / "scripts").glob("*.py"))
     ran = subprocess.run([sys.executable, "-c", defines, *scripts], capture_output=True, text=True)
