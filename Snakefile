@@ -26,6 +26,7 @@ include: "workflow/rules/roar.smk"
 include: "workflow/rules/sanity.smk"
 include: "workflow/rules/theorem1.smk"
 include: "workflow/rules/study.smk"
+include: "workflow/rules/explorer.smk"
 include: "workflow/rules/claims.smk"
 
 

@@ -31,6 +31,7 @@ BENCH = "results/benchmarks"
 SUMMARY = "results/summary"
 FIGURES = "results/figures"
 STUDY = "results/study"
+EXPLORER = "results/explorer"
 # The regimes the pipeline trains (`external`: a classifier the pipeline did not train), as a wildcard
 # regex.
 TRAINED_REGIMES = "standard|adversarial|random_labels"

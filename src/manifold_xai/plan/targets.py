@@ -51,6 +51,8 @@ def all_targets(plan: RunPlan) -> list[str]:
             targets += [figure(f"fig13_{d}_seed{s}") for s in plan.evaluation_seeds(d, "sanity")]
     if config["theorem1"] is not None:
         targets.append(summary("theorem1.json"))
+    if config.get("explorer") is not None:
+        targets.append(f"{paths.EXPLORER}/index.html")
     if config["study"] is not None:
         targets.append(f"{paths.STUDY}/index.html")
         if config["study"]["responses"] is not None:
@@ -176,3 +178,47 @@ def models_inputs(plan: RunPlan) -> dict[str, list[str]]:
         "classifiers": classifiers,
         "provs": [prov(p) for p in labellers + classifiers],
     }
+
+
+# -- the explorer --------------------------------------------------------------------------------
+def explorer_runs(plan: RunPlan) -> list[dict]:
+    """Per (dataset, seed), the stores the explorer reads (``explorer.gather.open_run`` specs): the
+    dataset store, per tangent source its tangent store, per regime its attributions and, per source,
+    its alignment store."""
+    specs = []
+    for dataset in plan.datasets:
+        sources = plan.tangent_sources(dataset)
+        for seed in plan.seeds(dataset):
+            specs.append(
+                {
+                    "dataset": dataset,
+                    "seed": seed,
+                    "data": paths.DATA.format(dataset=dataset, seed=seed),
+                    "tangent": {s: plan.tangent_path(dataset, seed, s) for s in sources},
+                    "regimes": [
+                        {
+                            "name": regime,
+                            "attributions": paths.ATTRIBUTIONS.format(
+                                dataset=dataset, seed=seed, regime=regime
+                            ),
+                            "alignment": {
+                                s: plan.alignment_path(dataset, seed, regime, s) for s in sources
+                            },
+                        }
+                        for regime in plan.regimes(dataset)
+                    ],
+                }
+            )
+    return specs
+
+
+def explorer_inputs(plan: RunPlan) -> dict[str, list[str]]:
+    """Every store of ``explorer_runs`` and its sidecar (empty without ``explorer:``)."""
+    if plan.config.get("explorer") is None:
+        return {}
+    stores = []
+    for spec in explorer_runs(plan):
+        stores += [spec["data"], *spec["tangent"].values()]
+        for regime in spec["regimes"]:
+            stores += [regime["attributions"], *regime["alignment"].values()]
+    return {"stores": stores, "provs": [prov(p) for p in stores]}
