@@ -6,6 +6,7 @@ keyboard, and a run with a missing and a partial store. Screenshots: test-artifa
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -232,3 +233,26 @@ def test_a_run_with_a_missing_and_a_partial_store_still_gets_a_page_that_says_so
     page.select_option("#f-seed", "0")
     assert "not available" in page.locator(".card").first.inner_text()
     assert errors == []
+
+
+def test_the_command_line_builds_the_page_of_a_run_whose_dataset_failed_part_way(tmp_path):
+    """`manifold-xai explorer` on a working directory where one regime's attributions never got written
+    (the job failed): the page is built from the rest and the missing store is named."""
+    from conftest import with_examples
+    from manifold_xai.cli import main
+
+    work = with_examples(tmp_path)
+    regimes = ("standard", "adversarial", "random_labels")  # configs/tiny.yaml's
+    write_run(work / "results" / "digits", 0, dataset="digits", regimes=regimes, sources=("vae",))
+    failed = work / "results" / "digits" / "seed0" / "attributions" / "adversarial.zarr"
+    shutil.rmtree(failed)
+    cwd = Path.cwd()
+    os.chdir(work)
+    try:
+        code = main(["explorer", "--configfile", str(REPO / "configs" / "tiny.yaml")])
+    finally:
+        os.chdir(cwd)
+    assert code == 0
+    index = _index(work / "results" / "explorer-partial")
+    assert [m["path"] for m in index["missing"]] == [str(failed.relative_to(work))]
+    assert [g["name"] for g in index["runs"][0]["regimes"]] == ["standard", "random_labels"]

@@ -5,6 +5,8 @@ manifold-xai verify [PATH ...]             recompute digests, check inputs and c
 manifold-xai stale [PATH ...] [--rules]    artifacts built with library code changed since, or whose
     [--configfile F ...] [--config K=V ...]  recorded params differ from what the current config gives
 manifold-xai export-provenance [RESULTS]   W3C PROV-JSON + Workflow Run RO-Crate
+manifold-xai explorer [--configfile F ...]  the explorer page from whatever stores exist now (a run in
+    [--out results/explorer-partial]        progress, or one whose datasets failed), listing the rest
 """
 
 from __future__ import annotations
@@ -82,6 +84,34 @@ def _export(args) -> int:
     return 0
 
 
+def _explorer(args) -> int:
+    import yaml
+
+    from manifold_xai.config import merge_configs
+    from manifold_xai.explorer import build_explorer
+    from manifold_xai.plan.runs import RunPlan, validated_config
+    from manifold_xai.plan.targets import explorer_runs
+
+    root = audit.default_code_root()
+    given = merge_configs([yaml.safe_load(Path(f).read_text()) or {} for f in args.configfile])
+    config = validated_config(
+        given, root / "config.yaml", root / "workflow" / "schemas" / "config.schema.yaml"
+    )
+    metrics = build_explorer(
+        args.out / "index.html",
+        args.out / "data",
+        explorer_runs(RunPlan(config)),
+        title=(config.get("explorer") or {}).get("title", "manifold-xai explorer"),
+    )
+    for entry in metrics["missing"]:
+        print(f"missing: {entry['what']}: {entry['path']}: {entry['why']}")
+    print(
+        f"wrote {args.out / 'index.html'}: {metrics['runs']} runs, {metrics['images']} images, "
+        f"{len(metrics['missing'])} stores missing"
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="manifold-xai", description=__doc__.split("\n\n")[0])
     p.add_argument("--version", action="version", version=f"manifold-xai {_version()}")
@@ -143,6 +173,14 @@ def parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="folder for the two files (default: the crate root)"
     )
     exp.set_defaults(run=_export)
+    explorer = sub.add_parser(
+        "explorer", help="the explorer page from whatever stores exist now, listing the rest"
+    )
+    explorer.add_argument(
+        "--configfile", nargs="+", default=[], help="the run's config files (as snakemake's)"
+    )
+    explorer.add_argument("--out", type=Path, default=Path("results/explorer-partial"))
+    explorer.set_defaults(run=_explorer)
     return p
 
 
@@ -161,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         code = args.run(args)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
         return code
-    except (FileNotFoundError, ValueError) as e:
+    except (FileNotFoundError, ValueError) as e:  # ConfigError is a ValueError
         print(f"manifold-xai {args.command}: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader stopped early (`... | head`): not an error of ours

@@ -97,6 +97,14 @@ def _deep_update(base: dict, overlay: dict) -> dict:
     return base
 
 
+def merge_configs(configs: list[dict]) -> dict:
+    """Config files merged key by key, later ones winning, as Snakemake merges ``--configfile``s."""
+    merged: dict = {}
+    for config in configs:
+        merged = _deep_update(merged, copy.deepcopy(config))
+    return merged
+
+
 def typed_command_line(values):
     """``--config`` values with YAML's types: Snakemake parses a value such as ``[0,1,2]`` with YAML's
     base loader, so every scalar inside it arrives as a string (``['0', '1', '2']``); a string that
