@@ -117,7 +117,13 @@ NO_TORCH = "raise ImportError('torch was imported')\n"
 TORCH_FREE_SCRIPTS = sorted(
     {p.stem for p in (REPO / "scripts").glob("plot_*.py")} - {"plot_fig13"}
     | {p.stem for p in (REPO / "scripts").glob("summarize_*.py")}
-    | {"analyze_study", "compare_tangent_sources", "compute_alignment", "study_stimuli"}
+    | {
+        "analyze_study",
+        "build_explorer",
+        "compare_tangent_sources",
+        "compute_alignment",
+        "study_stimuli",
+    }
 )
 
 

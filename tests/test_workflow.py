@@ -188,6 +188,7 @@ SMOOTHGRAD_SAMPLES_REACH = {
     "summarize_claims",
     "compare_paper",
     "plot_paper_comparison",
+    "build_explorer",
     "all",
 }
 
@@ -287,6 +288,7 @@ def test_matrix_free_projection_in_the_pipeline_matches_the_basis_path(tiny_run,
         "summarize_claims",
         "compare_paper",
         "plot_paper_comparison",
+        "build_explorer",
         "all",
     }
     compared = [
@@ -395,6 +397,7 @@ def test_changing_one_regime_reruns_only_that_regimes_jobs(tiny_run, tmp_path):
         "plot_fig6": 1,
         "plot_fig15": 1,
         "summarize_models": 1,
+        "build_explorer": 1,
         "all": 1,
     }
     per_run = [p for p in outputs if "/seed0/" in p]
@@ -435,6 +438,7 @@ def test_adding_a_seed_reruns_only_that_seeds_jobs_and_the_summaries(tiny_run, t
         "compare_paper": 1,
         "plot_paper_comparison": 1,
         "summarize_models": 1,
+        "build_explorer": 1,
         "all": 1,
     }
     assert jobs == {**per_seed, **summaries}
@@ -650,6 +654,7 @@ def test_adding_an_attribution_method_reruns_only_attribution_alignment_and_figu
         "summarize_claims",
         "compare_paper",
         "plot_paper_comparison",
+        "build_explorer",
         "all",
     }
 
@@ -847,3 +852,30 @@ def test_the_readme_api_example_runs_on_a_finished_run(tiny_run):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.startswith("in tangent space: 0.")
+
+
+def test_the_explorer_of_the_tiny_run_agrees_with_alignment_csv(tiny_run):
+    """Per (seed, regime, method), the mean of the explorer's fractions (undefined left out, as the page
+    does) and the number of defined ones are alignment.csv's `mean` and `n - n_undefined`."""
+    workdir, _ = tiny_run
+    explorer = workdir / "results" / "explorer"
+    assert (explorer / "index.html").is_file() and (explorer / "index.html.prov.json").is_file()
+    text = (explorer / "data" / "index.js").read_text()
+    index = json.loads(text[len("window.EXPLORER = ") : -2])
+    table = pd.read_csv(workdir / "results" / "summary" / "alignment.csv")
+    checked = 0
+    for run in index["runs"]:
+        for regime in run["regimes"]:
+            (source,) = regime["sources"]  # the tiny run has its own tangent source only
+            for method, values in source["fraction"].items():
+                row = table[
+                    (table.dataset == run["dataset"])
+                    & (table.seed == run["seed"])
+                    & (table.regime == regime["name"])
+                    & (table.method == method)
+                ].iloc[0]
+                defined = [v for v in values if v is not None]
+                assert len(defined) == row.n - row.n_undefined
+                assert sum(defined) / len(defined) == pytest.approx(row["mean"], rel=1e-5)
+                checked += 1
+    assert checked == len(table)
