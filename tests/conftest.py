@@ -1,5 +1,7 @@
 """Shared fixtures: repository paths and a small deterministic torch setup."""
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -7,6 +9,18 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def chromium_binary() -> str | None:
+    """Debian's headless Chromium (installed by .ci/run) for the browser tests, None where absent; with
+    MANIFOLD_XAI_REQUIRE_CHROMIUM set, its absence fails the test instead of skipping it."""
+    found = next(
+        (shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)),
+        None,
+    )
+    if found is None and os.environ.get("MANIFOLD_XAI_REQUIRE_CHROMIUM"):
+        pytest.fail("chromium is required (MANIFOLD_XAI_REQUIRE_CHROMIUM is set) but not installed")
+    return found
 
 
 def with_examples(workdir: Path) -> Path:

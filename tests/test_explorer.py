@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from explorer_stores import write_run
-from test_study import _chromium
 
-from conftest import REPO
+from conftest import REPO, chromium_binary
 from manifold_xai.explorer import build_explorer, pack
 
 N, H, K, CLASSES = 30, 8, 3, 4  # test images per run, pixels per side, tangent dimension, classes
@@ -92,7 +91,7 @@ def test_the_index_holds_the_stores_numbers_and_every_chunk_exists(runs, built):
 # -- the page in a browser --------------------------------------------------------------------------
 @pytest.fixture
 def browser():
-    chromium = _chromium()
+    chromium = chromium_binary()
     if chromium is None:
         pytest.skip("no chromium binary (CI installs Debian's chromium)")
     from playwright.sync_api import sync_playwright

@@ -2,12 +2,11 @@
 through in headless Chromium (Debian's `chromium`, installed by .ci/run)."""
 
 import json
-import os
-import shutil
 
 import numpy as np
 import pytest
 
+from conftest import chromium_binary
 from manifold_xai.evaluation.study import (
     TABLE1,
     analyze,
@@ -87,16 +86,6 @@ def test_analysis_counts_choices_and_mean_fractions_of_the_presented_cases():
         analyze([{"choices": [{"task": "T1", "case": "zz", "choice": "A"}]}], _stimuli())
 
 
-def _chromium() -> str | None:
-    found = next(
-        (shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)),
-        None,
-    )
-    if found is None and os.environ.get("MANIFOLD_XAI_REQUIRE_CHROMIUM"):
-        pytest.fail("chromium is required (MANIFOLD_XAI_REQUIRE_CHROMIUM is set) but not installed")
-    return found
-
-
 def _study_tasks():
     maps = np.random.default_rng(0).standard_normal((4, 1, 8, 8))
     image = np.random.default_rng(1).uniform(size=(1, 8, 8))
@@ -127,7 +116,7 @@ def _study_tasks():
 @pytest.fixture
 def study(tmp_path):
     """A page of 3 trials (2 of T1's 3 cases, then T2's one) open in headless Chromium."""
-    chromium = _chromium()
+    chromium = chromium_binary()
     if chromium is None:
         pytest.skip("no chromium binary (CI installs Debian's chromium)")
     from playwright.sync_api import sync_playwright

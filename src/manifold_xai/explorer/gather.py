@@ -3,8 +3,9 @@
 ``RunInputs`` names the stores (paths relative to the working directory, as the rule passes them):
 the dataset store, per regime its attributions and, per tangent source, its alignment store, and per
 source its tangent store. ``open_run`` reads every small array (labels, predictions, fractions) at once
-and checks that the stores describe the same test samples; the maps (attributions ``(m, n, c, h, w)``,
-bases ``(n, k, d)``) are read page by page (``RunView.page_maps``), so memory stays one page whatever n.
+and the test images ``(n, c, h, w)`` at once and checks that the stores describe the same test samples;
+the maps (attributions ``(m, n, c, h, w)``, bases ``(n, k, d)``) are read page by page (``page_maps``),
+so beyond the images memory stays one page whatever n.
 A store that is absent or cannot be read becomes a ``Missing`` entry and its part of the page says so.
 """
 
@@ -63,11 +64,11 @@ class RunView:
 
 
 def _sidecar_digest(path: str) -> str:
+    from manifold_xai.provenance.records import sidecar_path
     from manifold_xai.store import read_json
 
-    side = Path(f"{path}.prov.json")
     try:
-        return str(read_json(side)["artifact"]["sha256"])
+        return str(read_json(sidecar_path(path))["artifact"]["sha256"])
     except Exception:  # no sidecar (an external store) or an unreadable one: the page says so
         return "unknown (no readable provenance sidecar)"
 
