@@ -17,7 +17,9 @@ def main(job):
     sources, n_resamples = job.params["sources"], job.params["bootstrap_resamples"]
     stores = [xr.open_zarr(p, consolidated=False).load() for p in job.input.stores]
     by_source = {s: [ds for ds in stores if ds.attrs["tangent_source"] == s] for s in sources}
-    methods = [str(m) for m in stores[0]["method_name"].values]
+    if not stores:  # a dataset without classifiers: tangent spaces only
+        by_source = {}
+    methods = [str(m) for m in stores[0]["method_name"].values] if stores else []
     means, baselines = {}, {}
     for source, runs in by_source.items():
         if not runs:
@@ -52,7 +54,7 @@ def main(job):
     }
     for i, s in enumerate(angle_runs[0]["source"].values):
         dimensions[str(s)] = (
-            np.concatenate([a["rank"].sel({"source": s}).values for a in angle_runs]),
+            np.concatenate([a["dimension"].sel({"source": s}).values for a in angle_runs]),
             int(angle_runs[0].attrs["k"][i]),
         )
     seeds = sorted(int(a.attrs["seed"]) for a in angle_runs)
@@ -61,17 +63,19 @@ def main(job):
         baselines,
         angles,
         reference,
-        f"{job.wildcards['dataset']}: {job.params['regime']} classifier",
+        f"{job.wildcards['dataset']}: {job.params['regime']} classifier"
+        if job.params["regime"]
+        else job.wildcards["dataset"],
         job.output.figure,
         dimensions=dimensions,
         dpi=job.params["dpi"],
-        note=f"seeds {seeds}, {stores[0].sizes['sample']} test images each",
+        note=f"seeds {seeds}, {angle_runs[0].sizes['sample']} test images each",
     )
     job.metrics = {
         "mean_fraction": {s: {m: v[0] for m, v in ms.items()} for s, ms in means.items()},
         "mean_angle_deg": {s: float(np.nanmean(v[0])) for s, v in angles.items()},
         "largest_angle_deg": {s: float(np.nanmean(v[1])) for s, v in angles.items()},
-        "mean_dimension": {s: float(np.mean(v[0])) for s, v in dimensions.items()},
+        "mean_dimension": {s: float(np.nanmean(v[0])) for s, v in dimensions.items()},
     }
 
 

@@ -25,7 +25,13 @@ def main(job):
     for path, (dataset, seed) in zip(job.input.angles, job.params["angle_runs"], strict=True):
         ds = xr.open_zarr(path, consolidated=False).load()
         accuracy += accuracy_rows(ds, dataset=dataset, seed=seed, n_resamples=n_resamples)
-        dimensions += dimension_rows(ds, dataset=dataset, seed=seed)
+        dimensions += dimension_rows(
+            ds,
+            dataset=dataset,
+            seed=seed,
+            published=job.params["published"].get(dataset, ""),
+            mle_neighbours=ds.attrs.get("mle_neighbours", 0),
+        )
         own[dataset] = ds.attrs["reference"]
     fractions = []
     for path, (dataset, seed, regime, source) in zip(

@@ -89,7 +89,7 @@ CONFIG_CASES.update(
                 {"sources": ["denoiser"], "denoiser": {"sigma": 2.0}},
             ),
             "datasets.digits.tangent_sources.denoiser.sigma: 2.0 lies outside the training noise "
-            "levels [0.02, 0.8]",
+            "levels [0.05, 0.2]",
         ),
     }
 )

@@ -8,7 +8,6 @@ import json
 
 import numpy as np
 import pandas as pd
-import pytest
 import torch
 from rule_harness import run_rule
 from scipy.linalg import subspace_angles
@@ -18,9 +17,9 @@ from manifold_xai.models.denoiser import Denoiser
 from manifold_xai.tangent.denoiser import (
     denoiser_bases,
     denoiser_store,
-    intrinsic_dimension,
     jacobian_singular,
 )
+from manifold_xai.tangent.dimension import read_dimension
 from manifold_xai.tangent.space import open_tangent_space
 
 SIDE = 8
@@ -62,9 +61,10 @@ def test_the_optimal_denoiser_of_linear_gaussian_data_gives_the_subspace_and_its
     u_weak /= np.linalg.norm(u_weak)
     cov = cov + 0.05**2 * u_weak @ u_weak.T
     denoiser = LinearDenoiser(cov, sigma)
-    basis, values, rank = denoiser_bases(
+    out = denoiser_bases(
         lambda y: denoiser(y, sigma), _images(5), np.arange(5), max_k=8, oversample=4
     )
+    basis, values, rank = out["basis"], out["singular_values"], out["rank"]
     assert (rank == 3).all(), rank
     assert values[0, 2] > 0.5 > values[0, 3]
     for i in range(5):
@@ -73,7 +73,7 @@ def test_the_optimal_denoiser_of_linear_gaussian_data_gives_the_subspace_and_its
         assert not basis[i, 3:].any()  # zero past the rank, as every tangent store
     # the gap rule counts the weak direction too: its gain 0.2 is far above the noise floor's 0.01, and
     # that is the largest ratio; the threshold rule is the one that compares the spread with σ
-    assert (intrinsic_dimension(values, "gap") == 4).all()
+    assert (read_dimension("gap", values)[0] == 4).all()
 
 
 def test_the_randomised_solver_agrees_with_a_dense_decomposition():
@@ -124,17 +124,19 @@ def test_an_images_result_does_not_depend_on_its_batch():
     options = {"max_k": 4, "oversample": 4}
     together = denoiser_bases(lambda y: net(y, 0.1), images, np.arange(10, 14), **options)
     alone = denoiser_bases(lambda y: net(y, 0.1), images[2:3], np.arange(12, 13), **options)
-    np.testing.assert_allclose(together[1][2], alone[1][0], rtol=1e-5)
-    np.testing.assert_allclose(np.abs(together[0][2]), np.abs(alone[0][0]), atol=1e-5)
+    np.testing.assert_allclose(
+        together["singular_values"][2], alone["singular_values"][0], rtol=1e-5
+    )
+    np.testing.assert_allclose(np.abs(together["basis"][2]), np.abs(alone["basis"][0]), atol=1e-5)
+    np.testing.assert_allclose(together["flipd"][2], alone["flipd"][0], rtol=1e-5)
 
 
 def test_intrinsic_dimension_rules():
     spectrum = np.array([[1.0, 0.95, 0.9, 0.3, 0.2, 0.1], [0.9, 0.8, 0.7, 0.6, 0.55, 0.52]])
-    assert intrinsic_dimension(spectrum, "threshold").tolist() == [3, 6]
-    assert intrinsic_dimension(spectrum, "threshold", 0.75).tolist() == [3, 2]
-    assert intrinsic_dimension(spectrum, "gap").tolist()[0] == 3
-    with pytest.raises(ValueError, match="unknown intrinsic-dimension rule 'elbow'"):
-        intrinsic_dimension(spectrum, "elbow")
+    k, _ = read_dimension("threshold", spectrum)
+    assert k[0] == 3 and np.isnan(k[1])  # all six above ½: at least 6, not 6
+    assert read_dimension("threshold", spectrum, threshold=0.75)[0].tolist() == [3, 2]
+    assert read_dimension("gap", spectrum, min_ratio=2.0)[0][0] == 3
 
 
 def test_the_denoiser_store_is_a_tangent_store(tmp_path):
@@ -151,7 +153,7 @@ def test_the_denoiser_store_is_a_tangent_store(tmp_path):
         max_k=5,
         images_per_batch=4,
     )
-    assert metrics["intrinsic_dimension_mean"] == 2 and metrics["n_at_max_k"] == 0
+    assert metrics["dimension_median"] == 2 and metrics["n_undecided"] == 0
     space = open_tangent_space(tmp_path / "tangent_denoiser.zarr")
     assert space.k == 5 and (space.rank() == 2).all()
     inside = (u @ np.random.default_rng(0).standard_normal((2, 6))).T.astype(np.float32)

@@ -116,6 +116,11 @@ def cross_field_errors(config: dict) -> list[str]:
             errors += _analytic_errors(config, name)
         else:
             errors += _manifold_errors(config, name)
+        if not ds["classifier"]["regimes"] and ds["approach"] != "analytic":
+            errors.append(
+                f"datasets.{name}.classifier.regimes: empty (tangent spaces only) is for analytic "
+                f"ground truths; a {ds['approach']} dataset needs at least one regime"
+            )
         errors += _tangent_source_errors(config, name) + _evaluation_errors(config, name)
         errors += _attribution_errors(config, name) + _sample_size_errors(config, name)
         shape, k = image_shape(config, name), latent_dim(config, name)
@@ -201,6 +206,11 @@ def _analytic_errors(config: dict, name: str) -> list[str]:
             f"{at}.approach: analytic needs a source on a known manifold (kind torus), "
             f"got kind {ds['source']['kind']!r}"
         ]
+    if not ds["classifier"]["regimes"] and len(tangent_sources(config, name)) < 2:
+        return [
+            f"{at}.classifier.regimes: empty (tangent spaces only) leaves nothing to run without "
+            f"a second tangent source to compare (tangent_sources.sources)"
+        ]
     # The β-TCVAE of the `vae` tangent source is trained on the rendered images.
     return _manifold_errors(config, name) if "vae" in tangent_sources(config, name) else []
 
@@ -226,7 +236,7 @@ def _tangent_source_errors(config: dict, name: str) -> list[str]:
             )
         if k is not None and shape is not None and k >= shape[0] * shape[1] * shape[2]:
             errors.append(f"{at}.local_pca.k: {k} must be smaller than the image dimension")
-    if "denoiser" in sources:
+    if {"denoiser", "flipd"} & set(sources):  # flipd reads the denoiser's store
         errors += _denoiser_errors(ds["tangent_sources"]["denoiser"], image_shape(config, name), at)
     return errors
 

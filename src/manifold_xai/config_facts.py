@@ -35,8 +35,8 @@ def latent_dim(config: dict, name: str) -> int | None:
     ds = config["datasets"][name]
     if ds["approach"] == "upsampled":
         return latent_dim(config, ds["upsample"]["base"])
-    if ds["approach"] == "analytic":
-        return TORUS_PARAMS
+    if ds["approach"] == "analytic":  # the renderer's free parameters (default: the 2-torus)
+        return len(ds["source"].get("parameters", [None] * TORUS_PARAMS))
     m = ds["manifold"]
     if m["model"] in ("btcvae", "external"):
         return m["latent_dim"]

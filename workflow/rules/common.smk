@@ -14,6 +14,7 @@ from pathlib import Path
 
 from manifold_xai.attribution.plugins import files_of
 from manifold_xai.attribution.registry import method_files
+from manifold_xai import config_facts
 from manifold_xai.config import ConfigError
 from manifold_xai.evaluation.console import print_run_summary
 from manifold_xai.plan import params as plan_params
@@ -39,6 +40,7 @@ from manifold_xai.plan.paths import (
 from manifold_xai.plan.runs import RunPlan, validated_config
 from manifold_xai import worker
 from manifold_xai.runtime import prepend_pythonpath
+from manifold_xai.tangent.dimension import PUBLISHED_DIMENSIONS
 from manifold_xai.tangent.registry import (
     SOURCES as TANGENT_SOURCES,
     denoiser_training,
@@ -159,13 +161,15 @@ def dataset_runs(w):
 
 def _source_model(w):
     """The model behind a second tangent source (vae: the β-TCVAE trained on an analytic dataset)."""
-    if TANGENT_SOURCES[w.source].needs_model:
-        return {"model": f"{RUN}/{w.source}/model.pt".format(**w)}
-    return {}
+    model = TANGENT_SOURCES[w.source].model
+    return {"model": f"{RUN}/{model}/model.pt".format(**w)} if model else {}
 
 
 def tangent_source_inputs(w):
-    return with_prov(data=DATA.format(**w), **_source_model(w))
+    """The data, the source's model and the store it derives from (flipd: the denoiser's)."""
+    reads = TANGENT_SOURCES[w.source].reads
+    store = {"reads": PLAN.tangent_path(w.dataset, w.seed, reads)} if reads else {}
+    return with_prov(data=DATA.format(**w), **_source_model(w), **store)
 
 
 def alignment_source_inputs(w):
@@ -179,6 +183,15 @@ def alignment_source_inputs(w):
     if model:
         named["manifold"] = model["model"]
     return with_prov(**named)
+
+
+def published_dimensions():
+    """Published intrinsic-dimension estimates beside the datasets made from real MNIST digits."""
+    return {
+        d: PUBLISHED_DIMENSIONS["mnist"]
+        for d in PLAN.compared_datasets()
+        if config_facts.paper_dataset(config, d)
+    }
 
 
 def tangent_source_settings(w):

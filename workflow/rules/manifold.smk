@@ -94,7 +94,7 @@ rule render_manifold:
     params:
         renderer=lambda w: {
             key: config["datasets"][w.dataset]["source"][key]
-            for key in ("image_size", "orbit", "axes", "sharpness")
+            for key in ("image_size", "orbit", "axes", "sharpness", "parameters")
         },
     script:
         "../../scripts/render_manifold.py"

@@ -77,6 +77,8 @@ use rule compute_alignment as compute_alignment_source with:
 
 rule compare_tangent_sources:
     input:
+        data=DATA,
+        data_prov=prov(DATA),
         reference=TANGENT,
         reference_prov=prov(TANGENT),
         others=compared_tangents,
@@ -92,6 +94,7 @@ rule compare_tangent_sources:
         **dataset_resources(mem_mb=4000, runtime=30),
     params:
         sources=lambda w: PLAN.tangent_sources(w.dataset)[1:],
+        levina_bickel=lambda w: config["datasets"][w.dataset]["tangent_sources"]["levina_bickel"],
     script:
         "../../scripts/compare_tangent_sources.py"
 
@@ -134,6 +137,7 @@ rule summarize_tangent_sources:
     params:
         angle_runs=[list(run) for run in PLAN.compared_runs()],
         source_runs=[list(run) for run in PLAN.source_runs()],
+        published=published_dimensions(),
         bootstrap_resamples=config["bootstrap_resamples"],
     script:
         "../../scripts/summarize_tangent_sources.py"
@@ -168,3 +172,30 @@ rule plot_tangent_sources:
         dpi=config["figures"]["dpi"],
     script:
         "../../scripts/plot_tangent_sources.py"
+
+
+rule plot_intrinsic_dimension:
+    input:
+        **with_prov(table="results/summary/intrinsic_dimension.csv"),
+    output:
+        **with_prov(
+            figure=report(
+                "results/figures/intrinsic_dimension.png",
+                caption="../report/intrinsic_dimension.rst",
+                category="Tangent sources",
+                labels={"figure": "intrinsic_dimension"},
+            )
+        ),
+    log:
+        f"{LOGS}/plot_intrinsic_dimension.log",
+    conda:
+        PIPELINE_ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        styles=METHOD_STYLES,
+        dpi=config["figures"]["dpi"],
+    script:
+        "../../scripts/plot_intrinsic_dimension.py"

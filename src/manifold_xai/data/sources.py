@@ -209,23 +209,28 @@ def load_torus_source(
     orbit: float = 0.35,
     axes: tuple[float, float] = (0.28, 0.12),
     sharpness: float = 12.0,
+    parameters: tuple[str, ...] = ("orbit_angle", "spin"),
 ) -> SourceData:
-    """Images of the analytic torus manifold (``manifold_xai.data.torus``): angles drawn uniformly on the
-    torus with ``seed``, rendered, labelled by the orbit sector; the angles are kept as latents."""
+    """Images of an analytic ellipse manifold (``manifold_xai.data.torus``; the default ``parameters``
+    make the 2-torus): parameters drawn uniformly with ``seed``, rendered, labelled by the orbit sector;
+    the parameters are kept as latents."""
     from manifold_xai.data.torus import TorusRenderer, label_params, sample_params
 
-    params = sample_params(n_train + n_test, seed)
-    renderer = TorusRenderer(size=image_size, orbit=orbit, axes=list(axes), sharpness=sharpness)
+    renderer = TorusRenderer(
+        size=image_size, orbit=orbit, axes=list(axes), sharpness=sharpness, parameters=parameters
+    )
+    params = sample_params(n_train + n_test, seed, renderer.parameters_free)
     with torch.no_grad():
         images = renderer.decode(torch.from_numpy(params)).numpy()
     split = np.r_[np.full(n_train, TRAIN, np.int8), np.full(n_test, TEST, np.int8)]
+    free = ", ".join(renderer.parameters_free)
     return SourceData(
         images=images,
         labels=label_params(params, n_classes),
         split=split,
         n_classes=n_classes,
-        description=f"torus: ellipse orbiting and spinning, {image_size}x{image_size}, "
-        f"{n_classes} orbit sectors",
+        description=f"ellipse manifold of dimension {renderer.latent_dim} ({free}), "
+        f"{image_size}x{image_size}, {n_classes} orbit sectors",
         latents=params,
     )
 

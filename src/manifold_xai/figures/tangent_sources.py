@@ -47,8 +47,11 @@ def tangent_sources_figure(
     )
     left, right = axes[0], axes[1]
     sources = list(means)
-    methods = list(next(iter(means.values())))
-    width = 0.8 / len(sources)
+    methods = list(next(iter(means.values()))) if means else []
+    if not means:
+        left.text(0.5, 0.5, "no classifier: tangent spaces only", ha="center", va="center")
+        left.set_axis_off()
+    width = 0.8 / max(len(sources), 1)
     x = np.arange(len(methods))
     for i, source in enumerate(sources):
         m = np.array([means[source][meth][0] for meth in methods])
@@ -77,11 +80,12 @@ def tangent_sources_figure(
             linestyles="--",
             lw=1,
         )
-    left.set_xticks(x, [method_label(m) for m in methods], fontsize=8, rotation=25, ha="right")
-    left.set(ylabel="Mean fraction (bars: 95% CI over test images)", ylim=(0, 1), title=title)
-    left.legend(
-        fontsize=7, frameon=False, title="tangent source (dashed: sqrt(k/d))", title_fontsize=7
-    )
+    if means:
+        left.set_xticks(x, [method_label(m) for m in methods], fontsize=8, rotation=25, ha="right")
+        left.set(ylabel="Mean fraction (bars: 95% CI over test images)", ylim=(0, 1), title=title)
+        left.legend(
+            fontsize=7, frameon=False, title="tangent source (dashed: sqrt(k/d))", title_fontsize=7
+        )
     bins = np.linspace(0, 90, 46)
     for source, (mean_angle, largest) in angles.items():
         mean_angle = np.asarray(mean_angle)[np.isfinite(mean_angle)]
@@ -116,28 +120,93 @@ def tangent_sources_figure(
 
 
 def _dimension_panel(ax, dimensions: dict[str, tuple[np.ndarray, int]]) -> None:
-    """Bars: test images per tangent-space dimension for each source; a dotted line at each store's k."""
-    top = max([int(np.max(r, initial=0)) for r, _ in dimensions.values()] + [1])
-    values = np.arange(0, top + 1)
+    """Bars: test images per tangent-space dimension for each source (NaN: a spectrum rule could not
+    decide, counted in an "undecided" bar past the largest dimension); a dotted line at each store's
+    k."""
+    decided = [np.asarray(r, np.float64) for r, _ in dimensions.values()]
+    top = max([int(np.nanmax(r, initial=0)) if np.isfinite(r).any() else 0 for r in decided] + [1])
+    values = np.arange(0, top + 2)
     width = 0.8 / len(dimensions)
     for i, (source, (rank, k)) in enumerate(dimensions.items()):
-        rank = np.asarray(rank, np.int64)
-        counts = np.bincount(rank, minlength=top + 1)
+        rank = np.asarray(rank, np.float64)
+        known = rank[np.isfinite(rank)].astype(np.int64)
+        counts = np.r_[np.bincount(known, minlength=top + 1), len(rank) - len(known)]
         colour = SOURCE_COLORS.get(source)
+        mean = f"mean {known.mean():.1f}" if len(known) else "none decided"
         ax.bar(
             values - 0.4 + width * (i + 0.5),
             counts,
             width,
             color=colour,
             alpha=0.8,
-            label=f"{SOURCE_LABELS.get(source, source)} (mean {rank.mean():.1f}, k = {k})",
+            label=f"{SOURCE_LABELS.get(source, source)} ({mean}, k = {k})",
         )
         ax.axvline(k, color=colour, ls=":", lw=1)
+    ax.set_xticks(values, [str(v) for v in values[:-1]] + ["undecided"], fontsize=7)
     ax.set(
         xlabel="Dimension of the tangent space at the image",
         ylabel="Test images",
         title="Intrinsic dimension per image (dotted: each source's k)",
     )
     ax.title.set_fontsize(9)
-    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize=7, frameon=False)
+
+
+def intrinsic_dimension_figure(table, path, *, dpi: int = 150) -> None:
+    """Estimated against true dimension across datasets (``results/summary/intrinsic_dimension.csv``
+    rows: ``dataset, seed, source, true_dimension, dimension_median, dimension_q25, dimension_q75,
+    share_within_1, n_decided, n``): per estimating source (the spectrum rules and Levina-Bickel; the
+    fixed-k sources are not estimates and are left out) the median over seeds of each dataset's median,
+    bars from the lowest first quartile to the highest third quartile over seeds; the diagonal is a
+    perfect estimate, a hollow marker a dataset where fewer than half the images were decided. Right:
+    the share of images within ±1 of the truth, 0.8 dashed (the target)."""
+    estimated = table[~table["rule"].astype(str).str.startswith("fixed")]
+    estimated = estimated[estimated["source"] != estimated["reference"]]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    sources = list(dict.fromkeys(estimated["source"]))
+    truths = sorted(estimated["true_dimension"].dropna().unique())
+    top = max([1.0] + truths + list(estimated["dimension_q75"].dropna()))
+    width = 0.6 / max(len(sources), 1)
+    for i, source in enumerate(sources):
+        rows = estimated[estimated["source"] == source]
+        colour = SOURCE_COLORS.get(source, "tab:gray" if source == "levina_bickel" else None)
+        label = SOURCE_LABELS.get(
+            source, "Levina-Bickel MLE" if source == "levina_bickel" else source
+        )
+        grouped = rows.groupby("true_dimension")
+        x = np.array([t for t, _ in grouped]) + width * (i - (len(sources) - 1) / 2)
+        median = np.array([g["dimension_median"].median() for _, g in grouped])
+        low = np.array([g["dimension_q25"].min() for _, g in grouped])
+        high = np.array([g["dimension_q75"].max() for _, g in grouped])
+        decided = np.array([(g["n_decided"] / g["n"]).mean() >= 0.5 for _, g in grouped])
+        left.errorbar(
+            x,
+            median,
+            yerr=np.nan_to_num([median - low, high - median]),
+            fmt="none",
+            ecolor=colour,
+            lw=1,
+        )
+        left.scatter(x[decided], median[decided], color=colour, label=label, zorder=3)
+        left.scatter(x[~decided], median[~decided], facecolors="none", edgecolors=colour, zorder=3)
+        within = np.array([g["share_within_1"].mean() for _, g in grouped])
+        right.bar(x, within, width, color=colour, label=label)
+    left.plot([0, top + 1], [0, top + 1], color="black", lw=0.8, ls=":")
+    left.set(
+        xlabel="True dimension m",
+        ylabel="Estimated dimension (median; bars: quartiles)",
+        title="Intrinsic dimension per image against the truth",
+        xlim=(0, max(truths, default=1) + 1),
+    )
+    left.legend(fontsize=7, frameon=False)
+    right.axhline(0.8, color="black", ls="--", lw=0.8)
+    right.set(
+        xlabel="True dimension m",
+        ylabel="Share of images within ±1 (undecided: wrong)",
+        ylim=(0, 1),
+        title="How often the estimate is within ±1",
+    )
+    datasets = ", ".join(dict.fromkeys(table["dataset"]))
+    add_note(right, f"datasets: {datasets}")
+    fig.tight_layout()
+    save(fig, path, dpi)

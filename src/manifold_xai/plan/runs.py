@@ -110,7 +110,8 @@ class RunPlan:
 
     def source_figure_regime(self, dataset: str) -> str:
         """The regime the tangent-source figure shows: the one-regime figures', else the first."""
-        return self.figure_regime(dataset) or self.regimes(dataset)[0]
+        regimes = self.regimes(dataset)
+        return self.figure_regime(dataset) or (regimes[0] if regimes else None)
 
     def standard_datasets(self) -> list[str]:
         return [d for d in self.datasets if "standard" in self.regimes(d)]

@@ -38,6 +38,7 @@ def all_targets(plan: RunPlan) -> list[str]:
         targets.append(summary("curves.csv"))
     if plan.compared_datasets():
         targets.append(summary("tangent_accuracy.csv"))
+        targets.append(figure("intrinsic_dimension"))
     if plan.roar_datasets():
         targets.append(summary("roar.csv"))
         targets += [figure(f"fig5_{d}") for d in plan.roar_datasets()]
@@ -187,6 +188,8 @@ def explorer_runs(plan: RunPlan) -> list[dict]:
     its alignment store."""
     specs = []
     for dataset in plan.datasets:
+        if not plan.regimes(dataset):  # tangent spaces only: no classifier, nothing to explain
+            continue
         sources = plan.tangent_sources(dataset)
         for seed in plan.seeds(dataset):
             specs.append(

@@ -84,6 +84,7 @@ def write_basis_store(
     chunk_mb: float = 32.0,
     storage_dtype: str = "float32",
     latents: np.ndarray | None = None,
+    extra: dict[str, tuple[tuple[int, ...], str, tuple[str, ...]]] | None = None,
 ) -> dict:
     """Write a tangent store atomically, chunk by chunk, from any source of orthonormal bases.
 
@@ -93,6 +94,10 @@ def write_basis_store(
     ``(c, k, d)`` with ``c`` samples ≈ ``chunk_mb`` MiB, ``singular_values``, ``rank``, ``sample_index``
     (rows of ``data.zarr``) and, when given, ``latents (sample, latent) float32``. Peak memory is one
     chunk plus one batch, whatever n. Returns summary statistics.
+
+    ``extra``: further per-sample arrays, name → ``(shape after the sample axis, dtype, dims)``; then
+    ``bases_of`` returns a fourth element, a dict of those arrays for its samples, written chunk by
+    chunk with the basis.
     """
     if storage_dtype not in ("float32", "float16"):
         raise ValueError(f"storage dtype must be float32 or float16, got {storage_dtype!r}")
@@ -128,18 +133,30 @@ def write_basis_store(
         sv_arr = create_array(
             group, "singular_values", (n, k), np.float64, ("sample", "direction"), chunks=(chunk, k)
         )
+        extra = extra or {}
+        extra_arr = {
+            name: create_array(group, name, (n, *tail), dtype, dims, chunks=(chunk, *tail))
+            for name, (tail, dtype, dims) in extra.items()
+        }
         # One chunk is assembled in memory and written whole: peak memory = one chunk + one batch.
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
             buffer = np.empty((stop - start, k, d), dtype=store_dtype)
             svs = np.empty((stop - start, k), dtype=np.float64)
+            extras = {
+                name: np.empty((stop - start, *tail), dtype)
+                for name, (tail, dtype, _) in extra.items()
+            }
             for b in range(start, stop, batch):
                 e = min(stop, b + batch)
-                buffer[b - start : e - start], svs[b - start : e - start], ranks[b:e] = bases_of(
-                    b, e
-                )
+                out = bases_of(b, e)
+                buffer[b - start : e - start], svs[b - start : e - start], ranks[b:e] = out[:3]
+                for name in extra:
+                    extras[name][b - start : e - start] = out[3][name]
             basis_arr[start:stop] = buffer
             sv_arr[start:stop] = svs
+            for name, arr in extra_arr.items():
+                arr[start:stop] = extras[name]
             log.info("tangent bases %d/%d", stop, n)
         write_array(group, "rank", ranks, ("sample",))
     values, counts = np.unique(ranks, return_counts=True)

@@ -16,11 +16,22 @@ passes in all, never the ``d × d`` matrix. The start vectors of an image are dr
 ``numpy.random.default_rng([seed, sample_index])``, so an image's result does not depend on the batch it
 is in. The Jacobian is taken at the clean image with the network conditioned on σ.
 
-``intrinsic_dimension`` reads ``k`` per image from the singular values: ``threshold`` (count above
-``threshold``, default ½, see above) or ``gap`` (the position of the largest ratio ``s_i / s_{i+1}``); a
-fixed integer ``k`` in the config skips the rule. ``denoiser_store`` writes a tangent store in the layout of
-``tangent.zarr`` (``basis (n, max_k, d)``, zero past each image's k; ``rank (n,)`` = k;
-``singular_values (n, max_k)``, the spectrum).
+The per-image dimension k is read from the spectrum by a rule of ``tangent.dimension`` (``threshold``:
+the count above ½, see above; ``gap``: the largest ratio of consecutive singular values; ``flipd``: the
+FLIPD estimate below), NaN with a reason where the rule cannot decide (no gap; every computed value above
+½, so the dimension is at least ``max_k``), never the cap; a fixed integer ``k`` in the config skips the
+rule. ``denoiser_store`` writes a tangent store in the layout of ``tangent.zarr`` (``basis (n, max_k, d)``,
+zero past each image's k, all zero where k is undecided; ``rank (n,)``; ``singular_values (n, max_k)``,
+the spectrum) with, per image, ``singular_vectors (n, max_k, d)`` (all of them, for the angle at a known
+k), ``dimension (n,)`` (NaN where undecided), ``dimension_reason (n,)`` (``tangent.dimension.REASONS``)
+and ``flipd (n,)``.
+
+**FLIPD** (Kamkari et al., NeurIPS 2024) is a second estimate of the dimension from the same network: for
+data smoothed by Gaussian noise of level σ, ``d + σ² (tr ∇s + ‖s‖²)`` with the score ``s``, which by
+Tweedie's formula ``D(y) = y + σ² s(y)`` is ``tr J + ‖D(x) − x‖² / σ²`` at the image x. ``tr J`` is
+estimated as Hutch++ does (Meyer et al. 2021): exactly on the subspace ``Q`` the subspace iteration found
+(where nearly all of it lies) plus Hutchinson's estimate with ``trace_probes`` Rademacher vectors on its
+orthogonal complement.
 """
 
 from __future__ import annotations
@@ -31,8 +42,7 @@ from torch.func import jvp, vjp
 
 from manifold_xai.store import open_store
 from manifold_xai.tangent.basis_store import write_basis_store
-
-K_RULES = ("threshold", "gap")
+from manifold_xai.tangent.dimension import REASONS, read_dimension, usable_rank
 
 
 def _orth(a: torch.Tensor) -> torch.Tensor:
@@ -49,13 +59,16 @@ def jacobian_singular(
     oversample: int = 8,
     power_iterations: int = 2,
     seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray]:
+    trace_probes: int = 0,
+):
     """The leading ``max_k`` left singular vectors ``(n, max_k, d) float64`` and singular values
-    ``(n, max_k) float64`` (descending) of the Jacobian of ``fn`` at each image of ``x (n, c, h, w)``.
+    ``(n, max_k) float64`` (descending) of the Jacobian of ``fn`` at each image of ``x (n, c, h, w)``;
+    with ``trace_probes > 0`` also ``tr J (n,) float64`` (Hutch++, see the module docstring).
 
     ``fn`` maps a batch of images to a batch of images of the same shape and treats each image on its
     own (no batch statistics), so one JVP/VJP over a batch of ``n·l`` repeated images applies each
-    image's own Jacobian to its own ``l`` vectors. ``sample_index (n,)`` seeds each image's start vectors.
+    image's own Jacobian to its own ``l`` vectors. ``sample_index (n,)`` seeds each image's start vectors
+    and trace probes.
     """
     n, shape = len(x), tuple(x.shape[1:])
     d = int(np.prod(shape))
@@ -65,46 +78,44 @@ def jacobian_singular(
             f"max_k + oversample = {width} exceeds the image dimension d = {d}: lower them"
         )
     dtype = x.dtype
-    repeated = x.repeat_interleave(width, 0)
 
     def apply(vectors: torch.Tensor, transpose: bool) -> torch.Tensor:
         """``J v`` (or ``Jᵀ v``) for ``vectors (n, d, l) float64`` → ``(n, d, l) float64``."""
-        flat = vectors.transpose(1, 2).reshape(n * width, *shape).to(dtype)
+        width_now = vectors.shape[2]
+        flat = vectors.transpose(1, 2).reshape(n * width_now, *shape).to(dtype)
+        repeated = x.repeat_interleave(width_now, 0)
         if transpose:
             _, pull = vjp(fn, repeated)
             out = pull(flat)[0]
         else:
             out = jvp(fn, (repeated,), (flat,))[1]
-        return out.detach().reshape(n, width, d).transpose(1, 2).to(torch.float64)
+        return out.detach().reshape(n, width_now, d).transpose(1, 2).to(torch.float64)
 
-    omega = np.stack(
-        [np.random.default_rng([seed, int(i)]).standard_normal((d, width)) for i in sample_index]
-    )
+    rngs = [np.random.default_rng([seed, int(i)]) for i in sample_index]
+    omega = np.stack([rng.standard_normal((d, width)) for rng in rngs])
     q = _orth(apply(torch.from_numpy(omega).to(x.device), transpose=False))
     for _ in range(power_iterations):
         q = _orth(apply(_orth(apply(q, transpose=True)), transpose=False))
     bt = apply(q, transpose=True)  # Jᵀ Q = Bᵀ (n, d, l), with B = Qᵀ J
     _, s, vh = torch.linalg.svd(bt, full_matrices=False)  # Bᵀ = W S Vh, so J ≈ (Q Vhᵀ) S Wᵀ
     u = q @ vh.transpose(1, 2)
-    return (
-        u[:, :, :max_k].transpose(1, 2).cpu().numpy(),
-        s[:, :max_k].cpu().numpy(),
-    )
+    out = (u[:, :, :max_k].transpose(1, 2).cpu().numpy(), s[:, :max_k].cpu().numpy())
+    if trace_probes <= 0:
+        return out
+    on_q = (bt * q).sum((1, 2))  # tr(Qᵀ J Q) = Σ_j (Jᵀ q_j) · q_j
+    signs = np.stack([rng.choice([-1.0, 1.0], size=(d, trace_probes)) for rng in rngs])
+    g = torch.from_numpy(signs).to(x.device)
+    g = g - q @ (q.transpose(1, 2) @ g)  # the probes on the complement of Q
+    off_q = (g * apply(g, transpose=False)).sum((1, 2)) / trace_probes
+    return (*out, (on_q + off_q).cpu().numpy())
 
 
-def intrinsic_dimension(
-    singular_values: np.ndarray, rule: str = "threshold", threshold: float = 0.5
-) -> np.ndarray:
-    """``(n,) int64`` k per image from ``singular_values (n, K)`` (descending; see the module
-    docstring). ``gap`` never returns K: a spectrum whose largest ratio is past the last computed value
-    gives K − 1 at most, so raise ``max_k`` where the counts pile up at the top."""
-    s = np.asarray(singular_values, np.float64)
-    if rule == "threshold":
-        return (s > threshold).sum(1).astype(np.int64)
-    if rule == "gap":
-        ratio = np.log(np.maximum(s[:, :-1], 1e-300)) - np.log(np.maximum(s[:, 1:], 1e-300))
-        return (ratio.argmax(1) + 1).astype(np.int64)
-    raise ValueError(f"unknown intrinsic-dimension rule {rule!r}; known: {', '.join(K_RULES)}")
+def flipd_estimate(fn, x: torch.Tensor, jacobian_trace: np.ndarray, sigma: float) -> np.ndarray:
+    """FLIPD ``tr J + ‖D(x) − x‖² / σ²`` per image ``(n,) float64`` of ``x (n, c, h, w)`` (see the
+    module docstring), from ``jacobian_trace (n,)``."""
+    with torch.no_grad():
+        residual = (fn(x) - x).flatten(1).double().pow(2).sum(1).cpu().numpy()
+    return np.asarray(jacobian_trace, np.float64) + residual / sigma**2
 
 
 def denoiser_bases(
@@ -113,19 +124,24 @@ def denoiser_bases(
     sample_index: np.ndarray,
     *,
     max_k: int,
+    sigma: float = 0.1,
     k: int | str = "auto",
     rule: str = "threshold",
     threshold: float = 0.5,
+    min_ratio: float = 2.0,
     oversample: int = 8,
     power_iterations: int = 2,
+    trace_probes: int = 8,
     seed: int = 0,
     device: torch.device | str = "cpu",
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(basis (n, max_k, d) float32`` zero past each image's k, ``singular_values (n, max_k)``,
-    ``rank (n,)`` = k``) at ``images (n, c, h, w) float32`` (``k``: ``"auto"`` reads it with ``rule``,
-    an integer fixes it)."""
+) -> dict[str, np.ndarray]:
+    """The tangent estimate at ``images (n, c, h, w) float32``: ``basis (n, max_k, d) float32`` zero
+    past each image's rank (all zero where the dimension is undecided), ``singular_values (n, max_k)``,
+    ``rank (n,) int64``, ``singular_vectors (n, max_k, d) float32``, ``dimension (n,) float64`` (NaN
+    where undecided), ``dimension_reason (n,) int8`` and ``flipd (n,) float64``. ``k``: ``"auto"``
+    reads the dimension with ``rule`` (``tangent.dimension.RULES``), an integer fixes it."""
     x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
-    u, s = jacobian_singular(
+    u, s, trace = jacobian_singular(
         fn,
         x,
         sample_index,
@@ -133,15 +149,39 @@ def denoiser_bases(
         oversample=oversample,
         power_iterations=power_iterations,
         seed=seed,
+        trace_probes=max(trace_probes, 1),
     )
-    rank = (
-        intrinsic_dimension(s, rule, threshold)
-        if k == "auto"
-        else np.full(len(s), min(int(k), max_k), np.int64)
-    )
-    basis = u.astype(np.float32)
+    flipd = flipd_estimate(fn, x, trace, sigma)
+    if k == "auto":
+        dimension, reason = read_dimension(
+            rule, s, threshold=threshold, min_ratio=min_ratio, flipd=flipd
+        )
+    else:
+        dimension = np.full(len(s), min(int(k), max_k), np.float64)
+        reason = np.zeros(len(s), np.int8)
+    rank = usable_rank(dimension)
+    vectors = u.astype(np.float32)
+    basis = vectors.copy()
     basis[np.arange(max_k)[None, :] >= rank[:, None]] = 0.0
-    return basis, s, rank
+    return {
+        "basis": basis,
+        "singular_values": s,
+        "rank": rank,
+        "singular_vectors": vectors,
+        "dimension": dimension,
+        "dimension_reason": reason,
+        "flipd": flipd,
+    }
+
+
+def _per_image_arrays(max_k: int, d: int) -> dict:
+    """The arrays a denoiser store holds beside the basis (``write_basis_store``'s ``extra``)."""
+    return {
+        "singular_vectors": ((max_k, d), "float32", ("sample", "direction", "pixel")),
+        "dimension": ((), "float64", ("sample",)),
+        "dimension_reason": ((), "int8", ("sample",)),
+        "flipd": ((), "float64", ("sample",)),
+    }
 
 
 def denoiser_store(
@@ -156,17 +196,19 @@ def denoiser_store(
     k: int | str = "auto",
     rule: str = "threshold",
     threshold: float = 0.5,
+    min_ratio: float = 2.0,
     oversample: int = 8,
     power_iterations: int = 2,
+    trace_probes: int = 8,
     images_per_batch: int = 8,
     seed: int = 0,
     device: torch.device | str = "cpu",
     chunk_mb: float = 32.0,
+    source: str = "denoiser",
 ) -> dict:
     """Write the denoiser's tangent store at ``images (n, c, h, w)`` (test images, rows ``sample_index``
-    of ``data.zarr``), attrs ``tangent_source: denoiser``, ``sigma``, ``k_rule``. Returns the store's
-    summary statistics and the intrinsic dimension's (mean, median, min, max, how many images reached
-    ``max_k``)."""
+    of ``data.zarr``), attrs ``tangent_source`` (``source``), ``sigma``, ``k_rule``. Returns the store's
+    summary statistics and the intrinsic dimension's (median, quartiles, undecided images and why)."""
     denoiser = denoiser.to(device).eval()
     for p in denoiser.parameters():
         p.requires_grad_(False)
@@ -176,26 +218,32 @@ def denoiser_store(
 
     options = {
         "max_k": max_k,
+        "sigma": sigma,
         "k": k,
         "rule": rule,
         "threshold": threshold,
+        "min_ratio": min_ratio,
         "oversample": oversample,
         "power_iterations": power_iterations,
+        "trace_probes": trace_probes,
         "seed": seed,
         "device": device,
     }
 
     def bases_of(start: int, stop: int):
-        return denoiser_bases(fn, images[start:stop], sample_index[start:stop], **options)
+        out = denoiser_bases(fn, images[start:stop], sample_index[start:stop], **options)
+        return out["basis"], out["singular_values"], out["rank"], out
 
     n, d = len(images), int(np.prod(image_shape))
     attrs = {
         "image_shape": list(image_shape),
-        "tangent_source": "denoiser",
+        "tangent_source": source,
         "sigma": float(sigma),
         "k_rule": rule if k == "auto" else f"fixed {k}",
         "threshold": float(threshold),
+        "min_ratio": float(min_ratio),
         "max_k": int(max_k),
+        "dimension_reasons": {str(code): text for code, text in REASONS.items()},
     }
     stats = write_basis_store(
         path,
@@ -207,13 +255,85 @@ def denoiser_store(
         attrs=attrs,
         batch=images_per_batch,
         chunk_mb=chunk_mb,
+        extra=_per_image_arrays(max_k, d),
     )
-    rank = np.asarray(open_store(path)["rank"][...])  # each image's k, as the store holds it
+    store = open_store(path)
+    return {**stats, **dimension_summary(store["dimension"][...], store["dimension_reason"][...])}
+
+
+def dimension_summary(dimension: np.ndarray, reason: np.ndarray) -> dict:
+    """Median and quartiles of the decided dimensions, and how many images are undecided, by reason."""
+    dimension, reason = np.asarray(dimension, np.float64), np.asarray(reason)
+    decided = dimension[np.isfinite(dimension)]
+    quartiles = np.percentile(decided, [25, 50, 75]) if len(decided) else [np.nan] * 3
+    codes, counts = np.unique(reason[reason != 0], return_counts=True)
     return {
-        **stats,
-        "intrinsic_dimension_mean": float(rank.mean()) if len(rank) else float("nan"),
-        "intrinsic_dimension_median": float(np.median(rank)) if len(rank) else float("nan"),
-        "intrinsic_dimension_min": int(rank.min()) if len(rank) else 0,
-        "intrinsic_dimension_max": int(rank.max()) if len(rank) else 0,
-        "n_at_max_k": int((rank >= max_k).sum()),
+        "dimension_q25": float(quartiles[0]),
+        "dimension_median": float(quartiles[1]),
+        "dimension_q75": float(quartiles[2]),
+        "n_undecided": int(len(dimension) - len(decided)),
+        "undecided_reasons": {REASONS[int(c)]: int(m) for c, m in zip(codes, counts, strict=True)},
     }
+
+
+def rederive_store(
+    denoiser_path,
+    path,
+    *,
+    rule: str,
+    source: str,
+    sample_index: np.ndarray,
+    threshold: float | None = None,
+    min_ratio: float | None = None,
+    images_per_batch: int = 64,
+) -> dict:
+    """A tangent store from a denoiser store's singular vectors with the dimension read by another
+    ``rule`` (``flipd``: from the store's FLIPD estimates), at the same test points (``sample_index``
+    must equal the store's), attrs ``tangent_source: source``. No Jacobian is taken."""
+    den = open_store(
+        denoiser_path,
+        required=("singular_vectors", "singular_values", "flipd", "sample_index"),
+    )
+    if not np.array_equal(np.asarray(den["sample_index"][...]), np.asarray(sample_index)):
+        raise ValueError(
+            f"{denoiser_path} holds tangent spaces at other test images than requested"
+        )
+    attrs = dict(den.attrs)
+    threshold = attrs["threshold"] if threshold is None else threshold
+    min_ratio = attrs.get("min_ratio", 2.0) if min_ratio is None else min_ratio
+    n, max_k, d = den["singular_vectors"].shape
+
+    def bases_of(start: int, stop: int):
+        s = np.asarray(den["singular_values"][start:stop])
+        flipd = np.asarray(den["flipd"][start:stop])
+        dimension, reason = read_dimension(
+            rule, s, threshold=threshold, min_ratio=min_ratio, flipd=flipd
+        )
+        rank = usable_rank(dimension)
+        vectors = np.asarray(den["singular_vectors"][start:stop])
+        basis = vectors.copy()
+        basis[np.arange(max_k)[None, :] >= rank[:, None]] = 0.0
+        extras = {
+            "singular_vectors": vectors,
+            "dimension": dimension,
+            "dimension_reason": reason,
+            "flipd": flipd,
+        }
+        return basis, s, rank, extras
+
+    attrs.update({"tangent_source": source, "k_rule": rule, "derived_from": str(denoiser_path)})
+    for key in ("k", "d", "projection", "random_baseline"):
+        attrs.pop(key, None)
+    stats = write_basis_store(
+        path,
+        bases_of,
+        n=n,
+        k=max_k,
+        d=d,
+        sample_index=sample_index,
+        attrs=attrs,
+        batch=images_per_batch,
+        extra=_per_image_arrays(max_k, d),
+    )
+    store = open_store(path)
+    return {**stats, **dimension_summary(store["dimension"][...], store["dimension_reason"][...])}

@@ -23,21 +23,24 @@ from manifold_xai.data.splits import TRAIN
 
 @dataclass(frozen=True)
 class TangentSource:
-    """``write(path, *, data, model, index, settings, device) -> metrics`` writes the source's tangent
-    store at the test ``index`` rows of ``data`` (``model``: the trained model file when ``needs_model``,
-    else None); ``settings(config, dataset)`` is the slice of the validated config the job depends on
-    (and nothing else, so that a local-PCA change re-runs only the local-PCA jobs)."""
+    """``write(path, *, data, model, index, settings, device, reads) -> metrics`` writes the source's
+    tangent store at the test ``index`` rows of ``data`` (``model``: the trained model file
+    ``{run}/{model}/model.pt`` when ``model`` names one, else None; ``reads``: the tangent store of the
+    source named by ``reads`` when the source derives from one, else None); ``settings(config,
+    dataset)`` is the slice of the validated config the job depends on (and nothing else, so that a
+    local-PCA change re-runs only the local-PCA jobs)."""
 
     label: str
     colour: str
-    needs_model: bool = False
+    model: str | None = None
+    reads: str | None = None
     write: Callable[..., dict] | None = (
         None  # None: only the dataset's own source (compute_tangent)
     )
     settings: Callable[[dict, str], dict] | None = None
 
 
-def _write_vae(path, *, data, model, index, settings, device) -> dict:
+def _write_vae(path, *, data, model, index, settings, device, reads=None) -> dict:
     """A β-TCVAE trained on the dataset's images, its decoder's tangent spaces at the encoder mean."""
     from manifold_xai.models.io import load_model
     from manifold_xai.tangent.bases import prepare_decoder
@@ -60,7 +63,7 @@ def _write_vae(path, *, data, model, index, settings, device) -> dict:
     )
 
 
-def _write_local_pca(path, *, data, model, index, settings, device) -> dict:
+def _write_local_pca(path, *, data, model, index, settings, device, reads=None) -> dict:
     """PCA of the differences to the nearest training images (no generative model)."""
     from manifold_xai.tangent.sources import local_pca_store
 
@@ -93,7 +96,7 @@ def _local_pca_settings(config: dict, dataset: str) -> dict:
 DENOISER_TRAINING_KEYS = ("width", "epochs", "lr", "batch_size", "sigma_min", "sigma_max")
 
 
-def _write_denoiser(path, *, data, model, index, settings, device) -> dict:
+def _write_denoiser(path, *, data, model, index, settings, device, reads=None) -> dict:
     """The leading singular directions of a trained denoiser's Jacobian at noise level ``sigma``, k per
     image from the spectrum (``tangent.denoiser``); also its held-out denoising error at ``sigma``."""
     from manifold_xai.models.io import load_model
@@ -114,8 +117,10 @@ def _write_denoiser(path, *, data, model, index, settings, device) -> dict:
         k=p["k"],
         rule=p["k_rule"],
         threshold=p["threshold"],
+        min_ratio=p["min_ratio"],
         oversample=p["oversample"],
         power_iterations=p["power_iterations"],
+        trace_probes=p["trace_probes"],
         images_per_batch=p["images_per_batch"],
         device=device,
     )
@@ -135,12 +140,20 @@ def denoiser_training(config: dict, dataset: str) -> dict:
     return {key: p[key] for key in DENOISER_TRAINING_KEYS}
 
 
+def _write_flipd(path, *, data, model, index, settings, device, reads=None) -> dict:
+    """The denoiser's singular vectors with the dimension read from its FLIPD estimate (computed with
+    the denoiser's store: ``tangent.denoiser``), so that no Jacobian is taken twice."""
+    from manifold_xai.tangent.denoiser import rederive_store
+
+    return rederive_store(reads, path, rule="flipd", source="flipd", sample_index=index)
+
+
 SOURCES: dict[str, TangentSource] = {
     "exact": TangentSource("exact (renderer)", "black"),
     "vae": TangentSource(
         "VAE decoder",
         "tab:purple",
-        needs_model=True,
+        model="vae",
         write=_write_vae,
         settings=lambda config, dataset: {"tangent": config["datasets"][dataset]["tangent"]},
     ),
@@ -150,9 +163,16 @@ SOURCES: dict[str, TangentSource] = {
     "denoiser": TangentSource(
         "denoiser Jacobian",
         "tab:cyan",
-        needs_model=True,
+        model="denoiser",
         write=_write_denoiser,
         settings=_denoiser_settings,
+    ),
+    "flipd": TangentSource(
+        "FLIPD (denoiser)",
+        "tab:orange",
+        reads="denoiser",
+        write=_write_flipd,
+        settings=lambda config, dataset: {"rule": "flipd"},
     ),
 }
 

@@ -104,7 +104,11 @@ def angles_to_reference(
     reference_path, source_paths: dict[str, str], chunk: int = 256
 ) -> xr.Dataset:
     """Principal angles between each of ``source_paths`` (source name → tangent store) and the tangent
-    store at ``reference_path``, at the same test points (see the module docstring)."""
+    store at ``reference_path``, at the same test points (see the module docstring), with each source's
+    per-image ``dimension (source, sample) float64`` (NaN where a spectrum rule could not decide),
+    ``dimension_reason (source, sample) int8`` and ``angle_at_reference_k (source, sample)``: the mean
+    principal angle between the reference and the source's leading ``reference rank`` directions (its
+    singular vectors where the store holds them, whatever dimension it estimated)."""
     ref = _basis_store(reference_path)
     n, k_ref = ref["basis"].shape[:2]
     ref_index = np.asarray(ref["sample_index"][...])
@@ -116,7 +120,10 @@ def angles_to_reference(
             )
     width = max([min(k_ref, s["basis"].shape[1]) for s in stores.values()], default=1)
     angles = np.full((len(stores), n, width), np.nan)
+    at_k = np.full((len(stores), n), np.nan)
     ranks = np.zeros((len(stores), n), np.int64)
+    dimension = np.full((len(stores), n), np.nan)
+    reason = np.zeros((len(stores), n), np.int8)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         ref_basis, ref_rank = (
@@ -130,10 +137,24 @@ def angles_to_reference(
             )
             angles[i, start:stop, : a.shape[1]] = a
             ranks[i, start:stop] = rank
+            if "singular_vectors" in store:
+                vectors = np.asarray(store["singular_vectors"][start:stop])
+                usable = np.minimum(ref_rank, vectors.shape[1])
+                a = principal_angles_deg(vectors, ref_basis, usable, usable)
+                at_k[i, start:stop] = _mean_or_nan(a)
+                dimension[i, start:stop] = np.asarray(store["dimension"][start:stop])
+                reason[i, start:stop] = np.asarray(store["dimension_reason"][start:stop])
+            else:
+                same = rank == ref_rank
+                at_k[i, start:stop] = np.where(same, _mean_or_nan(a), np.nan)
+                dimension[i, start:stop] = rank
     return xr.Dataset(
         {
             "angle": (("source", "sample", "angle_index"), angles),
+            "angle_at_reference_k": (("source", "sample"), at_k),
             "rank": (("source", "sample"), ranks),
+            "dimension": (("source", "sample"), dimension),
+            "dimension_reason": (("source", "sample"), reason),
             "reference_rank": (("sample",), np.asarray(ref["rank"][...])),
         },
         coords={"source": list(stores), "sample": np.arange(n)},
@@ -143,14 +164,23 @@ def angles_to_reference(
             "k": [int(s["basis"].shape[1]) for s in stores.values()],
             "dimension_rule": [_dimension_rule(s) for s in stores.values()],
             "reference_dimension_rule": _dimension_rule(ref),
+            "sample_index": ref_index.tolist(),
         },
     )
 
 
+def _mean_or_nan(angles: np.ndarray) -> np.ndarray:
+    """Row means of ``angles (n, j)`` over their defined entries, NaN for a row with none."""
+    defined = np.isfinite(angles).any(axis=1)
+    out = np.full(len(angles), np.nan)
+    out[defined] = np.nanmean(angles[defined], axis=1)
+    return out
+
+
 def _dimension_rule(store) -> str:
-    """How a store's per-image dimension (``rank``) was read: the denoiser's rule, else the rank."""
+    """How a store's per-image dimension was read: a spectrum rule (denoiser, FLIPD), else fixed."""
     rule = store.attrs.get("k_rule")
-    return f"spectrum, {rule}" if rule else "numerical rank of a fixed k"
+    return f"spectrum, {rule}" if rule else "fixed k (numerical rank), not an estimate"
 
 
 DIMENSION_COLUMNS = [
@@ -158,49 +188,101 @@ DIMENSION_COLUMNS = [
     "seed",
     "source",
     "rule",
-    "k",
-    "dimension_mean",
-    "dimension_median",
-    "dimension_min",
-    "dimension_max",
-    "share_at_k",
+    "true_dimension",
     "n",
+    "n_decided",
+    "dimension_median",
+    "dimension_q25",
+    "dimension_q75",
+    "share_exact",
+    "share_within_1",
+    "angle_at_true_k_deg",
+    "k",
+    "reference",
+    "undecided_reasons",
+    "published",
 ]
 
 
-def dimension_rows(ds: xr.Dataset, *, dataset: str, seed: int) -> list[dict]:
+def dimension_rows(
+    ds: xr.Dataset, *, dataset: str, seed: int, published: str = "", mle_neighbours: int = 0
+) -> list[dict]:
     """Rows of ``results/summary/intrinsic_dimension.csv`` from a ``tangent_angles.zarr`` dataset: per
-    source (the reference first) the per-image dimension of its tangent spaces (a decoder's numerical
-    rank of its fixed k; the denoiser's k read from its spectrum) over the test images, and the share of
-    images at the store's k (for the denoiser: at ``max_k``, where the estimate is capped)."""
+    source (the reference first, then the compared sources, then the Levina-Bickel estimate where the
+    dataset holds ``mle``) the per-image dimension over the test images against the true dimension
+    (the reference's rank: the renderer's m, or the decoder's numerical rank of the generated data):
+    median and quartiles of the decided images, the share of all images estimated exactly and within
+    ±1 (undecided ones count as wrong), the mean principal angle at the true k, and why images were
+    undecided."""
+    from manifold_xai.tangent.dimension import REASONS
+
+    truth = ds["reference_rank"].values.astype(np.float64)
     entries = [
         (
             ds.attrs["reference"],
             ds.attrs.get("reference_dimension_rule", ""),
             int(ds.attrs["reference_k"]),
-            ds["reference_rank"].values,
+            truth,
+            np.zeros(len(truth), np.int8),
+            np.zeros(len(truth)),
         )
     ]
     rules = ds.attrs.get("dimension_rule", [""] * ds.sizes["source"])
     for i, source in enumerate(ds["source"].values):
-        rank = ds["rank"].sel({"source": source}).values
-        entries.append((str(source), rules[i], int(ds.attrs["k"][i]), rank))
+        sel = {"source": source}
+        entries.append(
+            (
+                str(source),
+                rules[i],
+                int(ds.attrs["k"][i]),
+                ds["dimension"].sel(sel).values,
+                ds["dimension_reason"].sel(sel).values,
+                ds["angle_at_reference_k"].sel(sel).values,
+            )
+        )
+    if "mle" in ds:
+        mle = ds["mle"].values
+        entries.append(
+            (
+                "levina_bickel",
+                f"maximum likelihood, {mle_neighbours} nearest training images, rounded",
+                0,
+                np.round(mle),
+                np.where(np.isfinite(mle), 0, 4).astype(np.int8),
+                np.full(len(mle), np.nan),
+            )
+        )
+    true_dimension = float(np.median(truth)) if len(truth) else math.nan
     rows = []
-    for source, rule, k, rank in entries:
-        rank = np.asarray(rank, np.int64)
+    for source, rule, k, dimension, reason, at_k in entries:
+        dimension = np.asarray(dimension, np.float64)
+        decided = dimension[np.isfinite(dimension)]
+        quartiles = np.percentile(decided, [25, 50, 75]) if len(decided) else [math.nan] * 3
+        error = np.abs(dimension - truth)
+        codes, counts = np.unique(np.asarray(reason)[np.asarray(reason) != 0], return_counts=True)
         rows.append(
             {
                 "dataset": dataset,
                 "seed": seed,
                 "source": source,
                 "rule": rule,
+                "true_dimension": true_dimension,
+                "n": len(dimension),
+                "n_decided": len(decided),
+                "dimension_median": float(quartiles[1]),
+                "dimension_q25": float(quartiles[0]),
+                "dimension_q75": float(quartiles[2]),
+                "share_exact": float((error == 0).mean()) if len(error) else math.nan,
+                "share_within_1": float((error <= 1).mean()) if len(error) else math.nan,
+                "angle_at_true_k_deg": float(np.nanmean(at_k))
+                if np.isfinite(at_k).any()
+                else math.nan,
                 "k": k,
-                "dimension_mean": float(rank.mean()) if len(rank) else math.nan,
-                "dimension_median": float(np.median(rank)) if len(rank) else math.nan,
-                "dimension_min": int(rank.min()) if len(rank) else 0,
-                "dimension_max": int(rank.max()) if len(rank) else 0,
-                "share_at_k": float((rank >= k).mean()) if len(rank) else math.nan,
-                "n": len(rank),
+                "reference": ds.attrs["reference"],
+                "undecided_reasons": "; ".join(
+                    f"{REASONS[int(c)]}: {m}" for c, m in zip(codes, counts, strict=True)
+                ),
+                "published": published,
             }
         )
     return rows
