@@ -28,8 +28,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from manifold_xai.shapes import TORUS_PARAMS
-
 #: free parameter → (low, high, value when fixed); angles are periodic, the others multiply a length
 PARAMETERS: dict[str, tuple[float, float, float]] = {
     "orbit_angle": (0.0, 2.0 * math.pi, 0.0),
@@ -39,7 +37,6 @@ PARAMETERS: dict[str, tuple[float, float, float]] = {
     "radius": (0.7, 1.0, 1.0),
 }
 TORUS = ("orbit_angle", "spin")  # the default: the 2-torus
-N_PARAMS = TORUS_PARAMS  # the default's dimension
 
 
 def check_parameters(parameters) -> tuple[str, ...]:

@@ -161,8 +161,7 @@ def denoiser_bases(
         reason = np.zeros(len(s), np.int8)
     rank = usable_rank(dimension)
     vectors = u.astype(np.float32)
-    basis = vectors.copy()
-    basis[np.arange(max_k)[None, :] >= rank[:, None]] = 0.0
+    basis = _masked(vectors, rank)
     return {
         "basis": basis,
         "singular_values": s,
@@ -174,14 +173,38 @@ def denoiser_bases(
     }
 
 
-def _per_image_arrays(max_k: int, d: int) -> dict:
-    """The arrays a denoiser store holds beside the basis (``write_basis_store``'s ``extra``)."""
-    return {
+def _masked(vectors: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """``vectors (n, max_k, d)`` with the rows past each sample's ``rank (n,)`` zeroed (a copy)."""
+    basis = vectors.copy()
+    basis[np.arange(vectors.shape[1])[None, :] >= rank[:, None]] = 0.0
+    return basis
+
+
+def _write_store(
+    path, bases_of, n, max_k, d, sample_index, attrs, batch, chunk_mb: float = 32.0
+) -> dict:
+    """Write a denoiser-layout store (the basis, and per image ``singular_vectors``, ``dimension``,
+    ``dimension_reason`` and ``flipd``) and return its statistics and ``dimension_summary``."""
+    extra = {
         "singular_vectors": ((max_k, d), "float32", ("sample", "direction", "pixel")),
         "dimension": ((), "float64", ("sample",)),
         "dimension_reason": ((), "int8", ("sample",)),
         "flipd": ((), "float64", ("sample",)),
     }
+    stats = write_basis_store(
+        path,
+        bases_of,
+        n=n,
+        k=max_k,
+        d=d,
+        sample_index=sample_index,
+        attrs=attrs,
+        batch=batch,
+        chunk_mb=chunk_mb,
+        extra=extra,
+    )
+    store = open_store(path)
+    return {**stats, **dimension_summary(store["dimension"][...], store["dimension_reason"][...])}
 
 
 def denoiser_store(
@@ -245,20 +268,9 @@ def denoiser_store(
         "max_k": int(max_k),
         "dimension_reasons": {str(code): text for code, text in REASONS.items()},
     }
-    stats = write_basis_store(
-        path,
-        bases_of,
-        n=n,
-        k=max_k,
-        d=d,
-        sample_index=sample_index,
-        attrs=attrs,
-        batch=images_per_batch,
-        chunk_mb=chunk_mb,
-        extra=_per_image_arrays(max_k, d),
+    return _write_store(
+        path, bases_of, n, max_k, d, sample_index, attrs, images_per_batch, chunk_mb
     )
-    store = open_store(path)
-    return {**stats, **dimension_summary(store["dimension"][...], store["dimension_reason"][...])}
 
 
 def dimension_summary(dimension: np.ndarray, reason: np.ndarray) -> dict:
@@ -311,8 +323,7 @@ def rederive_store(
         )
         rank = usable_rank(dimension)
         vectors = np.asarray(den["singular_vectors"][start:stop])
-        basis = vectors.copy()
-        basis[np.arange(max_k)[None, :] >= rank[:, None]] = 0.0
+        basis = _masked(vectors, rank)
         extras = {
             "singular_vectors": vectors,
             "dimension": dimension,
@@ -324,16 +335,4 @@ def rederive_store(
     attrs.update({"tangent_source": source, "k_rule": rule, "derived_from": str(denoiser_path)})
     for key in ("k", "d", "projection", "random_baseline"):
         attrs.pop(key, None)
-    stats = write_basis_store(
-        path,
-        bases_of,
-        n=n,
-        k=max_k,
-        d=d,
-        sample_index=sample_index,
-        attrs=attrs,
-        batch=images_per_batch,
-        extra=_per_image_arrays(max_k, d),
-    )
-    store = open_store(path)
-    return {**stats, **dimension_summary(store["dimension"][...], store["dimension_reason"][...])}
+    return _write_store(path, bases_of, n, max_k, d, sample_index, attrs, images_per_batch)
