@@ -1,5 +1,6 @@
-"""Rule compute_tangent: tangent bases at the test samples' latents, streamed chunk by chunk into tangent.zarr
-(or, for large k·d, the latents alone for matrix-free projection)."""
+"""Rules compute_tangent and compute_train_tangent: tangent bases at the test samples' latents (or, with
+``part: train``, every training sample's), streamed chunk by chunk into tangent.zarr (tangent_train.zarr)
+or, for large k·d, the latents alone for matrix-free projection."""
 
 import logging
 import math
@@ -10,7 +11,7 @@ log = logging.getLogger("manifold_xai")
 
 
 def main(job):
-    from manifold_xai.data.dataset_store import read_rows, store_attrs, test_rows
+    from manifold_xai.data.dataset_store import read_rows, store_attrs, test_rows, train_rows
     from manifold_xai.data.torus import TorusRenderer
     from manifold_xai.models.io import load_model
     from manifold_xai.tangent.bases import prepare_decoder
@@ -18,7 +19,10 @@ def main(job):
     from manifold_xai.tangent.space import uses_matrix_free
 
     p = job.params["tangent"]
-    index = test_rows(job.input.data, job.params["n_test"])
+    if job.params["part"] == "train":
+        index = train_rows(job.input.data)
+    else:
+        index = test_rows(job.input.data, job.params["n_test"])
     latents = read_rows(job.input.data, "latents", index)
     image_shape = tuple(store_attrs(job.input.data)["image_shape"])
     model = load_model(job.input.manifold, job.device)

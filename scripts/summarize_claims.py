@@ -22,6 +22,10 @@ def main(job):
         tangent_fractions=pd.read_csv(job.input.tangent_fractions)
         if "tangent_fractions" in job.input.keys()
         else None,
+        models=pd.read_csv(job.input.models) if "models" in job.input.keys() else None,
+        counterfactuals=pd.read_csv(job.input.counterfactuals)
+        if "counterfactuals" in job.input.keys()
+        else None,
     )
     write_csv(job.output.claims, table)
     job.metrics = {"claims": len(table), "verdicts": table["verdict"].value_counts().to_dict()}

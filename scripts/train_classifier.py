@@ -1,5 +1,7 @@
 """Rule train_classifier: train a classifier on the generated training set in one regime
-(standard, adversarial or random_labels), saving checkpoints on the tracking schedule."""
+(standard, adversarial, random_labels, or adversarial_normal / adversarial_tangent: the adversarial
+attack confined to each training image's normal / tangent space, read from tangent_train.zarr), saving
+checkpoints on the tracking schedule."""
 
 from manifold_xai.jobs import run_job
 
@@ -7,11 +9,12 @@ from manifold_xai.jobs import run_job
 def main(job):
     import torch
 
-    from manifold_xai.data.dataset_store import read_dataset
+    from manifold_xai.data.dataset_store import read_dataset, train_rows
     from manifold_xai.data.splits import TEST, TRAIN
     from manifold_xai.models.classifiers import build_classifier, load_pretrained
     from manifold_xai.models.io import save_model
     from manifold_xai.store import write_json
+    from manifold_xai.tangent.basis_store import stored_bases
     from manifold_xai.training.checkpoints import checkpoint_directory
     from manifold_xai.training.inference import accuracy, predict_logits
     from manifold_xai.training.loops import random_label_set, train_adversarial, train_classifier
@@ -28,7 +31,13 @@ def main(job):
     }
     if p["arch"] in ("simplenet", "vgg16"):
         kwargs["width"] = p["width"]
-    r = p.get(regime, p)  # the regime's own block (adversarial, random_labels) or the shared keys
+    part = p.get("part")  # a directed regime: "normal" or "tangent"
+    bases = None
+    if part is not None:
+        r = p["adversarial"]  # the adversarial block's attack, confined to one subspace
+        bases = torch.from_numpy(stored_bases(job.input.train_tangent, train_rows(job.input.data)))
+    else:
+        r = p.get(regime, p)  # the regime's own block (adversarial, random_labels) or the shared
     if regime == "random_labels":
         kwargs["dropout"] = False  # the paper's MNIST32OverfitModel
         train_x, train_y = random_label_set(
@@ -59,7 +68,7 @@ def main(job):
         schedule,
         resume=resume,
     ) as checkpoints:
-        if regime == "adversarial":
+        if regime == "adversarial" or part is not None:
             history = train_adversarial(
                 model,
                 train_x,
@@ -69,6 +78,8 @@ def main(job):
                 steps=r["steps"],
                 projection=r["projection"],
                 on_step=checkpoints,
+                bases=bases,
+                part=part,
                 **common,
             )
         else:

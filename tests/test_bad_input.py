@@ -83,6 +83,13 @@ CONFIG_CASES.update(
             _renamed("../digits"),
             "invalid name '../digits' at datasets (letters, digits and _, starting with a letter)",
         ),
+        # the directed regimes need every training image's tangent basis; matrix-free tangents store none
+        "directed-regime-without-training-bases": (
+            _set("datasets.digits.tangent.projection", "matrix_free"),
+            "datasets.digits.classifier.regimes: ['adversarial_normal', 'adversarial_tangent'] confine "
+            "the attack to each training image's tangent space, but this dataset has no stored "
+            "training-image bases",
+        ),
         "denoiser-noise-level-outside-training": (
             _set(
                 "datasets.digits.tangent_sources",

@@ -335,7 +335,7 @@ def test_a_one_key_file_changes_exactly_that_key_of_the_default_experiment():
     default = validate_config(load_experiment({}, REPO / "config.yaml"), SCHEMA)
     one_key = {"datasets": {"mnist32": {"attributions": {"smoothgrad": {"samples": 50}}}}}
     changed = validate_config(load_experiment(one_key, REPO / "config.yaml"), SCHEMA)
-    assert set(changed["datasets"]) == set(default["datasets"]) == {"mnist32", "torus"}
+    assert set(changed["datasets"]) == set(default["datasets"]) == {"mnist32", "torus", "torus3"}
     assert _leaf_paths(default, changed) == ["datasets.mnist32.attributions.smoothgrad.samples"]
 
 

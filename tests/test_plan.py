@@ -39,18 +39,26 @@ def paper():
 
 
 def test_default_runs_and_sources(default):
-    # mnist32: seeds 0 to 4 x standard, adversarial, random labels; torus: its own seeds, standard
-    assert default.datasets == ["mnist32", "torus"]
+    # mnist32: seeds 0 to 4 x standard, adversarial, random labels, and the two directed regimes on
+    # their own three seeds; torus: its own seeds, standard; torus3: tangent spaces only, no runs
+    assert default.datasets == ["mnist32", "torus", "torus3"]
     torus_seeds = default.seeds("torus")
     assert default.seeds("mnist32") == [0, 1, 2, 3, 4]
-    assert len(default.runs()) == 5 * 3 + len(torus_seeds)
+    assert len(default.runs()) == 5 * 3 + 2 * 3 + len(torus_seeds)
     assert default.runs("torus") == [("torus", s, "standard") for s in torus_seeds]
+    assert default.runs("torus3") == []
     assert default.runs(regime="adversarial") == [("mnist32", s, "adversarial") for s in range(5)]
+    assert default.runs(regime="adversarial_normal") == [
+        ("mnist32", s, "adversarial_normal") for s in range(3)
+    ]
+    assert default.directed_runs() == [("mnist32", s) for s in range(3)]
+    assert len(default.counterfactual_runs()) == 4 * 3
     # mnist32 has its decoder's tangent spaces only; the torus exact + vae + local_pca + denoiser
     assert default.tangent_sources("mnist32") == ["vae"]
     assert default.tangent_sources("torus") == ["exact", "vae", "local_pca", "denoiser"]
+    assert default.tangent_sources("torus3") == ["exact", "local_pca", "denoiser", "flipd"]
     assert len(default.source_runs()) == len(torus_seeds) * 4
-    assert default.compared_runs() == [("torus", s) for s in torus_seeds]
+    assert default.compared_runs() == [("torus", s) for s in torus_seeds] + [("torus3", 0)]
 
 
 def test_default_paths(default):
@@ -87,16 +95,11 @@ def test_default_roar_leaves_out_the_torus(default):
 
 
 def test_tiny_has_one_dataset_and_no_second_source(tiny):
-    assert tiny.runs() == [("digits", 0, r) for r in ("standard", "adversarial", "random_labels")]
+    regimes = ("standard", "adversarial", "random_labels", "adversarial_normal", "adversarial_tangent")
+    assert tiny.runs() == [("digits", 0, r) for r in regimes]
     assert tiny.compared_datasets() == [] and tiny.roar_datasets() == []
-    assert set(targets.claims_inputs(tiny)) == {
-        "alignment",
-        "curves",
-        "robustness",
-        "alignment_prov",
-        "curves_prov",
-        "robustness_prov",
-    }
+    tables = {"alignment", "curves", "robustness", "counterfactuals", "models"}
+    assert set(targets.claims_inputs(tiny)) == tables | {f"{t}_prov" for t in tables}
     assert "results/summary/tangent_accuracy.csv" not in targets.all_targets(tiny)
 
 

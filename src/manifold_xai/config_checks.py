@@ -7,6 +7,7 @@ returns the messages naming the offending keys; ``manifold_xai.config.validate_c
 from __future__ import annotations
 
 from manifold_xai.config_facts import (
+    DIRECTED_REGIMES,
     dataset_seeds,
     evaluation_seeds,
     image_shape,
@@ -50,6 +51,85 @@ def _evaluation_errors(config: dict, name: str) -> list[str]:
                 f"{at}.roar.methods: {unknown} are neither configured under {at}.attributions "
                 f"({sorted(ds['attributions'])}) nor one of {list(ROAR_REFERENCES)}"
             )
+    return errors
+
+
+def _directed_errors(config: dict, name: str) -> list[str]:
+    """The directed adversarial regimes need every training image's tangent basis: a dataset whose
+    tangent spaces are matrix-free (no stored basis) cannot train them."""
+    from manifold_xai.tangent.space import uses_matrix_free
+
+    ds, at = config["datasets"][name], f"datasets.{name}"
+    asked = [r for r in ds["classifier"]["regimes"] if r in DIRECTED_REGIMES]
+    errors = []
+    if not asked:
+        return errors
+    shape, k = image_shape(config, name), latent_dim(config, name)
+    if shape is not None and k is not None:
+        d = shape[0] * shape[1] * shape[2]
+        if uses_matrix_free(ds["tangent"], k, d):
+            errors.append(
+                f"{at}.classifier.regimes: {asked} confine the attack to each training image's "
+                f"tangent space, but this dataset has no stored training-image bases (its tangent "
+                f"spaces are matrix-free at k·d = {k * d}; set tangent.projection to basis)"
+            )
+    return errors
+
+
+def _regime_subset_errors(config: dict, name: str) -> list[str]:
+    """``regime_seeds`` and ``regime_methods`` name regimes the dataset runs, its seeds and its
+    configured methods."""
+    clf, at, errors = config["datasets"][name]["classifier"], f"datasets.{name}.classifier", []
+    methods = config["datasets"][name]["attributions"]
+    for key in ("regime_seeds", "regime_methods"):
+        for regime, chosen in clf[key].items():
+            if regime not in clf["regimes"]:
+                errors.append(f"{at}.{key}.{regime}: {regime!r} is not in {at}.regimes")
+            elif key == "regime_seeds":
+                extra = sorted(set(chosen) - set(dataset_seeds(config, name)))
+                if extra:
+                    errors.append(f"{at}.regime_seeds.{regime}: {extra} are not seeds of {name!r}")
+            else:
+                unknown = [m for m in chosen if m not in methods]
+                if unknown:
+                    errors.append(
+                        f"{at}.regime_methods.{regime}: {unknown} are not configured under "
+                        f"datasets.{name}.attributions ({sorted(methods)})"
+                    )
+    return errors
+
+
+def _counterfactual_errors(config: dict, name: str) -> list[str]:
+    ds, at = config["datasets"][name], f"datasets.{name}"
+    block = ds["evaluation"]["counterfactuals"]
+    if block is None:
+        return []
+    errors, at = [], f"{at}.evaluation.counterfactuals"
+    if ds["classifier"]["external"] is not None:
+        return [f"{at}: walks the classifiers the pipeline trains; classifier.external is set"]
+    unknown = [m for m in block["methods"] if m not in ds["attributions"]]
+    if unknown:
+        errors.append(
+            f"{at}.methods: {unknown} are not configured under datasets.{name}.attributions "
+            f"({sorted(ds['attributions'])})"
+        )
+    missing = [r for r in block["regimes"] or [] if r not in ds["classifier"]["regimes"]]
+    if missing:
+        errors.append(f"{at}.regimes: {missing} are not in classifier.regimes")
+    for regime in block["regimes"] or ds["classifier"]["regimes"]:
+        computed = ds["classifier"]["regime_methods"].get(regime)
+        absent = [m for m in block["methods"] if computed is not None and m not in computed]
+        if absent:
+            errors.append(
+                f"{at}.methods: {absent} are not computed for the walked regime {regime!r} "
+                f"(classifier.regime_methods.{regime}: {computed})"
+            )
+    extra = sorted(set(block["seeds"] or []) - set(dataset_seeds(config, name)))
+    if extra:
+        errors.append(f"{at}.seeds: {extra} are not seeds of {name!r}")
+    n_eval = ds["evaluation"]["n_test"]
+    if n_eval is not None and block["n_test"] > n_eval:
+        errors.append(f"{at}.n_test: {block['n_test']} exceeds evaluation.n_test {n_eval}")
     return errors
 
 
@@ -122,6 +202,8 @@ def cross_field_errors(config: dict) -> list[str]:
                 f"ground truths; a {ds['approach']} dataset needs at least one regime"
             )
         errors += _tangent_source_errors(config, name) + _evaluation_errors(config, name)
+        errors += _directed_errors(config, name) + _counterfactual_errors(config, name)
+        errors += _regime_subset_errors(config, name)
         errors += _attribution_errors(config, name) + _sample_size_errors(config, name)
         shape, k = image_shape(config, name), latent_dim(config, name)
         d = None if shape is None else shape[0] * shape[1] * shape[2]

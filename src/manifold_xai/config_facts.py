@@ -51,6 +51,18 @@ def dataset_seeds(config: dict, name: str) -> list[int]:
     return config["datasets"][name]["seeds"] or config["seeds"]
 
 
+# The directed adversarial regimes and the subspace their attack is confined to.
+DIRECTED_REGIMES = {"adversarial_normal": "normal", "adversarial_tangent": "tangent"}
+
+
+def regime_seeds(config: dict, name: str, regime: str) -> list[int]:
+    """The seeds one regime of a dataset runs on: the dataset's, or those of them that
+    ``classifier.regime_seeds`` names for the regime."""
+    seeds = dataset_seeds(config, name)
+    chosen = config["datasets"][name]["classifier"]["regime_seeds"].get(regime)
+    return seeds if chosen is None else [s for s in seeds if s in chosen]
+
+
 def own_tangent_source(config: dict, name: str) -> str:
     """The tangent source of the dataset's own manifold (``tangent.zarr``): the renderer's exact Jacobian
     for an analytic dataset, the decoder's (``vae``) otherwise."""

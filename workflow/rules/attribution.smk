@@ -24,8 +24,8 @@ rule compute_attributions:
         **torch_resources(mem_mb=4000, runtime=120),
     params:
         n_test=dataset_params("evaluation", "n_test"),
-        attributions=attribution_params,
-        tangent=context_tangent(attribution_params),
+        attributions=run_attribution_params,
+        tangent=context_tangent(run_attribution_params),
         device=config["device"],
     script:
         "../../scripts/compute_attributions.py"

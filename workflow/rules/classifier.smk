@@ -3,6 +3,7 @@
 
 rule train_classifier:
     input:
+        unpack(directed_inputs),
         **with_prov(data=DATA),
     output:
         **with_prov(

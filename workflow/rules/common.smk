@@ -15,6 +15,7 @@ from pathlib import Path
 from manifold_xai.attribution.plugins import files_of
 from manifold_xai.attribution.registry import method_files
 from manifold_xai import config_facts
+from manifold_xai.config_facts import DIRECTED_REGIMES
 from manifold_xai.config import ConfigError
 from manifold_xai.evaluation.console import print_run_summary
 from manifold_xai.plan import params as plan_params
@@ -25,6 +26,7 @@ from manifold_xai.plan.paths import (
     ATTRIBUTIONS,
     BENCH,
     CLASSIFIER,
+    COUNTERFACTUALS,
     DATA,
     LOGS,
     MANIFOLD,
@@ -34,6 +36,7 @@ from manifold_xai.plan.paths import (
     STANDARD_ATTRIBUTIONS,
     STANDARD_CLASSIFIER,
     TANGENT,
+    TRAIN_TANGENT,
     TRAINED_REGIMES,
     prov,
 )
@@ -91,6 +94,34 @@ def classifier_params(w):
 
 def attribution_params(w):
     return plan_params.attribution_params(PLAN, w.dataset)
+
+
+def run_attribution_params(w):
+    """The methods one run computes (a directed regime: `classifier.directed.methods`)."""
+    return plan_params.attribution_params(PLAN, w.dataset, w.regime)
+
+
+def labeller_inputs(w):
+    """The labelling network of a generative dataset's run (other approaches: none)."""
+    if PLAN.approach(w.dataset) != "generative":
+        return {}
+    return with_prov(labeller=f"{RUN}/labeller/model.pt".format(**w))
+
+
+def counterfactual_stores(w):
+    """The walk stores of one dataset's runs, in plan order."""
+    return [
+        COUNTERFACTUALS.format(dataset=d, seed=s, regime=r)
+        for d, s, r in PLAN.counterfactual_runs()
+        if d == w.dataset
+    ]
+
+
+def directed_inputs(w):
+    """The training images' tangent store of a directed adversarial regime (other regimes: none)."""
+    if w.regime not in DIRECTED_REGIMES:
+        return {}
+    return with_prov(train_tangent=TRAIN_TANGENT.format(**w))
 
 
 def manifold_methods(w):

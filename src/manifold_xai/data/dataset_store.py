@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from manifold_xai.data.splits import TEST
+from manifold_xai.data.splits import TEST, TRAIN
 from manifold_xai.store import atomic_path, create_store, open_store, read_array, write_array
 
 
@@ -91,6 +91,11 @@ def test_rows(path, n: int | None = None) -> np.ndarray:
     """Indices of the TEST samples of a dataset store (the first ``n`` of them when given: the samples
     that get tangent spaces, attributions and alignment, ``evaluation.n_test``)."""
     return np.flatnonzero(read_rows(path, "split") == TEST)[:n]
+
+
+def train_rows(path) -> np.ndarray:
+    """Indices of the TRAIN samples of a dataset store, in store order (``Dataset.part(TRAIN)``'s rows)."""
+    return np.flatnonzero(read_rows(path, "split") == TRAIN)
 
 
 def store_attrs(path) -> dict:

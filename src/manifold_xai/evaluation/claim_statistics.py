@@ -295,3 +295,114 @@ def theorem1_share(tables, dataset, key):
     over = f"Clopper-Pearson over {n} test points"
     interval = (p - 0.49, ci.low - 0.49, ci.high - 0.49, n, over, math.sqrt(p * (1 - p)))
     return Measured([p - 0.49], interval=interval)
+
+
+# -- the directed adversarial regimes (alignment.csv, models.csv) ---------------------------------
+def has_gradient_of(regime: str):
+    """Condition: the dataset has the standard and ``regime``'s gradient alignment."""
+
+    def condition(tables, dataset):
+        if not has_standard_gradient(tables, dataset):
+            return []
+        return ONCE if len(_rows(tables, dataset, regime, "gradient")) else []
+
+    return condition
+
+
+def regime_minus_standard(regime: str):
+    def statistic(tables, dataset):
+        other = _seeds(_rows(tables, dataset, regime, "gradient"))
+        return Measured(other - _seeds(_rows(tables, dataset, "standard", "gradient")))
+
+    return statistic
+
+
+def has_gap_regime(regime: str):
+    """Condition: standard, adversarial and ``regime`` gradients (the gap's share needs all three)."""
+
+    def condition(tables, dataset):
+        if not has_gradient_of(regime)(tables, dataset):
+            return []
+        return has_robust_gradient(tables, dataset)
+
+    return condition
+
+
+def gap_share_minus_half(regime: str):
+    """Per seed, the share of the standard→adversarial gap in the gradient's mean fraction that
+    ``regime`` closes, minus one half ("most of the gap": above 0); NaN for a seed whose gap is 0."""
+
+    def statistic(tables, dataset):
+        standard = _seeds(_rows(tables, dataset, "standard", "gradient"))
+        gap = _seeds(_rows(tables, dataset, "adversarial", "gradient")) - standard
+        closed = _seeds(_rows(tables, dataset, regime, "gradient")) - standard
+        share = (closed / gap.where(gap != 0)).dropna()
+        return Measured(share - 0.5)
+
+    return statistic
+
+
+def _test_errors(tables, dataset: str, regime: str) -> pd.Series:
+    """models.csv's classifier test error per seed."""
+    table = tables["models"]
+    rows = table[
+        (table["dataset"] == dataset)
+        & (table["model"] == f"classifier {regime}")
+        & (table["quantity"] == "test error")
+    ]
+    return rows.set_index("seed")["value"]
+
+
+def has_models(*regimes: str):
+    def condition(tables, dataset):
+        return ONCE if all(len(_test_errors(tables, dataset, r)) for r in regimes) else []
+
+    return condition
+
+
+def error_difference(first: str, second: str):
+    """Per seed, ``first``'s test error minus ``second``'s (positive: ``second`` is more accurate)."""
+
+    def statistic(tables, dataset):
+        return Measured(
+            _test_errors(tables, dataset, first) - _test_errors(tables, dataset, second)
+        )
+
+    return statistic
+
+
+# -- counterfactuals.csv ------------------------------------------------------------------------------
+WALK_OTHERS = {"orthogonal": "orthogonal part", "random_tangent": "random tangent direction"}
+
+
+def _walk_steps(tables, dataset, regime, method, direction) -> pd.Series:
+    table = tables["counterfactuals"]
+    rows = table[
+        (table["dataset"] == dataset)
+        & (table["regime"] == regime)
+        & (table["method"] == method)
+        & (table["direction"] == direction)
+    ]
+    return rows.set_index("seed")["censored_median_steps"]
+
+
+def each_walk_comparison(tables, dataset):
+    """One row per (regime, method) walked and per other direction beside the tangent part."""
+    table = tables["counterfactuals"]
+    table = table[table["dataset"] == dataset]
+    pairs = dict.fromkeys(zip(table["regime"], table["method"], strict=True))
+    directions = set(table["direction"])
+    if "tangent" not in directions:
+        return []
+    return [
+        {"regime": regime, "method": method, "other": WALK_OTHERS[d], "direction": d}
+        for regime, method in pairs
+        for d in WALK_OTHERS
+        if d in directions
+    ]
+
+
+def steps_other_minus_tangent(tables, dataset, regime, method, other, direction):
+    """Per seed, the other direction's censored median steps to the flip minus the tangent part's."""
+    tangent = _walk_steps(tables, dataset, regime, method, "tangent")
+    return Measured(_walk_steps(tables, dataset, regime, method, direction) - tangent)

@@ -43,7 +43,16 @@ CLAIM_COLUMNS = [
     "paper_row",
 ]
 # The summary tables claims read, in the order their rows appear.
-TABLES = ("alignment", "tangent_fractions", "curves", "roar_repeats", "robustness", "theorem1")
+TABLES = (
+    "alignment",
+    "models",
+    "tangent_fractions",
+    "curves",
+    "roar_repeats",
+    "robustness",
+    "counterfactuals",
+    "theorem1",
+)
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,34 @@ CLAIMS = (
         paper_row="15, 16",
     ),
     Claim(
+        "normal_above_standard",
+        "normal-only adversarial training above standard",
+        "alignment",
+        s.has_gradient_of("adversarial_normal"),
+        s.regime_minus_standard("adversarial_normal"),
+        "mean gradient fraction: adversarial_normal − standard (paired by seed)",
+        paper_value="not in the paper (Zhang et al.: the normal-space part of the adversarial risk)",
+    ),
+    Claim(
+        "normal_closes_most_of_gap",
+        "normal-only training closes most of the standard→robust gap",
+        "alignment",
+        s.has_gap_regime("adversarial_normal"),
+        s.gap_share_minus_half("adversarial_normal"),
+        "(adversarial_normal − standard) / (adversarial − standard) of the gradient's mean fraction "
+        "− 0.5 (per seed)",
+        paper_value="not in the paper",
+    ),
+    Claim(
+        "tangent_above_standard",
+        "tangent-only adversarial training above standard",
+        "alignment",
+        s.has_gradient_of("adversarial_tangent"),
+        s.regime_minus_standard("adversarial_tangent"),
+        "mean gradient fraction: adversarial_tangent − standard (paired by seed)",
+        paper_value="not in the paper",
+    ),
+    Claim(
         "ordering_survives_source",
         "Figure 3's method ordering survives the {source} tangent source",
         "tangent_fractions",
@@ -230,6 +267,33 @@ CLAIMS = (
         paper_value="robustness makes models off-manifold robust (follow-up)",
     ),
     Claim(
+        "normal_costs_less_accuracy",
+        "normal-only training costs less clean accuracy than full adversarial training",
+        "models",
+        s.has_models("adversarial", "adversarial_normal"),
+        s.error_difference("adversarial", "adversarial_normal"),
+        "test error: adversarial − adversarial_normal (paired by seed)",
+        paper_value="not in the paper",
+    ),
+    Claim(
+        "tangent_costs_less_accuracy",
+        "tangent-only training costs less clean accuracy than full adversarial training",
+        "models",
+        s.has_models("adversarial", "adversarial_tangent"),
+        s.error_difference("adversarial", "adversarial_tangent"),
+        "test error: adversarial − adversarial_tangent (paired by seed)",
+        paper_value="not in the paper",
+    ),
+    Claim(
+        "tangent_part_flips_sooner",
+        "the tangent part flips the label in fewer steps than the {other} ({regime}, {method})",
+        "counterfactuals",
+        s.each_walk_comparison,
+        s.steps_other_minus_tangent,
+        "median steps to the flip (no flip counted as the budget + 1): {other} − tangent part",
+        paper_value="not in the paper (Mahler et al.: tangent-projected counterfactuals)",
+    ),
+    Claim(
         "theorem1_in_tangent",
         "Theorem 1: gradient in the tangent space on half the curve",
         "theorem1",
@@ -303,10 +367,14 @@ def claims_table(
     theorem1=None,
     robustness=None,
     tangent_fractions=None,
+    models=None,
+    counterfactuals=None,
 ) -> pd.DataFrame:
     """Every testable claim (``CLAIM_COLUMNS``) from the summary tables a run produced (None: not run)."""
     tables = {
         "alignment": alignment,
+        "models": models,
+        "counterfactuals": counterfactuals,
         "curves": curves,
         "roar_repeats": roar_repeats,
         "theorem1": theorem1,

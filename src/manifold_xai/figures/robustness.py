@@ -15,7 +15,13 @@ from manifold_xai.figures.style import (
     save,
 )
 
-REGIME_COLOURS = {"standard": "tab:blue", "adversarial": "tab:gray", "random_labels": "tab:red"}
+REGIME_COLOURS = {
+    "standard": "tab:blue",
+    "adversarial": "tab:gray",
+    "random_labels": "tab:red",
+    "adversarial_normal": "tab:green",
+    "adversarial_tangent": "tab:purple",
+}
 
 
 SEED_MARKERS = "os^Dv<>p*h"

@@ -151,4 +151,6 @@ REGIME_TITLES = {
     "standard": "Adam",
     "adversarial": "PGD (l2-adversarial)",
     "random_labels": "Random labels",
+    "adversarial_normal": "PGD, normal space only",
+    "adversarial_tangent": "PGD, tangent space only",
 }

@@ -16,9 +16,15 @@ from manifold_xai.attribution.registry import (
     styles,
 )
 from manifold_xai.config import canonical
+from manifold_xai.config_facts import DIRECTED_REGIMES
 from manifold_xai.plan.runs import RunPlan
 
 REGIME_BLOCKS = ("adversarial", "random_labels")
+PLAN_KEYS = (
+    "regimes",
+    "regime_seeds",
+    "regime_methods",
+)  # which runs exist: the plan's, not a job's
 CONTEXT_TANGENT_KEYS = (
     "rank_rtol",
     "orthonormalisation",
@@ -31,18 +37,26 @@ CONTEXT_TANGENT_KEYS = (
 
 def classifier_params(plan: RunPlan, dataset: str, regime: str) -> dict:
     """The classifier block for one regime: the shared keys plus that regime's own block, without the
-    regime list and the other regimes' blocks, so editing one regime re-runs only its jobs."""
+    regime list and the other regimes' blocks, so editing one regime re-runs only its jobs. A directed
+    regime trains with the ``adversarial`` block's attack, confined to its ``part`` of the space."""
     block = plan.block(dataset, "classifier")
-    shared = {k: v for k, v in block.items() if k != "regimes" and k not in REGIME_BLOCKS}
+    shared = {k: v for k, v in block.items() if k not in PLAN_KEYS and k not in REGIME_BLOCKS}
     if regime in REGIME_BLOCKS:
         shared[regime] = block[regime]
+    if regime in DIRECTED_REGIMES:
+        shared["adversarial"] = block["adversarial"]
+        shared["part"] = DIRECTED_REGIMES[regime]
     return shared
 
 
-def attribution_params(plan: RunPlan, dataset: str) -> dict:
+def attribution_params(plan: RunPlan, dataset: str, regime: str | None = None) -> dict:
     """The dataset's attribution methods with the parameters their computation depends on (not their
-    label and colour, which only the figures read); a projection carries its base's parameters."""
+    label and colour, which only the figures read); a projection carries its base's parameters. With a
+    ``regime`` that ``classifier.regime_methods`` names, only its methods."""
     blocks = plan.block(dataset, "attributions")
+    chosen = plan.block(dataset, "classifier", "regime_methods").get(regime)
+    if chosen is not None:
+        blocks = {m: b for m, b in blocks.items() if m in chosen}
     return expand_projections({m: computation_params(block) for m, block in blocks.items()})
 
 

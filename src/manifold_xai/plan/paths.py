@@ -13,6 +13,8 @@ SOURCE = "results/{dataset}/source.zarr"
 DATA = f"{RUN}/data.zarr"
 MANIFOLD = f"{RUN}/manifold/model.pt"
 TANGENT = f"{RUN}/tangent.zarr"
+# The training images' tangent bases (the directed adversarial regimes' attacks are confined by them).
+TRAIN_TANGENT = f"{RUN}/tangent_train.zarr"
 CLASSIFIER = f"{RUN}/classifier/{{regime}}/model.pt"
 METRICS = f"{RUN}/classifier/{{regime}}/metrics.json"
 LABELLER_METRICS = f"{RUN}/labeller/metrics.json"
@@ -20,6 +22,7 @@ ATTRIBUTIONS = f"{RUN}/attributions/{{regime}}.zarr"
 ALIGNMENT = f"{RUN}/alignment/{{regime}}.zarr"
 CURVES = f"{RUN}/curves/{{regime}}.zarr"
 ROBUSTNESS = f"{RUN}/robustness/{{regime}}.zarr"
+COUNTERFACTUALS = f"{RUN}/counterfactuals/{{regime}}.zarr"
 STANDARD_CLASSIFIER = CLASSIFIER.replace("{regime}", "standard")
 STANDARD_ATTRIBUTIONS = ATTRIBUTIONS.replace("{regime}", "standard")
 STANDARD_ALIGNMENT = ALIGNMENT.replace("{regime}", "standard")
@@ -34,7 +37,7 @@ STUDY = "results/study"
 EXPLORER = "results/explorer"
 # The regimes the pipeline trains (`external`: a classifier the pipeline did not train), as a wildcard
 # regex.
-TRAINED_REGIMES = "standard|adversarial|random_labels"
+TRAINED_REGIMES = "standard|adversarial|random_labels|adversarial_normal|adversarial_tangent"
 
 
 def prov(path: str) -> str:

@@ -14,10 +14,12 @@ from pathlib import Path
 
 from manifold_xai.config import ConfigError, canonical, load_experiment, validate_config
 from manifold_xai.config_facts import (
+    DIRECTED_REGIMES,
     dataset_seeds,
     evaluation_seeds,
     own_tangent_source,
     paper_dataset,
+    regime_seeds,
     tangent_sources,
 )
 from manifold_xai.plan import paths
@@ -75,14 +77,39 @@ class RunPlan:
 
     # -- runs --------------------------------------------------------------------------------------
     def runs(self, dataset: str | None = None, regime: str | None = None) -> list[Run]:
-        """Every (dataset, seed, regime) run, in a fixed order (optionally of one dataset or regime)."""
+        """Every (dataset, seed, regime) run, in a fixed order (optionally of one dataset or regime); a
+        directed regime runs on its own seeds (``classifier.directed.seeds``)."""
         return [
             (d, s, r)
             for d in self.datasets
             for s in self.seeds(d)
             for r in self.regimes(d)
-            if dataset in (None, d) and regime in (None, r)
+            if dataset in (None, d) and regime in (None, r) and s in regime_seeds(self.config, d, r)
         ]
+
+    def directed_runs(self) -> list[tuple[str, int]]:
+        """(dataset, seed) of every run of a directed adversarial regime: the runs whose training images
+        need tangent bases (``tangent_train.zarr``), each once."""
+        runs = [(d, s) for d, s, r in self.runs() if r in DIRECTED_REGIMES]
+        return list(dict.fromkeys(runs))
+
+    def counterfactual_runs(self) -> list[Run]:
+        """The trained runs walked by ``evaluation.counterfactuals`` (its ``regimes`` and ``seeds``, or
+        all)."""
+        chosen = []
+        for d, s, r in self.trained_runs():
+            block = self.block(d, "evaluation", "counterfactuals")
+            if block is None:
+                continue
+            if block["regimes"] is not None and r not in block["regimes"]:
+                continue
+            if block["seeds"] is not None and s not in block["seeds"]:
+                continue
+            chosen.append((d, s, r))
+        return chosen
+
+    def counterfactual_datasets(self) -> list[str]:
+        return list(dict.fromkeys(d for d, _, _ in self.counterfactual_runs()))
 
     def trained_runs(self, dataset: str | None = None) -> list[Run]:
         """The runs whose classifier the pipeline trained (with checkpoints, so training curves)."""

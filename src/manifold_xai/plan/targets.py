@@ -45,6 +45,10 @@ def all_targets(plan: RunPlan) -> list[str]:
     if plan.robustness_datasets():
         targets.append(summary("robustness.csv"))
         targets += [figure(f"robustness_{d}") for d in plan.robustness_datasets()]
+    if plan.counterfactual_runs():
+        targets.append(summary("counterfactuals.csv"))
+        for d in plan.counterfactual_datasets():
+            targets += [figure(f"counterfactual_walks_{d}"), figure(f"counterfactual_distance_{d}")]
     if plan.sanity_datasets():
         targets.append(summary("sanity.csv"))
         for d in plan.sanity_datasets():
@@ -78,6 +82,10 @@ def claims_inputs(plan: RunPlan) -> dict[str, str]:
         inputs["roar_repeats"] = summary("roar_repeats.csv")
     if plan.robustness_datasets():
         inputs["robustness"] = summary("robustness.csv")
+    if plan.counterfactual_runs():
+        inputs["counterfactuals"] = summary("counterfactuals.csv")
+    if plan.directed_runs():
+        inputs["models"] = summary("models.csv")
     if plan.compared_datasets():
         inputs["tangent_fractions"] = summary("tangent_fractions.csv")
     if plan.config["theorem1"] is not None:
@@ -208,7 +216,8 @@ def explorer_runs(plan: RunPlan) -> list[dict]:
                                 s: plan.alignment_path(dataset, seed, regime, s) for s in sources
                             },
                         }
-                        for regime in plan.regimes(dataset)
+                        for _, run_seed, regime in plan.runs(dataset)
+                        if run_seed == seed
                     ],
                 }
             )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from manifold_xai.store import atomic_path, create_array, create_store, write_array
+from manifold_xai.store import atomic_path, create_array, create_store, open_store, write_array
 from manifold_xai.tangent.bases import (
     DEFAULT_RTOL,
     auto_batch_size,
@@ -246,3 +246,12 @@ def write_tangent_store(
         storage_dtype=storage_dtype,
         latents=latents,
     )
+
+
+def stored_bases(path, rows: np.ndarray) -> np.ndarray:
+    """``(n, k, d) float32``: every basis of the tangent store at ``path``, checked to be at the dataset
+    rows ``rows`` in that order (its ``sample_index``), so a basis is never paired with another image."""
+    store = open_store(path, required=("basis", "sample_index"))
+    if not np.array_equal(np.asarray(store["sample_index"][...]), np.asarray(rows)):
+        raise ValueError(f"{path}: its samples are not the expected {len(rows)} dataset rows")
+    return np.asarray(store["basis"][...], dtype=np.float32)

@@ -7,6 +7,12 @@ torchattacks do; ``projection="batch"`` reproduces the paper's notebook, where t
 the projection use the norm of the *whole batch tensor* (so with batch 100 the per-example budget is
 about eps/10). The random start is the paper's: uniform [0, 1) noise scaled to norm ``eps / 2`` (per
 example or per batch). Images are not clipped to [0, 1] (as in the paper) unless ``clip`` is set.
+
+Directed attacks (``restrict_to`` with a ``basis``): the random start and every step's gradient are
+projected onto the tangent space (``P_T``) or the normal space (``I - P_T``) at each input, so every
+iterate and the final perturbation lie in that space (after Zhang et al.: the adversarial risk splits
+into an in-manifold and a normal-space part). Scaling onto the ball keeps a vector in its subspace, so
+the ball projection needs no second restriction.
 """
 
 from __future__ import annotations
@@ -16,6 +22,20 @@ import torch.nn.functional as F
 from torch import nn
 
 PROJECTIONS = ("per_sample", "batch")
+PARTS = ("tangent", "normal")
+
+
+def restrict_to(v: torch.Tensor, basis: torch.Tensor, part: str) -> torch.Tensor:
+    """``v`` (b, *image) projected onto the tangent space (``part="tangent"``: ``U^T U v``) or the normal
+    space (``"normal"``: ``v - U^T U v``) at each sample, where the rows of ``basis`` (b, k, d) float32
+    are orthonormal (rows past the rank zero: the tangent stores' convention) and d is the image's
+    size; same shape as ``v``."""
+    if part not in PARTS:
+        raise ValueError(f"unknown subspace {part!r}; known: {PARTS}")
+    flat = v.flatten(1).unsqueeze(-1)  # (b, d, 1)
+    tangent = basis.transpose(1, 2) @ (basis @ flat)
+    kept = tangent if part == "tangent" else flat - tangent
+    return kept.reshape(v.shape)
 
 
 def _norms(x: torch.Tensor, projection: str) -> torch.Tensor:
@@ -40,19 +60,32 @@ def pgd_l2(
     projection: str = "per_sample",
     clip: bool = False,
     generator: torch.Generator | None = None,
+    basis: torch.Tensor | None = None,
+    part: str | None = None,
+    iterates: list | None = None,
 ) -> torch.Tensor:
     """Adversarial examples ``x + delta`` with ``||delta|| <= eps`` (per example or per batch).
 
-    The model's mode is left as it is (the paper attacks in train mode, dropout active); parameter
-    gradients are not accumulated.
+    With ``basis`` (b, k, d) float32 orthonormal tangent bases at ``x`` and ``part`` ("tangent" or
+    "normal"), ``delta`` and every step stay in that subspace (module docstring). The model's mode is
+    left as it is (the paper attacks in train mode, dropout active); parameter gradients are not
+    accumulated. ``iterates``, a list, receives the random start and every step's ``delta``.
     """
     if projection not in PROJECTIONS:
         raise ValueError(f"unknown PGD projection {projection!r}; known: {PROJECTIONS}")
     if eps <= 0 or steps < 1:
         raise ValueError(f"PGD needs eps > 0 and steps >= 1, got eps={eps}, steps={steps}")
+    if (basis is None) != (part is None):
+        raise ValueError("a directed attack needs both a basis and a part")
+
+    def kept(v: torch.Tensor) -> torch.Tensor:
+        return v if basis is None else restrict_to(v, basis, part)
+
     alpha = 2.5 * eps / steps
-    noise = torch.rand(x.shape, generator=generator).to(x)
+    noise = kept(torch.rand(x.shape, generator=generator).to(x))
     delta = noise * (eps / 2) / _norms(noise, projection).clamp_min(1e-12)
+    if iterates is not None:
+        iterates.append(delta.detach().clone())
     params = [p for p in model.parameters() if p.requires_grad]
     for p in params:
         p.requires_grad_(False)
@@ -62,8 +95,11 @@ def pgd_l2(
             loss = F.cross_entropy(model(x + delta), y)
             (grad,) = torch.autograd.grad(loss, delta)
             with torch.no_grad():
+                grad = kept(grad)
                 delta = delta + alpha * grad / _norms(grad, projection).clamp_min(1e-12)
                 delta = project_l2(delta, eps, projection)
+            if iterates is not None:
+                iterates.append(delta.detach().clone())
     finally:
         for p in params:
             p.requires_grad_(True)

@@ -149,13 +149,13 @@ def _fit(
     device: torch.device,
     name: str,
     accuracy_key: str = "train_accuracy",
-    perturb: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    perturb: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     target_train_accuracy: float | None = None,
     on_step: OnStep | None = None,
     resume: TrainingState | None = None,
 ) -> list[dict]:
-    """The shared cross-entropy loop: minibatches in seeded order, optional ``perturb(x, y)`` of each
-    batch (adversarial training), one scheduler step per epoch, one history record per epoch.
+    """The shared cross-entropy loop: minibatches in seeded order, optional ``perturb(x, y, idx)`` of each
+    batch (adversarial training; ``idx`` the batch's rows of ``images``), one scheduler step per epoch, one history record per epoch.
     ``on_step(step, epoch, model)`` is called before the first update (step 0) and after every update
     (training curves save checkpoints from it); it must not change the model. With ``resume``, the loop
     saves its whole state at the end of every epoch and, when a saved state exists, continues from it
@@ -179,7 +179,7 @@ def _fit(
         for batch, idx in enumerate(minibatches(len(x_all), batch_size, generator), 1):
             x, y = x_all[idx].to(device), y_all[idx].to(device)
             if perturb is not None:
-                x = perturb(x, y)
+                x = perturb(x, y, idx)
             logits = model(x)
             loss = F.cross_entropy(logits, y)
             _check_finite(loss, name, step, _kept(resume, history))
@@ -343,14 +343,30 @@ def train_adversarial(
     device: torch.device,
     on_step: OnStep | None = None,
     resume: TrainingState | None = None,
+    bases: torch.Tensor | None = None,
+    part: str | None = None,
 ) -> list[dict]:
     """l2-PGD adversarial training: each step draws eps from ``epsilons``, attacks the batch with
-    ``steps`` PGD iterations (in train mode, as the paper) and takes an SGD step on the adversarial batch."""
+    ``steps`` PGD iterations (in train mode, as the paper) and takes an SGD step on the adversarial batch.
+    With ``bases`` ((n, k, d) float32, the training images' orthonormal tangent bases, rows as
+    ``images``) and ``part``, the attack is directed: confined to the tangent or the normal space of each
+    image (``manifold_xai.training.adversarial.restrict_to``)."""
     from manifold_xai.training.adversarial import pgd_l2
 
-    def attack(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def attack(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         eps = float(epsilons[int(torch.randint(len(epsilons), (1,), generator=generator))])
-        return pgd_l2(model, x, y, eps, steps, projection=projection, generator=generator)
+        basis = None if bases is None else bases[idx].to(x.device)
+        return pgd_l2(
+            model,
+            x,
+            y,
+            eps,
+            steps,
+            projection=projection,
+            generator=generator,
+            basis=basis,
+            part=part,
+        )
 
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(milestones), gamma=lr_gamma)
@@ -364,7 +380,7 @@ def train_adversarial(
         batch_size=batch_size,
         generator=generator,
         device=device,
-        name="adversarial classifier",
+        name="adversarial classifier" if part is None else f"{part}-only adversarial classifier",
         accuracy_key="adversarial_train_accuracy",
         perturb=attack,
         on_step=on_step,
