@@ -198,6 +198,42 @@ def test_the_flipd_store_derives_from_the_denoiser_store(tmp_path):
     assert not (tmp_path / "x.zarr").exists()
 
 
+def test_the_denoiser_mle_store_takes_the_denoisers_vectors_at_the_levina_bickel_k(tmp_path):
+    """Source denoiser_mle: the denoiser store's vectors, k = the rounded Levina-Bickel estimate per
+    image, NaN with its reason where the estimate rounds above max_k."""
+    sigma = 0.05
+    u, cov = _subspace(2)
+    points = (np.random.default_rng(5).standard_normal((3, 2)) @ u.T).reshape(3, 1, SIDE, SIDE)
+    index = np.arange(3)
+    den = tmp_path / "tangent_denoiser.zarr"
+    denoiser_store(
+        den,
+        LinearDenoiser(cov, sigma),
+        points.astype(np.float32),
+        index,
+        (1, SIDE, SIDE),
+        sigma=sigma,
+        max_k=5,
+        oversample=3,
+    )
+    out = tmp_path / "tangent_denoiser_mle.zarr"
+    metrics = rederive_store(
+        den,
+        out,
+        rule="levina_bickel",
+        source="denoiser_mle",
+        sample_index=index,
+        estimate=np.array([2.2, 3.6, 7.0]),
+    )
+    store = open_store(out)
+    np.testing.assert_array_equal(store["rank"][...], [2, 4, 0])
+    assert np.isnan(store["dimension"][2]) and store["dimension_reason"][2] == ABOVE_MAX_K
+    vectors = open_store(den)["singular_vectors"][...]
+    np.testing.assert_array_equal(store["basis"][1, :4], vectors[1, :4])
+    assert not store["basis"][1, 4:].any() and not store["basis"][2].any()
+    assert store.attrs["k_rule"] == "levina_bickel" and metrics["n_undecided"] == 1
+
+
 def test_levina_bickel_estimates_the_dimension_of_a_linear_subspace():
     rng = np.random.default_rng(4)
     u = np.linalg.qr(rng.standard_normal((D, 3)))[0]

@@ -55,9 +55,21 @@ def test_default_runs_and_sources(default):
     assert len(default.counterfactual_runs()) == 4 * 3
     # mnist32 has its decoder's tangent spaces only; the torus exact + vae + local_pca + denoiser
     assert default.tangent_sources("mnist32") == ["vae"]
-    assert default.tangent_sources("torus") == ["exact", "vae", "local_pca", "denoiser"]
-    assert default.tangent_sources("torus3") == ["exact", "local_pca", "denoiser", "flipd"]
-    assert len(default.source_runs()) == len(torus_seeds) * 4
+    assert default.tangent_sources("torus") == [
+        "exact",
+        "vae",
+        "local_pca",
+        "denoiser",
+        "denoiser_mle",
+    ]
+    assert default.tangent_sources("torus3") == [
+        "exact",
+        "local_pca",
+        "denoiser",
+        "flipd",
+        "denoiser_mle",
+    ]
+    assert len(default.source_runs()) == len(torus_seeds) * 5
     assert default.compared_runs() == [("torus", s) for s in torus_seeds] + [("torus3", 0)]
 
 
@@ -95,7 +107,13 @@ def test_default_roar_leaves_out_the_torus(default):
 
 
 def test_tiny_has_one_dataset_and_no_second_source(tiny):
-    regimes = ("standard", "adversarial", "random_labels", "adversarial_normal", "adversarial_tangent")
+    regimes = (
+        "standard",
+        "adversarial",
+        "random_labels",
+        "adversarial_normal",
+        "adversarial_tangent",
+    )
     assert tiny.runs() == [("digits", 0, r) for r in regimes]
     assert tiny.compared_datasets() == [] and tiny.roar_datasets() == []
     tables = {"alignment", "curves", "robustness", "counterfactuals", "models"}

@@ -120,7 +120,7 @@ def tiny_config(data):
                 "approach": "analytic",
                 "manifold": {"latent_dim": 2, "epochs": 1, "reg_anneal_steps": 10},
                 "tangent_sources": {
-                    "sources": ["exact", "vae", "local_pca", "denoiser"],
+                    "sources": ["exact", "vae", "local_pca", "denoiser", "denoiser_mle"],
                     "local_pca": {"neighbours": 6},
                     "denoiser": {"width": 4, "epochs": 2, "max_k": 4, "oversample": 2},
                 },
@@ -266,7 +266,7 @@ def test_torus_tangent_sources_are_compared_with_the_exact_tangent_space(sources
         "ci_high",
     ]
     rows = accuracy.set_index("source")
-    assert sorted(rows.index) == ["denoiser", "local_pca", "vae"]
+    assert sorted(rows.index) == ["denoiser", "denoiser_mle", "local_pca", "vae"]
     assert set(rows["reference"]) == {"exact"}
     # a 2-epoch denoiser leaves every one of its max_k = 4 singular values above ½: no image gets a
     # dimension (NaN with its reason, not the cap), so its angles and fractions are undefined
@@ -277,8 +277,14 @@ def test_torus_tangent_sources_are_compared_with_the_exact_tangent_space(sources
     assert (decided["principal_angle_mean_deg"] <= decided["principal_angle_max_deg"]).all()
     assert np.isnan(rows.loc["denoiser", "principal_angle_mean_deg"])
     fractions = pd.read_csv(results / "summary" / "tangent_fractions.csv")
-    assert sorted(set(fractions["source"])) == ["denoiser", "exact", "local_pca", "vae"]
-    assert len(fractions) == 4 * 4  # 4 sources × 4 methods
+    assert sorted(set(fractions["source"])) == [
+        "denoiser",
+        "denoiser_mle",
+        "exact",
+        "local_pca",
+        "vae",
+    ]
+    assert len(fractions) == 5 * 4  # 5 sources × 4 methods
     assert np.isfinite(fractions[fractions["source"] != "denoiser"]["mean"]).all()
     undecided = fractions[fractions["source"] == "denoiser"]
     assert (undecided["n"] == 0).all() and (undecided["n_undefined"] == 10).all()
@@ -286,7 +292,7 @@ def test_torus_tangent_sources_are_compared_with_the_exact_tangent_space(sources
     projected = fractions[fractions["method"] == "projected_gradient"].set_index("source")["mean"]
     # 1 in the exact tangent spaces it was projected onto; not in the VAE's, local PCA's, denoiser's
     assert projected["exact"] > 0.999
-    assert max(projected["vae"], projected["local_pca"], projected["denoiser"]) < 0.99
+    assert max(projected["vae"], projected["local_pca"], projected["denoiser_mle"]) < 0.99
     # the per-image dimension: the renderer's rank 2, the denoiser's k read from its spectrum
     dims = pd.read_csv(results / "summary" / "intrinsic_dimension.csv").set_index("source")
     assert dims.loc["exact", "dimension_median"] == 2 and dims.loc["exact", "k"] == 2
@@ -297,6 +303,10 @@ def test_torus_tangent_sources_are_compared_with_the_exact_tangent_space(sources
     assert "dimension is at least max_k: 10" in dims.loc["denoiser", "undecided_reasons"]
     # the leading 2 singular vectors are still compared with the exact tangent space
     assert 0 <= dims.loc["denoiser", "angle_at_true_k_deg"] <= 90
+    # denoiser_mle: the same vectors at the Levina-Bickel k, which the spectrum did not decide
+    mle = dims.loc["denoiser_mle"]
+    assert mle["rule"].startswith("maximum likelihood k") and mle["n_decided"] > 0
+    assert mle["angle_at_true_k_deg"] == dims.loc["denoiser", "angle_at_true_k_deg"]
     denoiser = open_store(results / "torus" / "seed0" / "tangent_denoiser.zarr")
     assert denoiser.attrs["sigma"] == 0.1 and denoiser["singular_values"].shape == (10, 4)
     history = json.loads((results / "torus" / "seed0" / "denoiser" / "metrics.json").read_text())
@@ -307,6 +317,7 @@ def test_torus_tangent_sources_are_compared_with_the_exact_tangent_space(sources
     ordering = pd.DataFrame(claims_for({"tangent_fractions": fractions}))
     assert sorted(ordering["claim"].str.split(" the ").str[1]) == [
         "denoiser tangent source",
+        "denoiser_mle tangent source",
         "local_pca tangent source",
         "vae tangent source",
     ]

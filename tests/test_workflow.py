@@ -99,13 +99,18 @@ def test_tiny_run_writes_summary_figures_stores_and_provenance(tiny_run):
         "smoothed_gradient",
         "smoothgrad",
     ]
-    assert sorted(set(table["regime"])) == ["adversarial", "random_labels", "standard"]
-    assert len(table) == 7 * 3 and (table["n"] == 40).all()  # methods × regimes
+    directed = ["adversarial_normal", "adversarial_tangent"]
+    assert sorted(set(table["regime"])) == sorted(
+        ["adversarial", "random_labels", "standard"] + directed
+    )
+    # seven methods on three regimes; the directed regimes run the gradient only (regime_methods)
+    assert set(table.loc[table["regime"].isin(directed), "method"]) == {"gradient"}
+    assert len(table) == 7 * 3 + 2 and (table["n"] == 40).all()
     # the projection onto the dataset's own tangent spaces lies in them (by construction)
     projected = table[table["method"] == "projected_gradient"]
     assert (projected["mean"] > 0.9999).all() and (projected["ci_low"] > 0.999).all()
     robustness = pd.read_csv(results / "summary" / "robustness.csv")
-    assert set(robustness["regime"]) == {"standard", "adversarial", "random_labels"}
+    assert set(robustness["regime"]) == {"standard", "adversarial", "random_labels", *directed}
     assert set(robustness["norm"]) == {1.0, 4.0} and (robustness["n"] == 20).all()
     assert robustness["gradient_fraction"].notna().all()  # joined with the training curves
     assert (
@@ -185,6 +190,10 @@ SMOOTHGRAD_SAMPLES_REACH = {
     "plot_fig15",
     "summarize_robustness",  # robustness.csv carries the curves' gradient fraction
     "plot_robustness",
+    # the walks read the run's attribution store (one store holds every method)
+    "evaluate_counterfactuals",
+    "summarize_counterfactuals",
+    "plot_counterfactuals",
     "summarize_claims",
     "compare_paper",
     "plot_paper_comparison",
@@ -262,6 +271,11 @@ def test_matrix_free_projection_in_the_pipeline_matches_the_basis_path(tiny_run,
     # manifold-path IG projects each of its steps (the every-source-kind run's matrix-free dataset
     # runs it); the projected gradient stays, and the fractions of every other method are compared
     del config["datasets"]["digits"]["attributions"]["manifold_integrated_gradients"]
+    # the directed regimes need stored training-image bases, which matrix-free projection refuses
+    classifier = config["datasets"]["digits"]["classifier"]
+    classifier["regimes"] = ["standard", "adversarial", "random_labels"]
+    del classifier["regime_methods"]
+    config["datasets"]["digits"]["evaluation"]["counterfactuals"]["regimes"] = ["standard"]
     changed = tmp_path / "matrix_free.yaml"
     changed.write_text(yaml.safe_dump(config))
     dry = snakemake(copy, "--dry-run", configfile=changed)
@@ -285,6 +299,11 @@ def test_matrix_free_projection_in_the_pipeline_matches_the_basis_path(tiny_run,
         "evaluate_robustness",
         "summarize_robustness",
         "plot_robustness",
+        # the directed regimes left out above: the tables over runs and the walks change
+        "summarize_models",
+        "evaluate_counterfactuals",
+        "summarize_counterfactuals",
+        "plot_counterfactuals",
         "summarize_claims",
         "compare_paper",
         "plot_paper_comparison",
@@ -355,6 +374,51 @@ def test_tiny_run_writes_training_curves_from_every_checkpoint(tiny_run):
     assert ((curves["ci_low"] <= curves["mean"]) & (curves["mean"] <= curves["ci_high"])).all()
 
 
+def test_the_directed_regimes_and_the_counterfactual_walks_run_end_to_end(tiny_run):
+    """The tiny run trains adversarial_normal / adversarial_tangent on the training images' own bases
+    (tangent_train.zarr) and walks two regimes; their rows reach alignment.csv, counterfactuals.csv,
+    the claims and two figures."""
+    import numpy as np
+
+    from manifold_xai.data.dataset_store import train_rows
+    from manifold_xai.evaluation.counterfactuals import COUNTERFACTUAL_COLUMNS, DIRECTIONS
+    from manifold_xai.store import open_store
+
+    workdir, _ = tiny_run
+    results = workdir / "results"
+    run = results / "digits" / "seed0"
+    store = open_store(run / "tangent_train.zarr")
+    np.testing.assert_array_equal(store["sample_index"][...], train_rows(run / "data.zarr"))
+    basis = np.asarray(store["basis"][:5], dtype=np.float64)
+    gram = basis @ basis.transpose(0, 2, 1)
+    np.testing.assert_allclose(gram, np.eye(basis.shape[1])[None].repeat(5, 0), atol=1e-5)
+    alignment = pd.read_csv(results / "summary" / "alignment.csv")
+    for regime in ("adversarial_normal", "adversarial_tangent"):
+        rows = alignment[alignment["regime"] == regime]
+        assert list(rows["method"]) == ["gradient"]  # classifier.regime_methods
+        metrics = read_json(run / "classifier" / regime / "metrics.json")
+        assert metrics["regime"] == regime and metrics["steps_trained"] > 0
+    walks = pd.read_csv(results / "summary" / "counterfactuals.csv")
+    assert list(walks.columns) == COUNTERFACTUAL_COLUMNS
+    assert sorted(set(walks["regime"])) == ["adversarial_normal", "standard"]
+    assert len(walks) == 2 * len(DIRECTIONS) and (walks["n"] == 8).all()
+    assert ((walks["flip_rate"] >= 0) & (walks["flip_rate"] <= 1)).all()
+    assert (walks["max_steps"] == 6).all()
+    claims = pd.read_csv(results / "summary" / "claims.csv")
+    statements = set(claims["claim"])
+    assert "normal-only adversarial training above standard" in statements
+    assert (
+        "normal-only training costs less clean accuracy than full adversarial training"
+        in statements
+    )
+    assert (
+        "the tangent part flips the label in fewer steps than the orthogonal part "
+        "(standard, gradient)" in statements
+    )
+    for name in ("counterfactual_walks_digits.png", "counterfactual_distance_digits.png"):
+        assert (results / "figures" / name).stat().st_size > 1000
+
+
 def test_changing_the_curve_evaluation_never_retrains(tiny_run, tmp_path):
     workdir, _ = tiny_run
     config = changed_config(
@@ -362,7 +426,7 @@ def test_changing_the_curve_evaluation_never_retrains(tiny_run, tmp_path):
     )
     jobs, _ = dry_run_jobs(workdir, config)
     assert jobs == {
-        "evaluate_checkpoints": 3,
+        "evaluate_checkpoints": 5,
         "summarize_curves": 1,
         "summarize_robustness": 1,  # joins the curves' gradient fraction
         "plot_robustness": 1,
@@ -416,11 +480,13 @@ def test_adding_a_seed_reruns_only_that_seeds_jobs_and_the_summaries(tiny_run, t
         "compute_tangent": 1,
         "plot_fig2": 1,
         "plot_fig10": 1,
-        "train_classifier": 3,
-        "compute_attributions": 3,
-        "compute_alignment": 3,
-        "evaluate_checkpoints": 3,
-        "evaluate_robustness": 3,
+        "train_classifier": 5,
+        "compute_attributions": 5,
+        "compute_alignment": 5,
+        "evaluate_checkpoints": 5,
+        "evaluate_robustness": 5,
+        "compute_train_tangent": 1,
+        "evaluate_counterfactuals": 2,
     }
     summaries = {
         "summarize_alignment": 1,
@@ -434,6 +500,8 @@ def test_adding_a_seed_reruns_only_that_seeds_jobs_and_the_summaries(tiny_run, t
         "plot_fig7_all": 1,
         "summarize_robustness": 1,
         "plot_robustness": 1,
+        "summarize_counterfactuals": 1,
+        "plot_counterfactuals": 1,
         "summarize_claims": 1,
         "compare_paper": 1,
         "plot_paper_comparison": 1,
@@ -651,6 +719,10 @@ def test_adding_an_attribution_method_reruns_only_attribution_alignment_and_figu
         "plot_fig4",
         "plot_fig3_all",
         "plot_fig7_all",
+        # the walks read the run's attribution store, which the new method joins
+        "evaluate_counterfactuals",
+        "summarize_counterfactuals",
+        "plot_counterfactuals",
         "summarize_claims",
         "compare_paper",
         "plot_paper_comparison",
@@ -699,7 +771,8 @@ def test_a_one_key_file_reruns_what_it_reaches_and_stale_names_the_drift(tiny_ru
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = scheduled_jobs(result.stdout + result.stderr)
     assert set(jobs) == SMOOTHGRAD_SAMPLES_REACH  # exactly what the full changed copy re-runs
-    assert jobs["compute_attributions"] == 3 and jobs["evaluate_checkpoints"] == 3
+    # attributions of the three regimes that run smoothgrad; the curves run it on all five
+    assert jobs["compute_attributions"] == 3 and jobs["evaluate_checkpoints"] == 5
     assert not {r for r in jobs if r.startswith("train_") or r == "compute_tangent"}
     # A copy of the results without Snakemake's metadata: `stale` still names the drifted params.
     copy = tmp_path / "copy"

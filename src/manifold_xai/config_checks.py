@@ -318,7 +318,7 @@ def _tangent_source_errors(config: dict, name: str) -> list[str]:
             )
         if k is not None and shape is not None and k >= shape[0] * shape[1] * shape[2]:
             errors.append(f"{at}.local_pca.k: {k} must be smaller than the image dimension")
-    if {"denoiser", "flipd"} & set(sources):  # flipd reads the denoiser's store
+    if {"denoiser", "flipd", "denoiser_mle"} & set(sources):  # these read the denoiser's store
         errors += _denoiser_errors(ds["tangent_sources"]["denoiser"], image_shape(config, name), at)
     return errors
 

@@ -297,11 +297,13 @@ def rederive_store(
     sample_index: np.ndarray,
     threshold: float | None = None,
     min_ratio: float | None = None,
+    estimate: np.ndarray | None = None,
     images_per_batch: int = 64,
 ) -> dict:
     """A tangent store from a denoiser store's singular vectors with the dimension read by another
-    ``rule`` (``flipd``: from the store's FLIPD estimates), at the same test points (``sample_index``
-    must equal the store's), attrs ``tangent_source: source``. No Jacobian is taken."""
+    ``rule`` (``flipd``: from the store's FLIPD estimates; ``levina_bickel``: from ``estimate (n,)``, the
+    Levina–Bickel estimate at the same images), at the same test points (``sample_index`` must equal
+    the store's), attrs ``tangent_source: source``. No Jacobian is taken."""
     den = open_store(
         denoiser_path,
         required=("singular_vectors", "singular_values", "flipd", "sample_index"),
@@ -319,7 +321,12 @@ def rederive_store(
         s = np.asarray(den["singular_values"][start:stop])
         flipd = np.asarray(den["flipd"][start:stop])
         dimension, reason = read_dimension(
-            rule, s, threshold=threshold, min_ratio=min_ratio, flipd=flipd
+            rule,
+            s,
+            threshold=threshold,
+            min_ratio=min_ratio,
+            flipd=flipd,
+            estimate=None if estimate is None else estimate[start:stop],
         )
         rank = usable_rank(dimension)
         vectors = np.asarray(den["singular_vectors"][start:stop])

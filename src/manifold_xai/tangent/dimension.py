@@ -11,8 +11,9 @@ be a number that means nothing.
   in which the data spread more than the noise). Undecided when every computed value is above it.
 - ``gap_rank``: the position of the largest ratio ``s_i / s_{i+1}`` of consecutive singular values.
   Undecided when that ratio is below ``min_ratio`` (no gap).
-- ``rounded_rank``: a continuous estimate (FLIPD) rounded to the nearest integer. Undecided when it is
-  not finite or above ``max_k`` (no singular vectors to span it).
+- ``rounded_rank``: a continuous estimate (FLIPD, or the Levina–Bickel estimate of rule
+  ``levina_bickel``) rounded to the nearest integer. Undecided when it is not finite or above ``max_k``
+  (no singular vectors to span it).
 
 ``levina_bickel``: the classical maximum-likelihood estimate of Levina and Bickel (NeurIPS 2004) at each
 query from its distances to the nearest reference points (no model), through scikit-dimension.
@@ -30,7 +31,7 @@ REASONS = {
     4: "the estimate is not finite",
 }
 DECIDED, NO_GAP, ALL_ABOVE, ABOVE_MAX_K, NOT_FINITE = range(5)
-RULES = ("threshold", "gap", "flipd")
+RULES = ("threshold", "gap", "flipd", "levina_bickel")
 #: published intrinsic-dimension estimates of real data, shown beside a dataset made from it
 PUBLISHED_DIMENSIONS = {"mnist": "real MNIST: 7-14 (Pope et al., ICLR 2021; several estimators)"}
 
@@ -75,8 +76,11 @@ def read_dimension(
     threshold: float = 0.5,
     min_ratio: float = 2.0,
     flipd: np.ndarray | None = None,
+    estimate: np.ndarray | None = None,
 ):
-    """The dimension per image by ``rule`` (``RULES``): ``(dimension (n,) float64, reason (n,) int8)``."""
+    """The dimension per image by ``rule`` (``RULES``): ``(dimension (n,) float64, reason (n,) int8)``.
+    ``flipd`` and ``estimate`` (the Levina–Bickel estimate per image) are the continuous estimates the
+    ``flipd`` and ``levina_bickel`` rules round."""
     if rule == "threshold":
         return threshold_rank(singular_values, threshold)
     if rule == "gap":
@@ -85,6 +89,10 @@ def read_dimension(
         if flipd is None:
             raise ValueError("the flipd rule needs the FLIPD estimates")
         return rounded_rank(flipd, np.asarray(singular_values).shape[1])
+    if rule == "levina_bickel":
+        if estimate is None:
+            raise ValueError("the levina_bickel rule needs the Levina-Bickel estimates")
+        return rounded_rank(estimate, np.asarray(singular_values).shape[1])
     raise ValueError(f"unknown intrinsic-dimension rule {rule!r}; known: {', '.join(RULES)}")
 
 

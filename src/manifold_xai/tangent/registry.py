@@ -148,6 +148,29 @@ def _write_flipd(path, *, data, model, index, settings, device, reads=None) -> d
     return rederive_store(reads, path, rule="flipd", source="flipd", sample_index=index)
 
 
+def _write_denoiser_mle(path, *, data, model, index, settings, device, reads=None) -> dict:
+    """The denoiser's singular vectors with the dimension of each test image from the Levina–Bickel
+    estimate (its ``neighbours`` nearest training images; no model), read from the denoiser's store:
+    a decoder-free source whose k comes from the data's distances and whose directions come from the
+    denoiser (docs/intrinsic-dimension.md)."""
+    from manifold_xai.tangent.denoiser import rederive_store
+    from manifold_xai.tangent.dimension import levina_bickel
+
+    test = read_rows(data, "images", index)
+    train = read_rows(data, "images", np.flatnonzero(read_rows(data, "split") == TRAIN))
+    estimate = levina_bickel(
+        test.reshape(len(test), -1), train.reshape(len(train), -1), settings["neighbours"]
+    )
+    return rederive_store(
+        reads,
+        path,
+        rule="levina_bickel",
+        source="denoiser_mle",
+        sample_index=index,
+        estimate=estimate,
+    )
+
+
 SOURCES: dict[str, TangentSource] = {
     "exact": TangentSource("exact (renderer)", "black"),
     "vae": TangentSource(
@@ -173,6 +196,18 @@ SOURCES: dict[str, TangentSource] = {
         reads="denoiser",
         write=_write_flipd,
         settings=lambda config, dataset: {"rule": "flipd"},
+    ),
+    "denoiser_mle": TangentSource(
+        "denoiser, Levina-Bickel k",
+        "tab:brown",
+        reads="denoiser",
+        write=_write_denoiser_mle,
+        settings=lambda config, dataset: {
+            "rule": "levina_bickel",
+            "neighbours": config["datasets"][dataset]["tangent_sources"]["levina_bickel"][
+                "neighbours"
+            ],
+        },
     ),
 }
 

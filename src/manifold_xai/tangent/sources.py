@@ -180,6 +180,8 @@ def _mean_or_nan(angles: np.ndarray) -> np.ndarray:
 def _dimension_rule(store) -> str:
     """How a store's per-image dimension was read: a spectrum rule (denoiser, FLIPD), else fixed."""
     rule = store.attrs.get("k_rule")
+    if rule == "levina_bickel":
+        return "maximum likelihood k (nearest training images), denoiser's vectors"
     return f"spectrum, {rule}" if rule else "fixed k (numerical rank), not an estimate"
 
 
