@@ -37,7 +37,9 @@ datasets:
       weights: models/autoencoder.pt
     classifier:
       external: {module: examples/own_models.py:TinyClassifier, weights: models/classifier.pt}
-    evaluation: {n_test: 60}
+    evaluation:
+      n_test: 60
+      counterfactuals: {n_test: 10, max_steps: 10}   # walks along the gradient until the label flips
     attributions: {gradient: {}, integrated_gradients: {steps: 16}, smoothgrad: {samples: 8}}
 """
 

@@ -241,7 +241,14 @@ def test_the_command_line_builds_the_page_of_a_run_whose_dataset_failed_part_way
     from manifold_xai.cli import main
 
     work = with_examples(tmp_path)
-    regimes = ("standard", "adversarial", "random_labels")  # configs/tiny.yaml's
+    # configs/tiny.yaml's
+    regimes = (
+        "standard",
+        "adversarial",
+        "random_labels",
+        "adversarial_normal",
+        "adversarial_tangent",
+    )
     write_run(work / "results" / "digits", 0, dataset="digits", regimes=regimes, sources=("vae",))
     failed = work / "results" / "digits" / "seed0" / "attributions" / "adversarial.zarr"
     shutil.rmtree(failed)
@@ -254,4 +261,9 @@ def test_the_command_line_builds_the_page_of_a_run_whose_dataset_failed_part_way
     assert code == 0
     index = _index(work / "results" / "explorer-partial")
     assert [m["path"] for m in index["missing"]] == [str(failed.relative_to(work))]
-    assert [g["name"] for g in index["runs"][0]["regimes"]] == ["standard", "random_labels"]
+    assert [g["name"] for g in index["runs"][0]["regimes"]] == [
+        "standard",
+        "random_labels",
+        "adversarial_normal",
+        "adversarial_tangent",
+    ]

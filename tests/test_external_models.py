@@ -12,6 +12,7 @@ from conftest import REPO
 from manifold_xai.config import ConfigError, validate_config
 from manifold_xai.models.external import import_external
 from manifold_xai.models.io import load_model, save_payload
+from manifold_xai.plan.runs import RunPlan
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 OWN = REPO / "examples" / "own_models.py"
@@ -100,7 +101,12 @@ EXTERNAL = {"module": "examples/own_models.py:TinyClassifier", "weights": "model
 
 def test_an_external_classifier_replaces_the_regimes_and_its_curves():
     config = validate_config(_digits(classifier={"external": EXTERNAL}), SCHEMA)
-    assert config["datasets"]["digits"]["classifier"]["regimes"] == ["external"]
+    digits = config["datasets"]["digits"]
+    assert digits["classifier"]["regimes"] == ["external"]
+    # tiny.yaml keys the directed regimes' methods and walks the trained regimes: both are dropped
+    assert digits["classifier"]["regime_methods"] == {}
+    assert digits["evaluation"]["counterfactuals"]["regimes"] is None
+    assert RunPlan(config).counterfactual_runs() == [("digits", 0, "external")]
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,10 @@ def test_own_models_are_evaluated_not_trained(own_run):
     for figure in ("fig2_digits_seed0", "fig3_digits", "fig4_digits_seed0", "fig14_digits"):
         assert (results / "figures" / f"{figure}.png").is_file(), figure
     assert not (results / "summary" / "curves.csv").exists()
+    # the walks only query the classifier, so the given one is walked
+    walks = pd.read_csv(results / "summary" / "counterfactuals.csv")
+    assert set(walks["regime"]) == {"external"} and (walks["n"] == 10).all()
+    assert set(walks["direction"]) == {"tangent", "orthogonal", "whole", "random_tangent"}
     assert not list(results.glob("digits/seed0/classifier/standard"))
     assert "train_classifier" not in result.stdout and "train_manifold" not in result.stdout
     metrics = json.loads((results / "digits/seed0/classifier/external/metrics.json").read_text())

@@ -105,8 +105,6 @@ def _counterfactual_errors(config: dict, name: str) -> list[str]:
     if block is None:
         return []
     errors, at = [], f"{at}.evaluation.counterfactuals"
-    if ds["classifier"]["external"] is not None:
-        return [f"{at}: walks the classifiers the pipeline trains; classifier.external is set"]
     unknown = [m for m in block["methods"] if m not in ds["attributions"]]
     if unknown:
         errors.append(
@@ -178,10 +176,16 @@ def _study_errors(config: dict) -> list[str]:
 
 def external_regimes(config: dict) -> None:
     """A dataset whose classifier is given (``classifier.external``) has the one regime ``external``:
-    nothing is trained, so the training regimes are absent."""
+    nothing is trained, so the training regimes are absent, and so are the settings keyed by them
+    (``regime_seeds``, ``regime_methods``); the counterfactual walks walk the external run."""
     for ds in config["datasets"].values():
-        if ds["classifier"]["external"] is not None:
-            ds["classifier"]["regimes"] = ["external"]
+        clf = ds["classifier"]
+        if clf["external"] is not None:
+            clf["regimes"] = ["external"]
+            for key in ("regime_seeds", "regime_methods"):
+                clf[key] = {r: v for r, v in clf[key].items() if r == "external"}
+            if ds["evaluation"]["counterfactuals"] is not None:
+                ds["evaluation"]["counterfactuals"]["regimes"] = None
 
 
 def cross_field_errors(config: dict) -> list[str]:
@@ -202,8 +206,15 @@ def cross_field_errors(config: dict) -> list[str]:
                 f"ground truths; a {ds['approach']} dataset needs at least one regime"
             )
         errors += _tangent_source_errors(config, name) + _evaluation_errors(config, name)
-        errors += _directed_errors(config, name) + _counterfactual_errors(config, name)
-        errors += _regime_subset_errors(config, name)
+        clf = ds["classifier"]
+        if "external" in clf["regimes"] and clf["external"] is None:
+            errors.append(
+                f"{at}.classifier.regimes: 'external' is the regime of a classifier given under "
+                f"{at}.classifier.external, which is not set"
+            )
+        else:  # what is keyed by the regimes is checked against regimes that can run
+            errors += _directed_errors(config, name) + _counterfactual_errors(config, name)
+            errors += _regime_subset_errors(config, name)
         errors += _attribution_errors(config, name) + _sample_size_errors(config, name)
         shape, k = image_shape(config, name), latent_dim(config, name)
         d = None if shape is None else shape[0] * shape[1] * shape[2]
@@ -229,12 +240,6 @@ def cross_field_errors(config: dict) -> list[str]:
             errors.append(
                 f"{at}.evaluation.curves.n_test: {n_curves} exceeds evaluation.n_test {n_eval} "
                 f"(the curves project onto the stored tangent spaces)"
-            )
-        clf = ds["classifier"]
-        if "external" in clf["regimes"] and clf["external"] is None:
-            errors.append(
-                f"{at}.classifier.regimes: 'external' is the regime of a classifier given under "
-                f"{at}.classifier.external, which is not set"
             )
         if clf["external"] is not None:
             continue  # nothing is trained: the architecture keys do not apply

@@ -20,7 +20,7 @@ rule evaluate_counterfactuals:
     benchmark:
         f"{BENCH}/evaluate_counterfactuals/{{dataset}}_seed{{seed}}_{{regime}}.tsv"
     wildcard_constraints:
-        regime=TRAINED_REGIMES,
+        regime=f"{TRAINED_REGIMES}|external",
     conda:
         PIPELINE_ENV
     threads: torch_threads()

@@ -94,10 +94,10 @@ class RunPlan:
         return list(dict.fromkeys(runs))
 
     def counterfactual_runs(self) -> list[Run]:
-        """The trained runs walked by ``evaluation.counterfactuals`` (its ``regimes`` and ``seeds``, or
-        all)."""
+        """The runs walked by ``evaluation.counterfactuals`` (its ``regimes`` and ``seeds``, or all; an
+        external classifier's run too: a walk only queries the classifier)."""
         chosen = []
-        for d, s, r in self.trained_runs():
+        for d, s, r in self.runs():
             block = self.block(d, "evaluation", "counterfactuals")
             if block is None:
                 continue
