@@ -5,16 +5,12 @@ from manifold_xai.jobs import run_job
 
 
 def main(job):
-    import pandas as pd
     import xarray as xr
 
     from manifold_xai.figures.counterfactuals import distance_figure, walks_figure
 
     dataset = job.wildcards["dataset"]
-    table = pd.read_csv(job.input.csv)
-    table = table[table["dataset"] == dataset]
-    if table.empty:
-        raise ValueError(f"{job.input.csv} has no rows for dataset {dataset!r}")
+    table = job.dataset_rows(job.input.csv)
     first = xr.open_zarr(job.input.stores[0], consolidated=False).load()
     walks_figure(first, job.output.walks, dpi=job.params["dpi"])
     distance_figure(table, job.output.distance, title=dataset, dpi=job.params["dpi"])

@@ -4,15 +4,10 @@ from manifold_xai.jobs import run_job
 
 
 def main(job):
-    import pandas as pd
-
     from manifold_xai.figures.robustness import robustness_figure
 
     dataset = job.wildcards["dataset"]
-    table = pd.read_csv(job.input.csv)
-    table = table[table["dataset"] == dataset]
-    if table.empty:
-        raise ValueError(f"{job.input.csv} has no rows for dataset {dataset!r}")
+    table = job.dataset_rows(job.input.csv)
     robustness_figure(
         table,
         job.output.figure,

@@ -119,6 +119,18 @@ class Job:
             Path(self.output.model).parent / ".resume", fingerprint(self.params, sidecars), extra
         )
 
+    def dataset_rows(self, csv: str):
+        """The rows of summary table ``csv`` for this job's ``dataset`` wildcard (a pandas DataFrame);
+        none is an error naming the table and the dataset."""
+        import pandas as pd
+
+        dataset = self.wildcards["dataset"]
+        table = pd.read_csv(csv)
+        table = table[table["dataset"] == dataset]
+        if table.empty:
+            raise ValueError(f"{csv} has no rows for dataset {dataset!r}")
+        return table
+
     def declared_artifacts(self) -> list[str]:
         from manifold_xai.provenance import records as provenance
 
